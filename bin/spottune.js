@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// The `spottune` command. The CLI lives in lib/cli (compiled to dist/ by `npm run build:ts`, which
+// `npm install` runs through the prepare script).
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const entry = new URL('../dist/lib/cli/main.js', import.meta.url);
+if (!existsSync(fileURLToPath(entry))) {
+  console.error('spottune: dist/ is missing; run `npm run build:ts` (or `npm install`) in the package first');
+  process.exit(1);
+}
+const { main } = await import(entry.href);
+process.exitCode = await main(process.argv);

@@ -1,0 +1,119 @@
+// Shared pieces of the boundary between JS and LibTorch: error conversion, device and dtype parsing,
+// and the worker that runs a LibTorch call off the JS thread and settles a Promise.
+#pragma once
+
+#include <napi.h>
+#include <torch/torch.h>
+
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace bridge {
+
+// An error with a stable code that JS sees as `err.code` (for example ERR_CUDA_UNAVAILABLE).
+class CodedError : public std::runtime_error {
+ public:
+  CodedError(std::string code, const std::string& message) : std::runtime_error(message), code_(std::move(code)) {}
+  const std::string& code() const { return code_; }
+
+ private:
+  std::string code_;
+};
+
+// The message and code of whatever a LibTorch call threw. c10::Error's what() carries a C++
+// backtrace that means nothing to a JS user, so only what_without_backtrace() is kept.
+struct Failure {
+  std::string code;
+  std::string message;
+};
+Failure describe_current_exception();
+
+// Runs `fn` on the JS thread and turns any C++ exception into a thrown JS Error with a code.
+// Every synchronous entry point goes through this, so nothing can escape into Node's C frames.
+Napi::Value guard(const Napi::CallbackInfo& info, const std::function<Napi::Value()>& fn);
+Napi::Error make_error(Napi::Env env, const Failure& failure);
+
+torch::Device parse_device(const std::string& spec);
+std::string device_string(const torch::Device& device);
+torch::ScalarType parse_dtype(const std::string& name);
+std::string dtype_name(torch::ScalarType type);
+
+// JS values -> C++.
+std::vector<int64_t> to_shape(const Napi::Value& value, const char* what);
+std::string get_string(const Napi::Object& obj, const char* key, const std::string& fallback);
+double get_number(const Napi::Object& obj, const char* key, double fallback);
+bool get_bool(const Napi::Object& obj, const char* key, bool fallback);
+
+// TypedArray <-> tensor, always copying (STYLE.md: no external buffers; the GC may free or move a
+// JS buffer while a worker thread still reads it).
+torch::Tensor tensor_from_typed_array(const Napi::TypedArray& array, const std::vector<int64_t>& shape,
+                                      std::optional<torch::ScalarType> dtype = std::nullopt);
+Napi::Value typed_array_from_tensor(Napi::Env env, const torch::Tensor& tensor);
+Napi::Array shape_to_array(Napi::Env env, c10::IntArrayRef sizes);
+
+// Runs `work` on a libuv pool thread and resolves the returned Promise with `done(env, result)` on
+// the JS thread. `work` must not touch Napi values; `done` builds them.
+template <typename Result>
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  using Work = std::function<Result()>;
+  using Done = std::function<Napi::Value(Napi::Env, Result&)>;
+
+  static Napi::Promise start(Napi::Env env, Work work, Done done, std::function<void()> finally = {}) {
+    auto* worker = new PromiseWorker(env, std::move(work), std::move(done), std::move(finally));
+    auto promise = worker->deferred_.Promise();
+    worker->Queue();
+    return promise;
+  }
+
+ protected:
+  PromiseWorker(Napi::Env env, Work work, Done done, std::function<void()> finally)
+      : Napi::AsyncWorker(env, "spottune3d"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        work_(std::move(work)),
+        done_(std::move(done)),
+        finally_(std::move(finally)) {}
+
+  void Execute() override {
+    try {
+      result_.emplace(work_());
+    } catch (...) {
+      failure_ = describe_current_exception();
+      SetError(failure_.message);
+    }
+  }
+
+  void OnOK() override {
+    if (finally_) finally_();
+    try {
+      deferred_.Resolve(done_(Env(), *result_));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    } catch (...) {
+      deferred_.Reject(make_error(Env(), describe_current_exception()).Value());
+    }
+  }
+
+  void OnError(const Napi::Error&) override {
+    if (finally_) finally_();
+    deferred_.Reject(make_error(Env(), failure_).Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Work work_;
+  Done done_;
+  std::function<void()> finally_;
+  std::optional<Result> result_;
+  Failure failure_;
+};
+
+// Per-environment state (worker_threads each get their own).
+struct AddonData {
+  Napi::FunctionReference tensor_constructor;
+};
+
+}  // namespace bridge

@@ -1,0 +1,58 @@
+// runtime(), setNumThreads(), manualSeed(): facts about and settings of the loaded LibTorch.
+#include <ATen/Parallel.h>
+#include <ATen/Version.h>
+#include <torch/version.h>
+
+#include "bridge/common.h"
+
+namespace bridge {
+
+namespace {
+Napi::Value runtime(const Napi::CallbackInfo& info) {
+  return guard(info, [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    auto out = Napi::Object::New(env);
+    out.Set("torchVersion", TORCH_VERSION);
+    const bool cuda = torch::cuda::is_available();
+    out.Set("cudaAvailable", cuda);
+    out.Set("cudaDevices", static_cast<double>(cuda ? torch::cuda::device_count() : 0));
+    out.Set("cudnn", cuda && torch::cuda::cudnn_is_available());
+    out.Set("threads", static_cast<double>(at::get_num_threads()));
+    auto build = Napi::Object::New(env);
+    build.Set("buildSystem", SPOTTUNE_BUILD_SYSTEM);
+    build.Set("compiledWithCuda", torch::cuda::is_available() || at::hasCUDA());
+    build.Set("cxx11Abi", static_cast<bool>(_GLIBCXX_USE_CXX11_ABI));
+    build.Set("napiVersion", NAPI_VERSION);
+    build.Set("parallel", at::get_parallel_info());
+    build.Set("config", at::show_config());
+    out.Set("buildInfo", build);
+    return out;
+  });
+}
+
+Napi::Value set_num_threads(const Napi::CallbackInfo& info) {
+  return guard(info, [&]() -> Napi::Value {
+    const int n = info[0].As<Napi::Number>().Int32Value();
+    at::set_num_threads(n);
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value manual_seed(const Napi::CallbackInfo& info) {
+  return guard(info, [&]() -> Napi::Value {
+    // Seeds are passed as a double holding an integer below 2^53; TS checks the range.
+    const auto seed = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
+    torch::manual_seed(seed);
+    if (torch::cuda::is_available()) torch::cuda::manual_seed_all(seed);
+    return info.Env().Undefined();
+  });
+}
+}  // namespace
+
+void init_runtime(Napi::Env env, Napi::Object exports) {
+  exports.Set("runtime", Napi::Function::New(env, runtime, "runtime"));
+  exports.Set("setNumThreads", Napi::Function::New(env, set_num_threads, "setNumThreads"));
+  exports.Set("manualSeed", Napi::Function::New(env, manual_seed, "manualSeed"));
+}
+
+}  // namespace bridge
