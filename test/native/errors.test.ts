@@ -32,7 +32,7 @@ describe('LibTorch exceptions become JS errors', () => {
     const weight = Tensor.from(new Float32Array(27).fill(1), [1, 1, 3, 3, 3]);
     const out = await conv3d(input, weight, Tensor.from(new Float32Array([0.5]), [1]), { padding: 1 });
     expect(out.shape).toEqual([1, 1, 3, 3, 3]);
-    const data = out.dataSync();
+    const data = out.dataSync() as Float32Array;
     expect(data[13]).toBe(27.5);
     expect(data[0]).toBe(8.5);
   });

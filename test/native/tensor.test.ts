@@ -25,7 +25,7 @@ describe('Tensor round trips', () => {
   test('honours the byteOffset of a subarray view', () => {
     const base = new Float32Array([9, 9, 1, 2, 3, 4, 9]);
     const t = Tensor.from(base.subarray(2, 6), [4]);
-    expect(Array.from(t.dataSync())).toEqual([1, 2, 3, 4]);
+    expect(Array.from(t.dataSync() as ArrayLike<number>)).toEqual([1, 2, 3, 4]);
   });
 
   test('copies: changing the source array later does not change the tensor', () => {
@@ -38,19 +38,19 @@ describe('Tensor round trips', () => {
   test('bool from 0/1 bytes, float16 and bfloat16 read back widened to float32', async () => {
     const b = Tensor.from(new Uint8Array([0, 1, 1]), [3], 'bool');
     expect(b.dtype).toBe('bool');
-    expect(Array.from(b.dataSync())).toEqual([0, 1, 1]);
+    expect(Array.from(b.dataSync() as ArrayLike<number>)).toEqual([0, 1, 1]);
     const h = await Tensor.from(new Float32Array([0.5, 2, -3]), [3]).to('cpu', 'float16');
     expect(h.dtype).toBe('float16');
     const back = await h.data();
     expect(back).toBeInstanceOf(Float32Array);
-    expect(Array.from(back)).toEqual([0.5, 2, -3]);
+    expect(Array.from(back as ArrayLike<number>)).toEqual([0.5, 2, -3]);
     const bf = await Tensor.from(new Float32Array([1, 256]), [2]).to('cpu', 'bfloat16');
-    expect(Array.from(bf.dataSync())).toEqual([1, 256]);
+    expect(Array.from(bf.dataSync() as ArrayLike<number>)).toEqual([1, 256]);
   });
 
   test('async data() equals dataSync()', async () => {
     const t = Tensor.from(new Float32Array(1000).map((_, i) => i), [10, 100]);
-    expect(Array.from(await t.data())).toEqual(Array.from(t.dataSync()));
+    expect(Array.from((await t.data()) as ArrayLike<number>)).toEqual(Array.from(t.dataSync() as ArrayLike<number>));
   });
 
   test('empty tensors', () => {
@@ -128,7 +128,7 @@ describe('devices and runtime', () => {
     const t = Tensor.from(new Float32Array([1, 2, 3]), [3]);
     const g = await t.to('cuda');
     expect(g.device).toBe('cuda:0');
-    expect(Array.from(await g.data())).toEqual([1, 2, 3]);
+    expect(Array.from((await g.data()) as ArrayLike<number>)).toEqual([1, 2, 3]);
   });
 
   test('setNumThreads and manualSeed validate and apply', () => {

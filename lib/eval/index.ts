@@ -1,0 +1,2 @@
+// Public exports of lib/eval. lib/index.ts re-exports everything here.
+export {};

@@ -1,0 +1,2 @@
+// Public exports of lib/experiment. lib/index.ts re-exports everything here.
+export {};

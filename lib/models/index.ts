@@ -1,0 +1,2 @@
+// Public exports of lib/models. lib/index.ts re-exports everything here.
+export {};

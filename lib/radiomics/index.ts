@@ -1,0 +1,2 @@
+// Public exports of lib/radiomics. lib/index.ts re-exports everything here.
+export {};

@@ -1,0 +1,2 @@
+// Public exports of lib/stats. lib/index.ts re-exports everything here.
+export {};
