@@ -1,2 +1,4 @@
 // Public exports of lib/stats. lib/index.ts re-exports everything here.
-export {};
+export * from './metrics.js';
+export * from './confidence.js';
+export * from './distributions.js';
