@@ -1,2 +1,4 @@
 // Public exports of lib/io. lib/index.ts re-exports everything here.
-export {};
+export * from './pth.js';
+export { readNifti, readNiftiHeader, writeNifti, headerAffine, NiftiError, type NiftiHeader, type NiftiVolume, type ReadNiftiOptions, type WriteNiftiOptions } from './nifti.js';
+export { checkVolume, dtypeOf, identityAffine, reverseAxes, voxelCount, type Affine, type AxisOrder, type Volume, type VoxelArray, type VoxelDType } from './volume.js';
