@@ -1,2 +1,4 @@
 // Public exports of lib/config. lib/index.ts re-exports everything here.
 export {};
+export * from './radiomics.js';
+export * from './train.js';
