@@ -1,3 +1,3 @@
 // Public exports of lib/config. lib/index.ts re-exports everything here.
-export {};
 export * from './radiomics.js';
+export * from './data.js';

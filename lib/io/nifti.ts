@@ -1,0 +1,545 @@
+/**
+ * NIfTI-1 and NIfTI-2 reading and writing, `.nii` and `.nii.gz`. Headers are parsed with
+ * nifti-reader-js; gzip goes through Node's zlib, streamed on read (only the bytes of the requested
+ * volume are inflated), and every write is atomic.
+ * @module
+ */
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { createGunzip, gzip as gzipCallback } from 'node:zlib';
+import { promisify } from 'node:util';
+import * as nifti from 'nifti-reader-js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { checkInteger, checkOneOf, describeValue } from '../util/validate.js';
+import { checkVolume, dtypeOf, reverseAxes, type Affine, type AxisOrder, type Volume, type VoxelArray, type VoxelDType } from './volume.js';
+
+const gzip = promisify(gzipCallback);
+
+/** A NIfTI file could not be read or written. `code` is stable: ERR_NIFTI_FORMAT, ERR_NIFTI_DATATYPE, ERR_NIFTI_TRUNCATED. */
+export class NiftiError extends Error {
+  override name = 'NiftiError';
+  constructor(
+    readonly code: 'ERR_NIFTI_FORMAT' | 'ERR_NIFTI_DATATYPE' | 'ERR_NIFTI_TRUNCATED',
+    message: string,
+    readonly path?: string,
+  ) {
+    super(path ? `${path}: ${message}` : message);
+  }
+}
+
+/** The header fields of a NIfTI file, as stored (NIfTI-1 or -2). */
+export interface NiftiHeader {
+  version: 1 | 2;
+  littleEndian: boolean;
+  /** dim[0..7]: dim[0] is the rank, dim[1..3] = nx, ny, nz. */
+  dims: number[];
+  /** pixdim[0..7]: pixdim[0] is qfac, pixdim[1..3] the voxel sizes. */
+  pixDims: number[];
+  datatypeCode: number;
+  /** The stored voxel type. */
+  dtype: VoxelDType;
+  bitpix: number;
+  voxOffset: number;
+  sclSlope: number;
+  sclInter: number;
+  qformCode: number;
+  sformCode: number;
+  quatern: [number, number, number];
+  qoffset: [number, number, number];
+  /** srow_x, srow_y, srow_z. */
+  srow: [number[], number[], number[]];
+  xyztUnits: number;
+  intentCode: number;
+  description: string;
+}
+
+/** A volume read from a NIfTI file: voxels as float32 with scl_slope/scl_inter applied. */
+export interface NiftiVolume extends Volume<Float32Array> {
+  header: NiftiHeader;
+  /** Axis order of data/shape/spacing. */
+  axisOrder: AxisOrder;
+  /** Number of volumes in the file (dim[4..7] multiplied; 1 for 3-D files). */
+  volumes: number;
+  /** True when scl_slope/scl_inter changed the stored values. */
+  scaled: boolean;
+}
+
+export interface ReadNiftiOptions {
+  /** Which volume of a 4-D file (0-based). Default 0. */
+  volume?: number;
+  /** Axis order of the returned data; see {@link AxisOrder}. Default 'kji' (as stored). */
+  axisOrder?: AxisOrder;
+}
+
+export interface WriteNiftiOptions {
+  /** Stored datatype; default: the type of `volume.data` (Float32Array -> float32, Int16Array -> int16...). Values are rounded and clamped for integer types. */
+  dtype?: VoxelDType;
+  /** NIfTI-1 (348-byte header, the common form) or NIfTI-2. Default 1. */
+  version?: 1 | 2;
+  /** Axis order of `volume` (default 'kji'). */
+  axisOrder?: AxisOrder;
+  /** gzip level for `.gz` paths, 1 (fast) to 9 (small). Default 6. */
+  compressionLevel?: number;
+  /** Stored scl_slope / scl_inter (values are written as given; readers apply them). */
+  sclSlope?: number;
+  sclInter?: number;
+  /** descrip field (at most 79 bytes). */
+  description?: string;
+}
+
+const DATATYPES: Record<number, { dtype: VoxelDType; bytes: number }> = {
+  2: { dtype: 'uint8', bytes: 1 },
+  4: { dtype: 'int16', bytes: 2 },
+  8: { dtype: 'int32', bytes: 4 },
+  16: { dtype: 'float32', bytes: 4 },
+  64: { dtype: 'float64', bytes: 8 },
+  256: { dtype: 'int8', bytes: 1 },
+  512: { dtype: 'uint16', bytes: 2 },
+  768: { dtype: 'uint32', bytes: 4 },
+};
+const UNSUPPORTED: Record<number, string> = {
+  1: 'BINARY (1)',
+  32: 'COMPLEX64 (32)',
+  128: 'RGB24 (128)',
+  1024: 'INT64 (1024)',
+  1280: 'UINT64 (1280)',
+  1536: 'FLOAT128 (1536)',
+  1792: 'COMPLEX128 (1792)',
+  2048: 'COMPLEX256 (2048)',
+  2304: 'RGBA32 (2304)',
+};
+const CODES: Record<VoxelDType, number> = { uint8: 2, int16: 4, int32: 8, float32: 16, float64: 64, int8: 256, uint16: 512, uint32: 768 };
+const ARRAYS: Record<VoxelDType, new (buffer: ArrayBufferLike, byteOffset?: number, length?: number) => VoxelArray> = {
+  uint8: Uint8Array,
+  int8: Int8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+  float32: Float32Array,
+  float64: Float64Array,
+};
+const RANGES: Partial<Record<VoxelDType, [number, number]>> = {
+  uint8: [0, 255],
+  int8: [-128, 127],
+  int16: [-32768, 32767],
+  uint16: [0, 65535],
+  int32: [-2147483648, 2147483647],
+  uint32: [0, 4294967295],
+};
+const BYTES: Record<VoxelDType, number> = { uint8: 1, int8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, float32: 4, float64: 8 };
+
+/** Opens `path` as a byte stream, inflating it when it starts with the gzip magic. */
+async function openStream(path: string): Promise<AsyncIterable<Buffer> & { destroy(): void }> {
+  const handle = await open(path, 'r');
+  const magic = Buffer.alloc(2);
+  try {
+    await handle.read(magic, 0, 2, 0);
+  } finally {
+    await handle.close();
+  }
+  const raw = createReadStream(path, { highWaterMark: 1 << 20 });
+  if (magic[0] === 0x1f && magic[1] === 0x8b) {
+    const gunzip = createGunzip({ chunkSize: 1 << 20 });
+    raw.on('error', (err) => gunzip.destroy(err));
+    raw.pipe(gunzip);
+    const stream = gunzip as unknown as AsyncIterable<Buffer> & { destroy(): void };
+    const destroy = gunzip.destroy.bind(gunzip);
+    stream.destroy = () => {
+      raw.destroy();
+      destroy();
+    };
+    return stream;
+  }
+  return raw as unknown as AsyncIterable<Buffer> & { destroy(): void };
+}
+
+function toArrayBuffer(buf: Buffer): ArrayBuffer {
+  return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+}
+
+function parseHeader(bytes: Buffer, path: string): NiftiHeader {
+  const ab = toArrayBuffer(bytes);
+  let h: nifti.NIFTI1 | nifti.NIFTI2;
+  if (nifti.isNIFTI1(ab)) h = new nifti.NIFTI1();
+  else if (nifti.isNIFTI2(ab)) h = new nifti.NIFTI2();
+  else throw new NiftiError('ERR_NIFTI_FORMAT', 'not a NIfTI-1 or NIfTI-2 file (no n+1/n+2 magic; .hdr/.img pairs are not supported)', path);
+  h.readHeader(ab);
+  const version = h instanceof nifti.NIFTI2 ? 2 : 1;
+  const code = h.datatypeCode;
+  const type = DATATYPES[code];
+  if (!type) {
+    const what = UNSUPPORTED[code] ?? `code ${code}`;
+    throw new NiftiError('ERR_NIFTI_DATATYPE', `NIfTI datatype ${what} is not supported; expected one of uint8, int8, int16, uint16, int32, uint32, float32, float64 (convert colour or complex images to scalar volumes first)`, path);
+  }
+  // srow is read here because nifti-reader-js fills `affine` from the qform when qform_code >= sform_code.
+  const view = new DataView(ab);
+  const le = h.littleEndian;
+  const srow = [0, 1, 2].map((r) =>
+    [0, 1, 2, 3].map((c) => (version === 1 ? view.getFloat32(280 + 16 * r + 4 * c, le) : view.getFloat64(400 + 32 * r + 8 * c, le))),
+  ) as [number[], number[], number[]];
+  return {
+    version,
+    littleEndian: le,
+    dims: [...h.dims],
+    pixDims: [...h.pixDims],
+    datatypeCode: code,
+    dtype: type.dtype,
+    bitpix: h.numBitsPerVoxel,
+    voxOffset: h.vox_offset,
+    sclSlope: h.scl_slope,
+    sclInter: h.scl_inter,
+    qformCode: h.qform_code,
+    sformCode: h.sform_code,
+    quatern: [h.quatern_b, h.quatern_c, h.quatern_d],
+    qoffset: [h.qoffset_x, h.qoffset_y, h.qoffset_z],
+    srow,
+    xyztUnits: h.xyzt_units,
+    intentCode: h.intent_code,
+    description: h.description,
+  };
+}
+
+/**
+ * The voxel-to-world affine of a header: the sform when sform_code > 0, else the qform when
+ * qform_code > 0 (NIfTI method 2), else diag(pixdim) (method 1). nibabel's `get_best_affine` makes
+ * the same choice except in the last case, where it centres the volume.
+ */
+export function headerAffine(h: NiftiHeader): Affine {
+  if (h.sformCode > 0) return [...h.srow.map((r) => [...r]), [0, 0, 0, 1]];
+  const [dx, dy, dz] = [1, 2, 3].map((i) => (h.pixDims[i] > 0 ? h.pixDims[i] : 1));
+  if (h.qformCode > 0) {
+    let [b, c, d] = h.quatern;
+    const norm2 = b * b + c * c + d * d;
+    let a: number;
+    if (norm2 > 1) {
+      const n = Math.sqrt(norm2);
+      [b, c, d] = [b / n, c / n, d / n];
+      a = 0;
+    } else a = Math.sqrt(1 - norm2);
+    const qfac = h.pixDims[0] < 0 ? -1 : 1;
+    const R = [
+      [a * a + b * b - c * c - d * d, 2 * (b * c - a * d), 2 * (b * d + a * c)],
+      [2 * (b * c + a * d), a * a + c * c - b * b - d * d, 2 * (c * d - a * b)],
+      [2 * (b * d - a * c), 2 * (c * d + a * b), a * a + d * d - c * c - b * b],
+    ];
+    const zooms = [dx, dy, dz * qfac];
+    return [...R.map((row, r) => [...row.map((v, col) => v * zooms[col]), h.qoffset[r]]), [0, 0, 0, 1]];
+  }
+  return [
+    [dx, 0, 0, 0],
+    [0, dy, 0, 0],
+    [0, 0, dz, 0],
+    [0, 0, 0, 1],
+  ];
+}
+
+function swapBytes(bytes: Uint8Array, width: number): void {
+  if (width === 1) return;
+  for (let i = 0; i < bytes.length; i += width) {
+    for (let a = i, b = i + width - 1; a < b; a++, b--) {
+      const t = bytes[a];
+      bytes[a] = bytes[b];
+      bytes[b] = t;
+    }
+  }
+}
+
+/**
+ * Reads a NIfTI-1 or NIfTI-2 file (`.nii` or `.nii.gz`, detected from the content).
+ *
+ * @param path File path.
+ * @param options `volume` selects a volume of a 4-D file (default the first); `axisOrder` 'kji'
+ *   (default: [nz, ny, nx], the buffer as stored, as SimpleITK) or 'ijk' (nibabel/MedicalNet order).
+ * @returns float32 voxels with scl_slope/scl_inter applied (a slope of 0 or non-finite means none,
+ *   as in nibabel), shape and spacing in the chosen axis order, the affine (sform, else qform) and
+ *   the header.
+ * @throws NiftiError with `code` ERR_NIFTI_FORMAT (not NIfTI), ERR_NIFTI_DATATYPE (RGB, complex,
+ *   64-bit integers...) or ERR_NIFTI_TRUNCATED; RangeError for a volume index past the end.
+ * @example
+ * const t1 = await readNifti('UPENN-GBM-00001_11_T1.nii.gz'); // t1.shape = [155, 240, 240]
+ */
+export async function readNifti(path: string, options: ReadNiftiOptions = {}): Promise<NiftiVolume> {
+  if (typeof path !== 'string' || path.length === 0) throw new TypeError(`Expected a file path for path but received ${describeValue(path)}`);
+  const index = checkInteger(options.volume ?? 0, 'options.volume', { min: 0 });
+  const axisOrder = checkOneOf(options.axisOrder ?? 'kji', 'options.axisOrder', ['kji', 'ijk'] as const);
+
+  const stream = await openStream(path);
+  let header: NiftiHeader | undefined;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let out: Uint8Array | undefined;
+  let start = 0; // byte offset of the wanted volume in the (inflated) file
+  let filled = 0;
+  let position = 0; // bytes of the file consumed so far
+  const begin = () => {
+    const head = Buffer.concat(pending);
+    pending = [];
+    header = parseHeader(head, path);
+    const { count, bytes } = layout(header, path);
+    if (index >= count) throw new RangeError(`Expected options.volume in [0, ${count - 1}] for ${path} (${count} volume(s)) but received ${index}`);
+    start = Math.floor(header.voxOffset) + index * bytes;
+    out = new Uint8Array(bytes);
+    filled = copyInto(out, head, 0, start);
+    position = head.length;
+  };
+  try {
+    for await (const chunk of stream) {
+      if (!header) {
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (pendingBytes >= 540) begin();
+      } else {
+        filled += copyInto(out!, chunk, position, start);
+        position += chunk.length;
+      }
+      if (out && filled === out.length) break;
+    }
+    if (!header && pendingBytes >= 348) begin(); // a file shorter than a NIfTI-2 header
+  } finally {
+    stream.destroy();
+  }
+  if (!header) throw new NiftiError('ERR_NIFTI_FORMAT', 'file too short for a NIfTI header', path);
+  if (!out || filled < out.length) throw new NiftiError('ERR_NIFTI_TRUNCATED', `voxel data ends early: ${filled} of ${out?.length ?? 0} bytes of volume ${index}`, path);
+  const h = header as NiftiHeader;
+
+  const { nx, ny, nz, count } = layout(h, path);
+  header = h;
+  const width = BYTES[header.dtype];
+  const nativeLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+  if (header.littleEndian !== nativeLE) swapBytes(out, width);
+  const stored = new ARRAYS[header.dtype](out.buffer, 0, nx * ny * nz);
+  let slope = header.sclSlope;
+  let inter = header.sclInter;
+  if (!Number.isFinite(slope) || slope === 0) [slope, inter] = [1, 0];
+  if (!Number.isFinite(inter)) inter = 0;
+  const scaled = slope !== 1 || inter !== 0;
+  let data: Float32Array;
+  if (stored instanceof Float32Array && !scaled) data = stored;
+  else {
+    data = new Float32Array(stored.length);
+    if (scaled) for (let i = 0; i < stored.length; i++) data[i] = stored[i] * slope + inter;
+    else for (let i = 0; i < stored.length; i++) data[i] = stored[i];
+  }
+  const spacing: [number, number, number] = [Math.abs(header.pixDims[3] || 1), Math.abs(header.pixDims[2] || 1), Math.abs(header.pixDims[1] || 1)];
+  const shape: [number, number, number] = [nz, ny, nx];
+  const affine = headerAffine(header);
+  if (axisOrder === 'ijk') {
+    return { data: reverseAxes(data, shape), shape: [nx, ny, nz], spacing: [spacing[2], spacing[1], spacing[0]], affine, header, axisOrder, volumes: count, scaled };
+  }
+  return { data, shape, spacing, affine, header, axisOrder, volumes: count, scaled };
+}
+
+/** Reads only the header of a NIfTI file (inflating only its first bytes). */
+export async function readNiftiHeader(path: string): Promise<NiftiHeader> {
+  const stream = await openStream(path);
+  const chunks: Buffer[] = [];
+  let n = 0;
+  try {
+    for await (const chunk of stream) {
+      chunks.push(chunk);
+      n += chunk.length;
+      if (n >= 540) break;
+    }
+  } finally {
+    stream.destroy();
+  }
+  return parseHeader(Buffer.concat(chunks), path);
+}
+
+function layout(h: NiftiHeader, path?: string): { nx: number; ny: number; nz: number; count: number; bytes: number } {
+  const rank = h.dims[0];
+  if (!(rank >= 1 && rank <= 7)) throw new NiftiError('ERR_NIFTI_FORMAT', `dim[0] = ${rank} is not a rank in [1, 7]`, path);
+  const d = (i: number) => (i <= rank ? Math.max(1, h.dims[i]) : 1);
+  const [nx, ny, nz] = [d(1), d(2), d(3)];
+  let count = 1;
+  for (let i = 4; i <= rank; i++) count *= d(i);
+  return { nx, ny, nz, count, bytes: nx * ny * nz * BYTES[h.dtype] };
+}
+
+/** Copies the part of `chunk` (at file offset `at`) that falls inside [start, start + out.length) into `out`. */
+function copyInto(out: Uint8Array, chunk: Buffer, at: number, start: number): number {
+  const from = Math.max(start, at);
+  const to = Math.min(start + out.length, at + chunk.length);
+  if (to <= from) return 0;
+  out.set(chunk.subarray(from - at, to - at), from - start);
+  return to - from;
+}
+
+/**
+ * The NIfTI quaternion form of an affine (nifti_mat44_to_quatern, without the polar
+ * decomposition): [b, c, d], qfac and the voxel sizes. Exact for rotation x zoom matrices.
+ */
+function affineToQuatern(affine: Affine): { quatern: [number, number, number]; qfac: number; zooms: [number, number, number] } {
+  const col = (c: number) => [affine[0][c], affine[1][c], affine[2][c]];
+  const zooms = [0, 1, 2].map((c) => Math.hypot(...col(c)) || 1) as [number, number, number];
+  const R = [0, 1, 2].map((r) => [0, 1, 2].map((c) => affine[r][c] / zooms[c]));
+  const det = R[0][0] * (R[1][1] * R[2][2] - R[1][2] * R[2][1]) - R[0][1] * (R[1][0] * R[2][2] - R[1][2] * R[2][0]) + R[0][2] * (R[1][0] * R[2][1] - R[1][1] * R[2][0]);
+  let qfac = 1;
+  if (det < 0) {
+    qfac = -1;
+    for (let r = 0; r < 3; r++) R[r][2] = -R[r][2];
+  }
+  let a = R[0][0] + R[1][1] + R[2][2] + 1;
+  let b: number, c: number, d: number;
+  if (a > 0.5) {
+    a = 0.5 * Math.sqrt(a);
+    b = (0.25 * (R[2][1] - R[1][2])) / a;
+    c = (0.25 * (R[0][2] - R[2][0])) / a;
+    d = (0.25 * (R[1][0] - R[0][1])) / a;
+  } else {
+    const xd = 1 + R[0][0] - (R[1][1] + R[2][2]);
+    const yd = 1 + R[1][1] - (R[0][0] + R[2][2]);
+    const zd = 1 + R[2][2] - (R[0][0] + R[1][1]);
+    if (xd > 1) {
+      b = 0.5 * Math.sqrt(xd);
+      c = (0.25 * (R[0][1] + R[1][0])) / b;
+      d = (0.25 * (R[0][2] + R[2][0])) / b;
+      a = (0.25 * (R[2][1] - R[1][2])) / b;
+    } else if (yd > 1) {
+      c = 0.5 * Math.sqrt(yd);
+      b = (0.25 * (R[0][1] + R[1][0])) / c;
+      d = (0.25 * (R[1][2] + R[2][1])) / c;
+      a = (0.25 * (R[0][2] - R[2][0])) / c;
+    } else {
+      d = 0.5 * Math.sqrt(zd);
+      b = (0.25 * (R[0][2] + R[2][0])) / d;
+      c = (0.25 * (R[1][2] + R[2][1])) / d;
+      a = (0.25 * (R[1][0] - R[0][1])) / d;
+    }
+    if (a < 0) [b, c, d] = [-b, -c, -d];
+  }
+  return { quatern: [b, c, d], qfac, zooms };
+}
+
+function encodeHeader(version: 1 | 2, dims: number[], dtype: VoxelDType, affine: Affine, options: WriteNiftiOptions): Uint8Array {
+  const size = version === 1 ? 348 : 540;
+  const voxOffset = size + 4; // header + the 4-byte extension flag (no extensions)
+  const buf = new ArrayBuffer(voxOffset);
+  const v = new DataView(buf);
+  const bytes = new Uint8Array(buf);
+  const le = true;
+  const { quatern, qfac, zooms } = affineToQuatern(affine);
+  const pixdim = [qfac, zooms[0], zooms[1], zooms[2], 1, 1, 1, 1];
+  const dim = [dims.length, ...dims, ...new Array(7 - dims.length).fill(1)];
+  const ascii = (at: number, text: string, max: number) => bytes.set(Buffer.from(text, 'latin1').subarray(0, max - 1), at);
+  const slope = options.sclSlope ?? 1;
+  const inter = options.sclInter ?? 0;
+  const code = CODES[dtype];
+  const bitpix = BYTES[dtype] * 8;
+  if (version === 1) {
+    v.setInt32(0, 348, le);
+    bytes[38] = 'r'.charCodeAt(0);
+    dim.forEach((d, i) => v.setInt16(40 + 2 * i, d, le));
+    v.setInt16(70, code, le);
+    v.setInt16(72, bitpix, le);
+    pixdim.forEach((p, i) => v.setFloat32(76 + 4 * i, p, le));
+    v.setFloat32(108, voxOffset, le);
+    v.setFloat32(112, slope, le);
+    v.setFloat32(116, inter, le);
+    bytes[123] = 2 | (dims.length > 3 ? 8 : 0); // mm (+ s)
+    ascii(148, options.description ?? 'spottune3d', 80);
+    v.setInt16(252, 1, le); // qform_code: scanner
+    v.setInt16(254, 2, le); // sform_code: aligned
+    quatern.forEach((q, i) => v.setFloat32(256 + 4 * i, q, le));
+    for (let r = 0; r < 3; r++) v.setFloat32(268 + 4 * r, affine[r][3], le);
+    for (let r = 0; r < 3; r++) for (let c = 0; c < 4; c++) v.setFloat32(280 + 16 * r + 4 * c, affine[r][c], le);
+    bytes.set([0x6e, 0x2b, 0x31, 0x00], 344); // "n+1\0"
+  } else {
+    v.setInt32(0, 540, le);
+    bytes.set([0x6e, 0x2b, 0x32, 0x00, 0x0d, 0x0a, 0x1a, 0x0a], 4); // "n+2\0\r\n\032\n"
+    v.setInt16(12, code, le);
+    v.setInt16(14, bitpix, le);
+    dim.forEach((d, i) => v.setBigInt64(16 + 8 * i, BigInt(d), le));
+    pixdim.forEach((p, i) => v.setFloat64(104 + 8 * i, p, le));
+    v.setBigInt64(168, BigInt(voxOffset), le);
+    v.setFloat64(176, slope, le);
+    v.setFloat64(184, inter, le);
+    ascii(240, options.description ?? 'spottune3d', 80);
+    v.setInt32(344, 1, le);
+    v.setInt32(348, 2, le);
+    quatern.forEach((q, i) => v.setFloat64(352 + 8 * i, q, le));
+    for (let r = 0; r < 3; r++) v.setFloat64(376 + 8 * r, affine[r][3], le);
+    for (let r = 0; r < 3; r++) for (let c = 0; c < 4; c++) v.setFloat64(400 + 32 * r + 8 * c, affine[r][c], le);
+    v.setInt32(500, 2 | (dims.length > 3 ? 8 : 0), le);
+  }
+  return bytes;
+}
+
+/** Converts voxels to `dtype`, rounding half away from zero and clamping for integer types. */
+function convertVoxels(data: VoxelArray, dtype: VoxelDType): VoxelArray {
+  if (dtypeOf(data) === dtype) return data;
+  const out = new ARRAYS[dtype](new ArrayBuffer(data.length * BYTES[dtype]));
+  const range = RANGES[dtype];
+  if (!range) {
+    for (let i = 0; i < data.length; i++) out[i] = data[i];
+    return out;
+  }
+  const [lo, hi] = range;
+  for (let i = 0; i < data.length; i++) {
+    const x = data[i];
+    const r = x < 0 ? -Math.round(-x) : Math.round(x);
+    out[i] = r < lo ? lo : r > hi ? hi : r !== r ? 0 : r;
+  }
+  return out;
+}
+
+/**
+ * Writes a volume (or a 4-D stack of same-shaped volumes) as NIfTI, gzipped when `path` ends in
+ * `.gz`, atomically (a temporary file renamed into place). The affine goes into the sform
+ * (code 2, aligned) and, as a rotation/zoom/offset, the qform (code 1); pixdim holds the voxel sizes
+ * derived from the affine.
+ *
+ * @param path Target path, `.nii` or `.nii.gz`.
+ * @param volume A 3-D volume, or an array of them for a 4-D file (same shape and affine as the first).
+ * @throws TypeError / RangeError for a malformed volume or option.
+ * @example
+ * await writeNifti('mask.nii.gz', { data: maskU8, shape: [155, 240, 240], spacing: [1, 1, 1], affine });
+ */
+export async function writeNifti(path: string, volume: Volume<VoxelArray> | readonly Volume<VoxelArray>[], options: WriteNiftiOptions = {}): Promise<void> {
+  if (typeof path !== 'string' || path.length === 0) throw new TypeError(`Expected a file path for path but received ${describeValue(path)}`);
+  const volumes: readonly Volume<VoxelArray>[] = Array.isArray(volume) ? volume : [volume as Volume<VoxelArray>];
+  if (volumes.length === 0) throw new RangeError('Expected at least one volume for volume but received an empty array');
+  volumes.forEach((v, i) => checkVolume(v, Array.isArray(volume) ? `volume[${i}]` : 'volume'));
+  const first = volumes[0];
+  for (const [i, v] of volumes.entries()) {
+    if (v.shape.some((d, k) => d !== first.shape[k])) throw new RangeError(`Expected volume[${i}].shape to equal volume[0].shape [${first.shape.join(', ')}] but received [${v.shape.join(', ')}]`);
+  }
+  const axisOrder = checkOneOf(options.axisOrder ?? 'kji', 'options.axisOrder', ['kji', 'ijk'] as const);
+  const version = options.version ?? 1;
+  if (version !== 1 && version !== 2) throw new RangeError(`Expected 1 or 2 for options.version but received ${describeValue(version)}`);
+  const dtype = options.dtype ? checkOneOf(options.dtype, 'options.dtype', Object.keys(CODES) as VoxelDType[]) : dtypeOf(first.data);
+  const level = checkInteger(options.compressionLevel ?? 6, 'options.compressionLevel', { min: 1, max: 9 });
+  const affine = first.affine ?? defaultAffine(first.spacing, axisOrder);
+  if (!Array.isArray(affine) || affine.length < 3 || affine.slice(0, 3).some((r) => !Array.isArray(r) || r.length !== 4 || r.some((x) => typeof x !== 'number' || !Number.isFinite(x)))) {
+    throw new TypeError(`Expected volume.affine to be a 4x4 matrix of finite numbers but received ${describeValue(affine)}`);
+  }
+  // [nx, ny, nz] from the axis order
+  const [nx, ny, nz] = axisOrder === 'kji' ? [first.shape[2], first.shape[1], first.shape[0]] : first.shape;
+  const dims = volumes.length > 1 ? [nx, ny, nz, volumes.length] : [nx, ny, nz];
+  const header = encodeHeader(version, dims, dtype, affine, options);
+  const parts: Uint8Array[] = [header];
+  for (const v of volumes) {
+    let data = convertVoxels(v.data, dtype);
+    if (axisOrder === 'ijk') data = reverseAxes(data, v.shape);
+    parts.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  }
+  if (/\.gz$/i.test(path)) {
+    const compressed = await gzip(Buffer.concat(parts), { level });
+    await writeFileAtomic(path, compressed);
+  } else {
+    await writeFileAtomic(path, parts);
+  }
+}
+
+function defaultAffine(spacing: readonly number[] | undefined, axisOrder: AxisOrder): Affine {
+  const s = spacing ?? [1, 1, 1];
+  const [dx, dy, dz] = axisOrder === 'kji' ? [s[2], s[1], s[0]] : [s[0], s[1], s[2]];
+  return [
+    [dx, 0, 0, 0],
+    [0, dy, 0, 0],
+    [0, 0, dz, 0],
+    [0, 0, 0, 1],
+  ];
+}
+
