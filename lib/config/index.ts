@@ -1,3 +1,4 @@
 // Public exports of lib/config. lib/index.ts re-exports everything here.
 export * from './radiomics.js';
 export * from './data.js';
+export * from './experiment.js';

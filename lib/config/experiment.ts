@@ -1,0 +1,278 @@
+/**
+ * The experiment configuration: the study's whole protocol (splits, the grid of networks x
+ * modalities x folds, Gumbel-averaged evaluation, ensembles, statistics, report) as one strict
+ * schema. Every default is the paper's value and cites where it comes from (Schmitz, Guo, Wang
+ * 2024; "REF" = the study's code, reference-study.md). Training, augmentation and preprocessing
+ * settings are the schemas of lib/config/train.ts and lib/config/data.ts, nested here.
+ * @module
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { nearest } from '../util/validate.js';
+import { GROUPS, MODALITIES, MODALITY_GROUPS, PreprocessSchema } from './data.js';
+import { AugmentSchema, TRAIN_NETWORKS, TrainSchema } from './train.js';
+
+/** The study's experiment-level values. */
+export const PAPER_EXPERIMENT = {
+  /** Section 4: `train_test_split(test_size=0.3, random_state=42, stratify=y)`; split_seed 42. */
+  splitSeed: 42,
+  testSize: 0.3,
+  /** Section 4: the 70/30 split is anchored on the 189 patients with DSC. */
+  anchor: 'DSC',
+  /** Section 4: `StratifiedKFold(n_splits=5, shuffle=True, random_state=42)`. */
+  folds: 5,
+  /** Paper and the ensembling notebook: 100 Gumbel samples per fold model, seed 42. */
+  gumbelSamples: 100,
+  gumbelSeed: 42,
+  /** Ensembling cell 11: metrics at threshold 0.5 with `> 0.5`. */
+  threshold: 0.5,
+  /**
+   * Ensembling cells 8-11: each ensemble is the flat mean over its derivative models
+   * (DSC 3, DTI 4, Struct 4, DSC+DTI 7, DSC+Struct 7, DTI+Struct 8, all 11).
+   */
+  ensembles: {
+    DSC: ['DSC'],
+    DTI: ['DTI'],
+    Struct: ['struct'],
+    'DSC+DTI': ['DSC', 'DTI'],
+    'DSC+Struct': ['DSC', 'struct'],
+    'DTI+Struct': ['DTI', 'struct'],
+    'DSC+DTI+Struct': ['DSC', 'DTI', 'struct'],
+  },
+  /** Table 4: exact studentized-range p-values by default; the paper's 0.9 cap is an option. */
+  nemenyiClamp: false,
+} as const;
+
+/** Something an ensemble may list: a modality group (all its derivatives) or one derivative. */
+const ENSEMBLE_MEMBERS = [...GROUPS, ...MODALITIES] as readonly string[];
+
+/** How the study partitions the patients (reference-study.md section 4). */
+export const SplitSchema = z
+  .object({
+    seed: z.number().int().min(0).max(0xffffffff).default(PAPER_EXPERIMENT.splitSeed).describe("numpy RandomState seed of the train/test split and of the folds (scikit-learn's random_state)"),
+    testSize: z.number().positive().default(PAPER_EXPERIMENT.testSize).describe('Test share in (0, 1) (test count = ceil(share * n)), or a count'),
+    folds: z.number().int().min(2).default(PAPER_EXPERIMENT.folds).describe('Cross-validation folds of each training pool'),
+    shuffle: z.boolean().default(true).describe('Shuffle before assigning folds (StratifiedKFold shuffle=True)'),
+    stratify: z.boolean().default(true).describe('Stratify the split and the folds on MGMT status; false gives ShuffleSplit and KFold'),
+    anchor: z.string().nullable().default(PAPER_EXPERIMENT.anchor).describe('Group whose patients are split first; the others add their own patients; null splits each group alone'),
+    sortIds: z.boolean().default(true).describe('Sort patient IDs ascending before splitting (REF listed them with os.scandir on NTFS, alphabetically)'),
+  })
+  .strict();
+export type SplitOptions = z.input<typeof SplitSchema>;
+export type SplitConfig = z.output<typeof SplitSchema>;
+
+/** How fold models become ensemble probabilities (reference-study.md section 5, evaluation). */
+export const EvaluationSchema = z
+  .object({
+    gumbelSamples: z.number().int().positive().default(PAPER_EXPERIMENT.gumbelSamples).describe('Gumbel samples averaged per SpotTune fold model (REF published max_range = 1, a bug)'),
+    gumbelSeed: z.number().int().min(0).max(0xffffffff).default(PAPER_EXPERIMENT.gumbelSeed).describe('Seed of the evaluation Gumbel noise'),
+    threshold: z.number().min(0).max(1).default(PAPER_EXPERIMENT.threshold).describe('Probability above which a patient is predicted methylated (SEN, SPE, ACC)'),
+    commonTestOnly: z.boolean().default(true).describe('Score every ensemble on the common test set (REF scored Struct and DTI on their own test sets, a bug)'),
+  })
+  .strict();
+export type EvaluationOptions = z.input<typeof EvaluationSchema>;
+export type EvaluationConfig = z.output<typeof EvaluationSchema>;
+
+/** Statistics of Tables 1-4 and the intervals beyond the paper. */
+export const StatsSchema = z
+  .object({
+    nemenyiClamp: z.boolean().default(PAPER_EXPERIMENT.nemenyiClamp).describe("Clamp Nemenyi p-values to [0.001, 0.9] as the paper's statsmodels psturng lookup did"),
+    bootstrapResamples: z.number().int().positive().default(2000).describe('Bootstrap resamples of the AUC and AP intervals (beyond the paper)'),
+    bootstrapSeed: z.number().int().min(0).max(0xffffffff).default(42).describe('Seed of the bootstrap resampling'),
+    ciLevel: z.number().gt(0).lt(1).default(0.95).describe('Confidence level of the intervals'),
+  })
+  .strict();
+export type StatsOptions = z.input<typeof StatsSchema>;
+export type StatsConfig = z.output<typeof StatsSchema>;
+
+/** What the report contains. */
+export const ReportSchema = z
+  .object({
+    title: z.string().min(1).default('MGMT methylation from MRI: 3D SpotTune vs transfer learning vs training from scratch').describe('Heading of the report'),
+    formats: z.array(z.enum(['html', 'md', 'csv', 'json'])).min(1).default(['html', 'md', 'csv', 'json']).describe('Files to write'),
+  })
+  .strict();
+export type ReportOptions = z.input<typeof ReportSchema>;
+export type ReportConfig = z.output<typeof ReportSchema>;
+
+const ensembleMember = z.string().refine((m) => ENSEMBLE_MEMBERS.includes(m), {
+  error: (issue) => unknownName('ensemble member', issue.input, ENSEMBLE_MEMBERS),
+});
+
+function unknownName(what: string, value: unknown, allowed: readonly string[]): string {
+  const hint = typeof value === 'string' ? nearest(value, allowed) : undefined;
+  return `Unknown ${what} ${JSON.stringify(value)}; expected one of ${allowed.join(', ')}${hint ? `; did you mean ${JSON.stringify(hint)}?` : ''}`;
+}
+
+/**
+ * The whole experiment. Unknown keys are errors at every level.
+ * @see reference-study.md sections 3-5 and "Things a faithful reimplementation must get right"
+ */
+export const ExperimentSchema = z
+  .object({
+    $schema: z.string().optional().describe('Path or URL of configs/experiment.schema.json, for editors'),
+    networks: z
+      .array(z.enum(TRAIN_NETWORKS))
+      .min(1)
+      .default([...TRAIN_NETWORKS])
+      .describe('Networks of the grid: SpotTune, trained from scratch (random), MedicalNet transfer (paper section 2.3)'),
+    modalities: z
+      .array(z.enum(MODALITIES as [string, ...string[]]))
+      .min(1)
+      .default([...MODALITIES])
+      .describe('Derivatives of the grid: one model per modality per fold (reference-study.md "must get right" 3)'),
+    ensembles: z
+      .record(z.string().min(1), z.array(ensembleMember).min(1))
+      .default(structuredClone(PAPER_EXPERIMENT.ensembles) as unknown as Record<string, string[]>)
+      .describe('Ensemble name -> the groups or modalities it averages (flat mean over derivative models)'),
+    splits: SplitSchema.prefault({}),
+    train: TrainSchema.prefault({}),
+    augment: AugmentSchema.prefault({}),
+    preprocess: PreprocessSchema.prefault({}),
+    evaluation: EvaluationSchema.prefault({}),
+    stats: StatsSchema.prefault({}),
+    report: ReportSchema.prefault({}),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    const grid = new Set<string>(config.modalities);
+    for (const [name, members] of Object.entries(config.ensembles)) {
+      for (const member of expandEnsemble(members)) {
+        if (!grid.has(member)) {
+          ctx.addIssue({ code: 'custom', path: ['ensembles', name], message: `Ensemble ${name} needs modality ${member}, which is not in modalities` });
+        }
+      }
+    }
+    if (config.splits.anchor !== null && !(GROUPS as readonly string[]).includes(config.splits.anchor)) {
+      ctx.addIssue({ code: 'custom', path: ['splits', 'anchor'], message: unknownName('anchor group', config.splits.anchor, GROUPS) });
+    }
+  });
+export type ExperimentOptions = z.input<typeof ExperimentSchema>;
+export type ExperimentConfig = z.output<typeof ExperimentSchema>;
+
+/** The derivative modalities an ensemble averages, groups expanded, in the study's channel order. */
+export function expandEnsemble(members: readonly string[]): string[] {
+  const wanted = new Set<string>();
+  for (const m of members) {
+    if ((GROUPS as readonly string[]).includes(m)) for (const d of MODALITY_GROUPS[m as keyof typeof MODALITY_GROUPS]) wanted.add(d);
+    else wanted.add(m);
+  }
+  return MODALITIES.filter((m) => wanted.has(m));
+}
+
+/** One problem of a configuration, with the dotted key path where it was found. */
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
+/** A configuration that does not validate; `issues` lists every problem with its key path. */
+export class ConfigError extends Error {
+  readonly code = 'ERR_INVALID_CONFIG';
+  constructor(
+    message: string,
+    readonly issues: readonly ConfigIssue[],
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Unwraps defaults, optionals and pipes to the object/record/array schema underneath. */
+function unwrap(schema: z.ZodType): z.ZodType {
+  let current: z.ZodType = schema;
+  for (let i = 0; i < 20; i++) {
+    const def = (current as unknown as { _zod: { def: { type: string; innerType?: z.ZodType; in?: z.ZodType } } })._zod.def;
+    if (def.innerType) current = def.innerType;
+    else if (def.type === 'pipe' && def.in) current = def.in;
+    else break;
+  }
+  return current;
+}
+
+/** The keys an object schema allows at `path` inside `root`, if it is an object there. */
+function keysAt(root: z.ZodType, path: readonly PropertyKey[]): string[] | undefined {
+  let schema = unwrap(root);
+  for (const key of path) {
+    if (schema instanceof z.ZodObject) schema = unwrap(schema.shape[key as string] as z.ZodType);
+    else if (schema instanceof z.ZodRecord) schema = unwrap(schema.valueType as z.ZodType);
+    else if (schema instanceof z.ZodArray) schema = unwrap(schema.element as z.ZodType);
+    else return undefined;
+    if (!schema) return undefined;
+  }
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : undefined;
+}
+
+/** Turns zod issues into messages with key paths and did-you-mean suggestions. */
+export function describeConfigIssues(schema: z.ZodType, error: z.ZodError): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  for (const issue of error.issues) {
+    const where = issue.path.map(String).join('.') || '(root)';
+    if (issue.code === 'unrecognized_keys') {
+      const allowed = keysAt(schema, issue.path) ?? [];
+      for (const key of issue.keys) {
+        const hint = nearest(key, allowed);
+        issues.push({
+          path: [...issue.path.map(String), key].join('.'),
+          message: `Unknown key ${JSON.stringify(key)}${hint ? `; did you mean ${JSON.stringify(hint)}?` : ''}${allowed.length ? ` (allowed here: ${allowed.join(', ')})` : ''}`,
+        });
+      }
+    } else if (issue.code === 'invalid_value' && 'values' in issue) {
+      const allowed = issue.values.map(String);
+      const received = (issue as { input?: unknown }).input;
+      issues.push({ path: where, message: unknownName('value', received, allowed) });
+    } else {
+      issues.push({ path: where, message: issue.message });
+    }
+  }
+  return issues;
+}
+
+/**
+ * Parses `value` with `schema`, turning a failure into a {@link ConfigError} whose message lists
+ * every problem as `key.path: message`.
+ */
+export function parseConfig<S extends z.ZodType>(schema: S, value: unknown, source: string): z.output<S> {
+  const parsed = schema.safeParse(value, { reportInput: true });
+  if (parsed.success) return parsed.data;
+  const issues = describeConfigIssues(schema, parsed.error);
+  throw new ConfigError(`Invalid ${source}:\n${issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n')}`, issues);
+}
+
+/**
+ * Resolves experiment options against the paper's defaults.
+ * @throws {ConfigError} listing every invalid key with its path
+ */
+export function resolveExperimentConfig(options: unknown = {}, source = 'experiment config'): ExperimentConfig {
+  return parseConfig(ExperimentSchema, options, source);
+}
+
+/** Resolves split options against the paper's defaults. @throws {ConfigError} */
+export function resolveSplitConfig(options: unknown = {}): SplitConfig {
+  return parseConfig(SplitSchema, options, 'split config');
+}
+
+/**
+ * Reads a JSON experiment configuration and resolves it against the paper's defaults.
+ * @throws {ConfigError} when the file is not JSON or a key is invalid (with its path)
+ */
+export async function loadExperimentConfig(path: string): Promise<ExperimentConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`Cannot read the experiment config ${path}: ${(err as Error).message}`, [{ path: '(file)', message: (err as Error).message }]);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`The experiment config ${path} is not valid JSON: ${(err as Error).message}`, [{ path: '(file)', message: (err as Error).message }]);
+  }
+  return resolveExperimentConfig(raw, `experiment config ${path}`);
+}
+
+/** The JSON Schema of the experiment configuration (committed as configs/experiment.schema.json). */
+export function experimentJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(ExperimentSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+}
