@@ -31,3 +31,4 @@ export {
   type NgtdmMatrix,
 } from './matrices.js';
 export { RadiomicsError, selectRoi, discretise, binEdges, type RadiomicsVolume, type Roi, type Discretised, type NumericArray } from './roi.js';
+export { RandomForestClassifier, type DecisionTree } from './random-forest.js';
