@@ -287,9 +287,11 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks, start = 0, end
       case 0x5d: // EMPTY_LIST
         stack.push([]);
         break;
-      case 0x6c: // LIST
-        stack.push(popMark());
+      case 0x6c: { // LIST
+        const items = popMark(); // before touching `stack`: popMark replaces it
+        stack.push(items);
         break;
+      }
       case 0x61: { // APPEND
         const item = pop();
         appendItems(top(), [item]);
@@ -303,9 +305,11 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks, start = 0, end
       case 0x29: // EMPTY_TUPLE
         stack.push(pyTuple([]));
         break;
-      case 0x74: // TUPLE
-        stack.push(pyTuple(popMark()));
+      case 0x74: { // TUPLE
+        const items = popMark();
+        stack.push(pyTuple(items));
         break;
+      }
       case 0x85: // TUPLE1
         stack.push(pyTuple([pop()]));
         break;
@@ -351,7 +355,8 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks, start = 0, end
         break;
       }
       case 0x91: { // FROZENSET
-        stack.push(Object.freeze(new Set(popMark())));
+        const items = popMark();
+        stack.push(Object.freeze(new Set(items)));
         break;
       }
 

@@ -353,6 +353,8 @@ export async function readPth(source: string | Uint8Array, options: LoadPthOptio
 /** Synchronous {@link readPth} over bytes already in memory. */
 export function parsePth(bytes: Uint8Array, options: LoadPthOptions = {}): PthFile {
   if (!(bytes instanceof Uint8Array)) throw new TypeError(`Expected bytes to be a Uint8Array but received ${describeValue(bytes)}`);
+  // A plain Uint8Array view: Buffer#slice would share memory where a copy is meant.
+  bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const int64 = options.int64 ?? 'bigint';
   if (int64 !== 'bigint' && int64 !== 'int32') throw new RangeError(`Expected options.int64 to be 'bigint' or 'int32' but received ${describeValue(int64)}`);
   const maxBytes = options.maxBytes ?? bytes.length * 8 + 256 * 2 ** 20;
