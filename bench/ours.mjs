@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+// The spottune3d side of the benchmarks: a worker driven by bench/run.mjs, speaking the same
+// line protocol as bench/reference/worker.py (see there). Every case does the same work as the
+// reference case of the same name, through the library's public API (dist/lib/index.js).
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const lib = await import(join(root, 'dist', 'lib', 'index.js'));
+
+/** VmHWM and VmRSS of this process, kB (Linux). */
+function readStatus() {
+  const out = {};
+  for (const line of readFileSync('/proc/self/status', 'utf8').split('\n')) {
+    const m = /^(VmHWM|VmRSS):\s+(\d+)/.exec(line);
+    if (m) out[`${m[1].toLowerCase()}_kb`] = Number(m[2]);
+  }
+  return out;
+}
+
+/** Uniform [0, 1) float32 values from a small seeded generator (inputs only; never timed). */
+function randomVolume(n, seed) {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = (s >>> 0) / 4294967296;
+  }
+  return out;
+}
+
+function need(name) {
+  const value = lib[name];
+  if (value === undefined) throw new Error(`not available yet: spottune3d does not export ${name}`);
+  return value;
+}
+
+const sizeOf = (shape) => shape.reduce((a, b) => a * b, 1);
+
+/** Each case: setup(params) -> info, run() -> Promise (resolves when the work is done), dispose(). */
+const CASES = {
+  async augment(p) {
+    const { Tensor } = lib;
+    const rotate = need('rotate');
+    const elasticDeform = need('elasticDeform');
+    const shape = p.shape;
+    const image = randomVolume(sizeOf(shape), 3);
+    const displacement = Float64Array.from(p.displacement);
+    const points = [p.points ?? 3, p.points ?? 3, p.points ?? 3];
+    const device = p.device ?? 'cpu';
+    return {
+      info: {},
+      async run() {
+        // Float32Array in, Float32Array out, like the numpy arrays of the reference
+        const input = Tensor.from(image, shape);
+        const onDevice = device === 'cpu' ? input : await input.to(device);
+        const rotated = (await rotate(onDevice, p.angleDeg ?? 37, { plane: [0, 1], order: 1, mode: 'constant' })).image;
+        const deformed = (await elasticDeform(rotated, displacement, points, { order: 0, mode: 'constant' })).image;
+        await deformed.data();
+        for (const t of new Set([input, onDevice, rotated, deformed])) t.dispose();
+      },
+      dispose() {},
+    };
+  },
+
+  async preprocess(p) {
+    const readNifti = need('readNifti');
+    const preprocessVolume = need('preprocessVolume');
+    return {
+      info: {},
+      async run() {
+        for (const [imagePath, maskPath] of p.files) {
+          const [image, mask] = await Promise.all([readNifti(imagePath), readNifti(maskPath)]);
+          await preprocessVolume(image, { mask });
+        }
+      },
+      dispose() {},
+    };
+  },
+};
+
+for (const name of ['spottune-train', 'spottune-predict', 'resnet-forward', 'resnet-train']) {
+  CASES[name] = async () => {
+    throw new Error(`not available yet: the ${name} case needs the networks API (lib/models)`);
+  };
+}
+
+async function main() {
+  const threads = Number(process.env.BENCH_THREADS ?? 0);
+  if (threads > 0) lib.setNumThreads(threads);
+  let current = null;
+  const reply = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
+  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  for await (const line of rl) {
+    if (!line.trim()) continue;
+    const msg = JSON.parse(line);
+    try {
+      if (msg.op === 'exit') break;
+      if (msg.op === 'hello') {
+        const rt = lib.runtime();
+        reply({ ok: true, info: { torch: rt.torchVersion, threads: rt.threads, node: process.version, cuda: rt.cudaAvailable } });
+      } else if (msg.op === 'setup') {
+        if (current) await current.dispose();
+        current = null;
+        const factory = CASES[msg.case];
+        if (!factory) throw new Error(`unknown case ${msg.case}`);
+        const t = performance.now();
+        current = await factory(msg.params ?? {});
+        reply({ ok: true, info: { ...current.info, setupMs: performance.now() - t } });
+      } else if (msg.op === 'run') {
+        const t = performance.now();
+        await current.run();
+        reply({ ok: true, ms: performance.now() - t });
+      } else if (msg.op === 'peak') {
+        reply({ ok: true, ...readStatus() });
+      } else {
+        reply({ ok: false, error: `unknown op ${msg.op}` });
+      }
+    } catch (err) {
+      reply({ ok: false, error: `${err?.name ?? 'Error'}: ${err?.message ?? err}`, trace: String(err?.stack ?? '').slice(-2000) });
+    }
+  }
+  if (current) await current.dispose();
+}
+
+await main();
