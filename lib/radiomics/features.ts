@@ -127,8 +127,9 @@ export function glcmFeatures(glcm: GlcmMatrices, maxLevel: number): Record<GlcmF
   const nd = glcm.matrices.length;
   for (const P of glcm.matrices) {
     const one = glcmDirection(P, glcm.grayLevels, maxLevel);
-    for (const f of GLCM_FEATURES) out[f] += one[f] / nd;
+    for (const f of GLCM_FEATURES) out[f] += one[f];
   }
+  for (const f of GLCM_FEATURES) out[f] /= nd; // numpy.nanmean: the sum, then one division
   return out;
 }
 

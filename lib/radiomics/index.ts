@@ -30,5 +30,18 @@ export {
   type GlszmMatrix,
   type NgtdmMatrix,
 } from './matrices.js';
-export { RadiomicsError, selectRoi, discretise, binEdges, type RadiomicsVolume, type Roi, type Discretised, type NumericArray } from './roi.js';
+export { RadiomicsError, selectRoi, locateRegion, roiOf, discretise, binEdges, type RadiomicsVolume, type RegionMask, type Roi, type Discretised, type NumericArray } from './roi.js';
 export { RandomForestClassifier, type DecisionTree } from './random-forest.js';
+export {
+  STUDY_FEATURES,
+  TUMOUR_REGIONS,
+  studyFeatures,
+  studyFeatureRow,
+  radiomicsBaseline,
+  type StudyFeature,
+  type TumourRegion,
+  type PatientVolumes,
+  type FeatureExclusion,
+  type StudyFeatureValues,
+  type RadiomicsBaselineInput,
+} from './study.js';

@@ -58,26 +58,39 @@ export interface Discretised {
   edges: Float64Array;
 }
 
+/** Where a region lies in its mask: the bounding box and the membership flags inside it. */
+export interface RegionMask {
+  /** Shape of the full mask [D, H, W]. */
+  volumeShape: [number, number, number];
+  /** Bounding-box shape [d, h, w]. */
+  shape: [number, number, number];
+  /** Bounding-box start [z0, y0, x0]. */
+  origin: [number, number, number];
+  /** 1 where the voxel is in the region, over the bounding box. */
+  inRoi: Uint8Array;
+  /** Voxels in the region. */
+  voxelCount: number;
+  /** The label value(s) that formed it. */
+  labels: number[];
+}
+
 /**
- * Selects the ROI (mask voxels equal to `label`, or to any of several labels) and crops image and
- * mask to its bounding box.
- * @throws TypeError/RangeError for malformed volumes or a mask of another shape;
- *   {@link RadiomicsError} `ERR_EMPTY_ROI` when no voxel has the label; RangeError when an ROI
- *   intensity is not finite.
+ * Finds the voxels of `mask` equal to `label` (or to any of several labels) and their bounding box.
+ * @throws TypeError/RangeError for a malformed mask or label; {@link RadiomicsError}
+ *   `ERR_EMPTY_ROI` when no voxel has the label.
  */
-export function selectRoi(image: RadiomicsVolume, mask: RadiomicsVolume, label: number | readonly number[]): Roi {
-  const shape = checkVolume(image, 'image');
-  const maskShape = checkVolume(mask, 'mask');
-  if (shape.some((d, i) => d !== maskShape[i])) {
-    throw new RangeError(`Expected mask to have the image's shape [${shape.join(', ')}] but received [${maskShape.join(', ')}]`);
-  }
-  const labels = typeof label === 'number' ? [label] : [...label];
+export function locateRegion(mask: RadiomicsVolume, label: number | readonly number[]): RegionMask {
+  const [D, H, W] = checkVolume(mask, 'mask');
+  const labels = typeof label === 'number' ? [label] : Array.isArray(label) ? [...label] : [];
   if (labels.length === 0 || labels.some((l) => typeof l !== 'number' || !Number.isFinite(l))) {
     throw new TypeError(`Expected label to be a number or a non-empty array of numbers but received ${describeValue(label)}`);
   }
-  const [D, H, W] = shape;
+  // Small non-negative integer labels (every segmentation) go through a lookup table; indexing it
+  // with any other value (fractions, negatives, large numbers) yields undefined, i.e. "not in".
+  const table = labels.every((l) => Number.isInteger(l) && l >= 0 && l < 65536) ? new Uint8Array(Math.max(...labels) + 1) : undefined;
+  if (table) for (const l of labels) table[l] = 1;
+  const isLabel = table ? (v: number) => table[v] === 1 : (v: number) => labels.includes(v);
   const m = mask.data;
-  const isLabel = labels.length === 1 ? (v: number) => v === labels[0] : (v: number) => labels.includes(v);
   let z0 = D, y0 = H, x0 = W, z1 = -1, y1 = -1, x1 = -1;
   for (let z = 0, p = 0; z < D; z++) {
     for (let y = 0; y < H; y++) {
@@ -97,29 +110,71 @@ export function selectRoi(image: RadiomicsVolume, mask: RadiomicsVolume, label: 
   }
   const d = z1 - z0 + 1, h = y1 - y0 + 1, w = x1 - x0 + 1;
   const inRoi = new Uint8Array(d * h * w);
-  const values = new Float64Array(d * h * w);
-  let count = 0;
-  const img = image.data;
+  let voxelCount = 0;
   for (let z = 0, q = 0; z < d; z++) {
     for (let y = 0; y < h; y++) {
       let p = ((z + z0) * H + (y + y0)) * W + x0;
       for (let x = 0; x < w; x++, p++, q++) {
-        if (!isLabel(m[p])) continue;
+        if (isLabel(m[p])) {
+          inRoi[q] = 1;
+          voxelCount++;
+        }
+      }
+    }
+  }
+  return { volumeShape: [D, H, W], shape: [d, h, w], origin: [z0, y0, x0], inRoi, voxelCount, labels };
+}
+
+/**
+ * Gathers the image's intensities over a located region (a region found once can serve several
+ * images of the same grid).
+ * @throws RangeError for an image of another shape or a non-finite ROI intensity
+ */
+export function roiOf(image: RadiomicsVolume, region: RegionMask): Roi {
+  const shape = checkVolume(image, 'image');
+  const [D, H, W] = region.volumeShape;
+  if (shape[0] !== D || shape[1] !== H || shape[2] !== W) {
+    throw new RangeError(`Expected mask to have the image's shape [${shape.join(', ')}] but received [${region.volumeShape.join(', ')}]`);
+  }
+  const [d, h, w] = region.shape;
+  const [z0, y0, x0] = region.origin;
+  const { inRoi } = region;
+  const values = new Float64Array(inRoi.length);
+  const roiValues = new Float64Array(region.voxelCount);
+  const img = image.data;
+  for (let z = 0, q = 0, k = 0; z < d; z++) {
+    for (let y = 0; y < h; y++) {
+      let p = ((z + z0) * H + (y + y0)) * W + x0;
+      for (let x = 0; x < w; x++, p++, q++) {
+        if (!inRoi[q]) continue;
         const v = Number(img[p]);
         if (!Number.isFinite(v)) {
           throw new RangeError(`Expected finite image intensities in the ROI but voxel [${z + z0}, ${y + y0}, ${x + x0}] is ${v}`);
         }
-        inRoi[q] = 1;
         values[q] = v;
-        count++;
+        roiValues[k++] = v;
       }
     }
   }
-  const roiValues = new Float64Array(count);
-  for (let q = 0, k = 0; q < inRoi.length; q++) if (inRoi[q]) roiValues[k++] = values[q];
   const spacing = image.spacing;
   const voxelVolume = spacing && spacing.length >= 3 ? spacing[0] * spacing[1] * spacing[2] : 1;
   return { shape: [d, h, w], origin: [z0, y0, x0], inRoi, values, roiValues, voxelVolume };
+}
+
+/**
+ * Selects the ROI (mask voxels equal to `label`, or to any of several labels) and crops image and
+ * mask to its bounding box.
+ * @throws TypeError/RangeError for malformed volumes or a mask of another shape;
+ *   {@link RadiomicsError} `ERR_EMPTY_ROI` when no voxel has the label; RangeError when an ROI
+ *   intensity is not finite.
+ */
+export function selectRoi(image: RadiomicsVolume, mask: RadiomicsVolume, label: number | readonly number[]): Roi {
+  const shape = checkVolume(image, 'image');
+  const maskShape = checkVolume(mask, 'mask');
+  if (shape.some((d, i) => d !== maskShape[i])) {
+    throw new RangeError(`Expected mask to have the image's shape [${shape.join(', ')}] but received [${maskShape.join(', ')}]`);
+  }
+  return roiOf(image, locateRegion(mask, label));
 }
 
 function checkVolume(volume: RadiomicsVolume, name: string): [number, number, number] {
