@@ -1,2 +1,3 @@
 // Public exports of lib/models. lib/index.ts re-exports everything here.
 export {};
+export * from './medicalnet.js';
