@@ -9,7 +9,9 @@ import {
   extractRadiomics,
   type RadiomicsResult,
 } from '../../lib/radiomics/index.js';
-import { baseline, loadBrain1, publishedMatrices, type Brain1 } from './oracle.js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { baseline, loadBrain1, oracleDir, publishedMatrices, voxelSha1, type Brain1 } from './oracle.js';
 
 /** Relative agreement asked of every feature; the measured worst case is about 5e-15. */
 const REL = 1e-12;
@@ -30,14 +32,21 @@ function expectClass(result: RadiomicsResult, published: Record<string, Record<s
 
 let brain1: Brain1;
 const published = baseline();
-beforeAll(() => {
-  brain1 = loadBrain1();
+beforeAll(async () => {
+  brain1 = await loadBrain1();
 });
 
 describe('brain1, PyRadiomics baseline column "brain1" (binWidth 25, voxelArrayShift 2000)', () => {
   let result: RadiomicsResult;
   beforeAll(() => {
     result = extractRadiomics(brain1.image, brain1.label, { label: 1, voxelArrayShift: 2000 });
+  });
+
+  test('the NIfTI pair is PyRadiomics\'s case: voxel hashes and shape from its diagnostics', () => {
+    const { diagnostics } = JSON.parse(readFileSync(path.join(oracleDir, 'expected.json'), 'utf8'));
+    expect(brain1.image.shape).toEqual([25, 256, 256]);
+    expect(voxelSha1(brain1.image.data, 'int16')).toBe(diagnostics.imageHashSHA1);
+    expect(voxelSha1(brain1.label.data, 'uint32')).toBe(diagnostics.maskHashSHA1);
   });
 
   test('the ROI: 4137 voxels, 33 gray levels', () => {

@@ -2,50 +2,33 @@
  * The PyRadiomics oracle case brain1 (../shared/oracles/pyradiomics/brain1, beside the clone):
  * the image and label as [D, H, W] arrays, and the published baseline values.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readNifti } from '../../lib/io/nifti.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const oracleDir = path.resolve(repoRoot, '..', 'shared', 'oracles', 'pyradiomics', 'brain1');
 
 export interface Brain1 {
-  image: { data: Float64Array; shape: [number, number, number]; spacing: [number, number, number] };
-  label: { data: Int32Array; shape: [number, number, number] };
+  image: { data: Float32Array; shape: [number, number, number]; spacing: [number, number, number] };
+  label: { data: Float32Array; shape: [number, number, number] };
 }
 
-/**
- * Reads the NIfTI pair with nibabel (Debian's /usr/bin/python3) into [k, j, i] = [D, H, W]
- * arrays, i fastest: the NIfTI voxel order, which is how the library's readers lay volumes out.
- */
-export function loadBrain1(): Brain1 {
-  const dir = mkdtempSync(path.join(tmpdir(), 'brain1-'));
-  try {
-    const script = `
-import sys, json, nibabel as nib, numpy as np
-src, out = sys.argv[1], sys.argv[2]
-img = nib.load(src + '/brain1_image.nii.gz'); lab = nib.load(src + '/brain1_label.nii.gz')
-a = np.asarray(img.dataobj).astype('<f8').transpose(2, 1, 0)
-b = np.asarray(lab.dataobj).astype('<i4').transpose(2, 1, 0)
-open(out + '/image.raw', 'wb').write(np.ascontiguousarray(a).tobytes())
-open(out + '/label.raw', 'wb').write(np.ascontiguousarray(b).tobytes())
-print(json.dumps({'shape': list(a.shape), 'spacing': [float(z) for z in img.header.get_zooms()[::-1]]}))
-`;
-    const meta = JSON.parse(execFileSync('/usr/bin/python3', ['-c', script, oracleDir, dir], { encoding: 'utf8' })) as {
-      shape: [number, number, number];
-      spacing: [number, number, number];
-    };
-    const imageBytes = readFileSync(path.join(dir, 'image.raw'));
-    const labelBytes = readFileSync(path.join(dir, 'label.raw'));
-    return {
-      image: { data: new Float64Array(imageBytes.buffer.slice(imageBytes.byteOffset, imageBytes.byteOffset + imageBytes.byteLength)), shape: meta.shape, spacing: meta.spacing },
-      label: { data: new Int32Array(labelBytes.buffer.slice(labelBytes.byteOffset, labelBytes.byteOffset + labelBytes.byteLength)), shape: meta.shape },
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+/** Reads the NIfTI pair with the library's reader: [k, j, i] = [D, H, W] arrays, i fastest. */
+export async function loadBrain1(): Promise<Brain1> {
+  const [image, label] = await Promise.all([
+    readNifti(path.join(oracleDir, 'brain1_image.nii.gz')),
+    readNifti(path.join(oracleDir, 'brain1_label.nii.gz')),
+  ]);
+  return { image, label };
+}
+
+/** SHA-1 of the voxels in PyRadiomics's diagnostics convention (image int16 LE, mask uint32 LE). */
+export function voxelSha1(data: Float32Array, kind: 'int16' | 'uint32'): string {
+  const typed = kind === 'int16' ? Int16Array.from(data) : Uint32Array.from(data);
+  return createHash('sha1').update(new Uint8Array(typed.buffer)).digest('hex');
 }
 
 /** Minimal CSV parsing (quoted cells may hold commas). */

@@ -18,12 +18,12 @@ const rel = (a: number, b: number): number => Math.abs(a - b) / Math.abs(b);
 describe('on brain1: the oracle ROI relabelled as each study region reproduces PyRadiomics\'s six values', () => {
   let brain1: Brain1;
   const relabel = (value: number): PatientVolumes => {
-    const seg = Int32Array.from(brain1.label.data, (v) => (v === 1 ? value : 0));
+    const seg = Float32Array.from(brain1.label.data, (v) => (v === 1 ? value : 0));
     const segmentation = { data: seg, shape: brain1.label.shape };
     return { segmentation, T1: brain1.image, T1GD: brain1.image, T2: brain1.image, FLAIR: brain1.image };
   };
-  beforeAll(() => {
-    brain1 = loadBrain1();
+  beforeAll(async () => {
+    brain1 = await loadBrain1();
   });
 
   test('as necrotic core (label 1): core Skewness, necrotic GLCM Contrast, core NGTDM Busyness', () => {
