@@ -2,3 +2,4 @@
 export * from './radiomics.js';
 export * from './data.js';
 export * from './experiment.js';
+export * from './queue.js';

@@ -1,2 +1,3 @@
 // Public exports of lib/experiment. lib/index.ts re-exports everything here.
 export {};
+export * from './queue/index.js';

@@ -1,6 +1,106 @@
-import type { Command } from 'commander';
+/**
+ * `spottune worker`: runs experiment jobs from a BullMQ queue on this machine. Also the queue
+ * options and the `--status` output that `spottune experiment` shares (see docs/scale-out.md).
+ * @module
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { QUEUE_DEFAULTS } from '../../config/queue.js';
+import type { ExperimentPlan } from '../../experiment/plan.js';
 
-/** Registers the `spottune worker` command(s). */
+function positiveInt(name: string, min = 1) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got "${value}"`);
+    return n;
+  };
+}
+
+/** Options `spottune worker` takes. */
+export interface WorkerCommandOptions {
+  queue: string;
+  device?: string;
+  concurrency: number;
+  runner?: string;
+  queueName: string;
+  lockDuration: number;
+  stalledInterval: number;
+  maxStalled: number;
+}
+
+/** Registers `spottune worker`. */
 export function registerWorker(program: Command): void {
-  void program;
+  program
+    .command('worker')
+    .description('run experiment jobs from a Redis queue on this machine, each in its own process (see docs/scale-out.md)')
+    .requiredOption('--queue <url>', 'Redis URL: redis://[[user]:password@]host[:port][/db], or rediss:// for TLS')
+    .option('--device <device>', 'device of the jobs: cpu, cuda, cuda:1 (passed to each job as SPOTTUNE_DEVICE)')
+    .option('--concurrency <k>', 'jobs at once on this worker (several trainings fit on one large GPU)', positiveInt('--concurrency'), QUEUE_DEFAULTS.concurrency)
+    .option('--runner <module>', 'job runner module exporting createJobRunner(context) or runJob(job, context) (default: the experiment runner)')
+    .addOption(new Option('--queue-name <name>', 'BullMQ queue name').default(QUEUE_DEFAULTS.queueName))
+    .addOption(new Option('--lock-duration <ms>', 'lock time of an active job (renewed every half); a dead worker is detected after about this plus --stalled-interval').argParser(positiveInt('--lock-duration', 1000)).default(QUEUE_DEFAULTS.lockDurationMs))
+    .addOption(new Option('--stalled-interval <ms>', 'how often to look for jobs of dead workers').argParser(positiveInt('--stalled-interval', 100)).default(QUEUE_DEFAULTS.stalledIntervalMs))
+    .addOption(new Option('--max-stalled <n>', 'times a job may lose its worker before it is failed').argParser(positiveInt('--max-stalled', 0)).default(QUEUE_DEFAULTS.maxStalledCount))
+    .action(async (opts: WorkerCommandOptions) => {
+      const { startQueueWorker } = await import('../../experiment/queue/worker.js');
+      const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+      const worker = await startQueueWorker({
+        queueUrl: opts.queue,
+        device: opts.device,
+        concurrency: opts.concurrency,
+        runner: opts.runner,
+        queueName: opts.queueName,
+        lockDurationMs: opts.lockDuration,
+        stalledIntervalMs: opts.stalledInterval,
+        maxStalledCount: opts.maxStalled,
+        log,
+      });
+      // First signal: take no more jobs and let the running ones finish. Second: kill them; the
+      // queue gives them to another worker once their locks expire.
+      await new Promise<void>((resolve) => {
+        let signals = 0;
+        const onSignal = (signal: NodeJS.Signals) => {
+          signals++;
+          if (signals === 1) {
+            log(`${signal}: finishing ${worker.running()} running job(s); send it again to stop them now`);
+            void worker.close().then(resolve, resolve);
+          } else {
+            log(`${signal}: stopping the running jobs`);
+            void worker.close({ force: true }).then(resolve, resolve);
+          }
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+      });
+      log('worker stopped');
+    });
+}
+
+/** Options of the queue that `spottune experiment` adds with {@link addQueueOptions}. */
+export interface QueueCommandOptions {
+  queue?: string;
+  status?: boolean;
+  experimentName?: string;
+}
+
+/**
+ * Adds `--queue <url>`, `--status` and `--experiment-name <name>` to a command (used by
+ * `spottune experiment`): with `--queue` the plan runs on the queue's workers, without it
+ * in this process; `--status` prints the experiment's pending, active, done and failed jobs.
+ */
+export function addQueueOptions(command: Command): Command {
+  return command
+    .option('--queue <url>', 'run the grid on the workers of this Redis queue (redis://host:port) instead of in this process')
+    .option('--status', 'with --queue: print the pending, active, done and failed jobs and exit')
+    .option('--experiment-name <name>', 'with --queue: the experiment\'s name in the queue (default: a hash of the --out path)');
+}
+
+/**
+ * Prints an experiment's queue status (the `spottune experiment --status --queue URL --out DIR`
+ * output) and returns it.
+ */
+export async function printQueueStatus(options: { queue: string; out: string; experimentName?: string; plan?: ExperimentPlan }) {
+  const { formatQueueStatus, queueStatus } = await import('../../experiment/queue/coordinator.js');
+  const status = await queueStatus({ queueUrl: options.queue, out: options.out, experiment: options.experimentName, plan: options.plan });
+  process.stdout.write(`${formatQueueStatus(status)}\n`);
+  return status;
 }
