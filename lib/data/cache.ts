@@ -1,0 +1,460 @@
+/**
+ * The prepared-volume cache: each patient's modalities preprocessed once, written atomically as
+ * float32 `.npy` files, keyed by the source files' identity and the preprocessing parameters, and
+ * reused on later runs without decoding any NIfTI. Work runs in worker threads, reports progress,
+ * and can be interrupted and resumed.
+ *
+ * Layout (the contract other areas read):
+ * - `manifest.json`: `{ format, version, complete, shape, params, patients: [{ id, label, modalities }],
+ *   skipped: [{ id, modality, code, reason }], entries }`;
+ * - `<ID>_<MODALITY>.npy`: float32, C order, shape `shape` ([D, H, W]), values in [0, 1].
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { debuglog } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { MODALITIES, type CropBox, type Modality, type PreprocessConfig, type PreprocessOptions } from '../config/data.js';
+import { readNifti } from '../io/nifti.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { packageRoot } from '../util/package-root.js';
+import { checkInteger, describeValue } from '../util/validate.js';
+import { openCohort, type Cohort } from './cohort.js';
+import { runPatientJob, type ItemResult, type PatientJob } from './preprocess-job.js';
+import { preparedShape, presetCropBox, resolvePreprocess, tumourBox, unionBox, type Shape3 } from './preprocess.js';
+
+const log = debuglog('spottune:data');
+const CACHE_FORMAT = 'spottune3d-prepared-cohort';
+/** Bump when the preprocessing code changes its output, so old caches are recomputed. */
+const CACHE_VERSION = 1;
+
+// ---------------------------------------------------------------------------------------------
+// .npy
+
+/** Writes a float32 C-order `.npy` file (NumPy format 1.0), atomically. */
+export async function writeNpy(path: string, data: Float32Array, shape: readonly number[]): Promise<void> {
+  if (data.length !== shape.reduce((a, b) => a * b, 1)) throw new RangeError(`Expected ${shape.join('x')} values for shape [${shape.join(', ')}] but received ${data.length}`);
+  const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  const unpadded = 10 + dict.length + 1;
+  const header = dict + ' '.repeat((64 - (unpadded % 64)) % 64) + '\n';
+  const prefix = Buffer.alloc(10);
+  prefix.write('\x93NUMPY', 0, 'latin1');
+  prefix[6] = 1;
+  prefix[7] = 0;
+  prefix.writeUInt16LE(header.length, 8);
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  await writeFileAtomic(path, [prefix, Buffer.from(header, 'latin1'), bytes]);
+}
+
+/** Reads a little-endian float32 or float64 C-order `.npy` file (format 1.0 to 3.0) as float32. */
+export async function readNpy(path: string): Promise<{ data: Float32Array; shape: number[] }> {
+  const buf = await readFile(path);
+  if (buf.length < 10 || buf.toString('latin1', 0, 6) !== '\x93NUMPY') throw new Error(`${path}: not a .npy file`);
+  const major = buf[6];
+  const headerLength = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
+  const start = major === 1 ? 10 : 12;
+  const header = buf.toString(major === 3 ? 'utf8' : 'latin1', start, start + headerLength);
+  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+  const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (!descr || !fortran || shapeText === undefined) throw new Error(`${path}: malformed .npy header ${JSON.stringify(header)}`);
+  if (fortran === 'True') throw new Error(`${path}: Fortran-order .npy files are not supported`);
+  const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const offset = start + headerLength;
+  const body = buf.subarray(offset);
+  if (descr === '<f4') {
+    if (body.length < n * 4) throw new Error(`${path}: truncated .npy (${body.length} of ${n * 4} bytes)`);
+    const data = new Float32Array(n);
+    new Uint8Array(data.buffer).set(body.subarray(0, n * 4));
+    return { data, shape };
+  }
+  if (descr === '<f8') {
+    if (body.length < n * 8) throw new Error(`${path}: truncated .npy (${body.length} of ${n * 8} bytes)`);
+    const f64 = new Float64Array(n);
+    new Uint8Array(f64.buffer).set(body.subarray(0, n * 8));
+    return { data: Float32Array.from(f64), shape };
+  }
+  throw new Error(`${path}: .npy dtype ${descr} is not supported (expected <f4 or <f8)`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The manifest
+
+/** One patient of a prepared cohort. */
+export interface PreparedPatient {
+  id: string;
+  /** 1 = methylated, 0 = unmethylated. */
+  label: 0 | 1;
+  /** Modalities with a prepared file, in the study's channel order. */
+  modalities: Modality[];
+}
+
+/** A skipped volume and why (empty mask, NaN/Inf, constant, shape mismatch, unreadable file). */
+export interface SkippedVolume {
+  id: string;
+  modality: Modality;
+  code: string;
+  reason: string;
+}
+
+interface Entry {
+  key: string;
+  file?: string;
+  skipped?: { code: string; reason: string };
+}
+
+/** The `manifest.json` of a cache directory. */
+export interface CacheManifest {
+  format: typeof CACHE_FORMAT;
+  version: number;
+  /** False while a run is in progress or after an interrupted one. */
+  complete: boolean;
+  /** [D, H, W] of every file. */
+  shape: Shape3;
+  /** Resolved preprocessing parameters, with the crop box used. */
+  params: PreprocessConfig & { cropBox: CropBox };
+  /** The cohort root the volumes came from. */
+  source: string;
+  patients: PreparedPatient[];
+  skipped: SkippedVolume[];
+  /** Per patient and modality: the cache key and the file (or why it was skipped). */
+  entries: Record<string, Partial<Record<Modality, Entry>>>;
+  /** The cohort-derived crop box ('tumour'), keyed by the masks it came from. */
+  tumourBox?: { key: string; box: CropBox };
+}
+
+/** A prepared cohort: what training reads. */
+export interface PreparedCohort {
+  dir: string;
+  /** [D, H, W] of every volume. */
+  shape: Shape3;
+  params: CacheManifest['params'];
+  /** Patients with at least one prepared modality, sorted by ID. */
+  patients: PreparedPatient[];
+  skipped: SkippedVolume[];
+  /** Path of a prepared file. */
+  path(id: string, modality: Modality): string;
+  /** Loads one volume: contiguous [D, H, W] float32 in [0, 1]. Rejects when it was not prepared. */
+  load(id: string, modality: Modality): Promise<Float32Array>;
+}
+
+function fileName(id: string, modality: string): string {
+  return `${id}_${modality}.npy`;
+}
+
+/**
+ * Opens a cache directory written by {@link prepareCohort}.
+ * @throws Error when there is no manifest, it is from another format/version, or the run that
+ *   wrote it did not complete (run prepare again to resume it).
+ * @example
+ * const cache = await openCache('/data/cache');
+ * const t2 = await cache.load(cache.patients[0].id, 'T2'); // Float32Array of 70*86*86
+ */
+export async function openCache(dir: string): Promise<PreparedCohort> {
+  if (typeof dir !== 'string' || dir.length === 0) throw new TypeError(`Expected a directory path for dir but received ${describeValue(dir)}`);
+  dir = resolve(dir);
+  const manifest = await readManifest(dir);
+  if (!manifest) throw new Error(`${dir}: no ${CACHE_FORMAT} manifest.json; run \`spottune data prepare --out ${dir}\` first`);
+  if (!manifest.complete) throw new Error(`${dir}: the cache is incomplete (an interrupted prepare); run prepare again to resume it`);
+  const byId = new Map(manifest.patients.map((p) => [p.id, p]));
+  const shape = manifest.shape;
+  const size = shape[0] * shape[1] * shape[2];
+  return {
+    dir,
+    shape,
+    params: manifest.params,
+    patients: manifest.patients,
+    skipped: manifest.skipped,
+    path: (id, modality) => join(dir, fileName(id, modality)),
+    async load(id, modality) {
+      const p = byId.get(id);
+      if (!p) throw new RangeError(`Unknown patient ${JSON.stringify(id)} in the cache at ${dir}`);
+      if (!p.modalities.includes(modality)) {
+        const skip = manifest.skipped.find((s) => s.id === id && s.modality === modality);
+        throw new RangeError(`${id} has no prepared ${modality}${skip ? ` (skipped: ${skip.reason})` : ''}; it has ${p.modalities.join(', ') || 'none'}`);
+      }
+      const { data, shape: got } = await readNpy(join(dir, fileName(id, modality)));
+      if (data.length !== size || got.some((n, i) => n !== shape[i])) throw new Error(`${join(dir, fileName(id, modality))}: shape [${got.join(', ')}] differs from the cache's [${shape.join(', ')}]`);
+      return data;
+    },
+  };
+}
+
+async function readManifest(dir: string): Promise<CacheManifest | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, 'manifest.json'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const m = JSON.parse(text) as CacheManifest;
+  if (m.format !== CACHE_FORMAT) throw new Error(`${dir}/manifest.json is not a ${CACHE_FORMAT} manifest`);
+  return m.version === CACHE_VERSION ? m : undefined; // an older cache: everything is recomputed
+}
+
+// ---------------------------------------------------------------------------------------------
+// prepareCohort
+
+/** A progress event: one per volume (prepared, reused from the cache, or skipped). */
+export interface PrepareProgress {
+  done: number;
+  total: number;
+  id: string;
+  modality: Modality;
+  status: 'prepared' | 'reused' | 'skipped';
+  reason?: string;
+}
+
+export interface PrepareOptions {
+  /** Cache directory. */
+  out: string;
+  /** Preprocessing parameters (PreprocessSchema; defaults: the paper's). The mask choice is the cohort's when a Cohort is passed. */
+  preprocess?: PreprocessOptions;
+  /** Modalities to prepare (default all eleven). */
+  modalities?: readonly Modality[];
+  /** Worker threads (default: CPUs - 1, at most 8); 0 runs in this thread. */
+  workers?: number;
+  /** Stops dispatching work; finished volumes stay cached and a later run resumes. */
+  signal?: AbortSignal;
+  onProgress?: (event: PrepareProgress) => void;
+}
+
+export interface PrepareResult {
+  dir: string;
+  manifest: CacheManifest;
+  prepared: number;
+  reused: number;
+  skipped: number;
+  /** NIfTI files decoded by this run (0 when everything came from the cache). */
+  decoded: number;
+  /** True when `signal` stopped the run before the end (the manifest says complete: false). */
+  interrupted: boolean;
+}
+
+async function identity(path: string): Promise<{ path: string; size: number; mtimeMs: number }> {
+  const s = await stat(path);
+  return { path: resolve(path), size: s.size, mtimeMs: Math.trunc(s.mtimeMs) };
+}
+
+function hash(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 32);
+}
+
+/** The worker script: the compiled sibling, or dist/ when running from TypeScript sources. */
+function workerScript(): string | undefined {
+  const sibling = new URL('./preprocess-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(sibling))) return fileURLToPath(sibling);
+  try {
+    const built = join(packageRoot(), 'dist', 'lib', 'data', 'preprocess-worker.js');
+    if (existsSync(built)) return built;
+  } catch {
+    /* not inside the package */
+  }
+  return undefined;
+}
+
+/**
+ * Preprocesses a cohort into a cache directory (see the module doc for the layout). Volumes whose
+ * key (source path, size, mtime of image and mask, parameters, cache version) is already in the
+ * manifest are reused without decoding; the rest are prepared in worker threads and written
+ * atomically, and the manifest is rewritten as work completes, so an interrupted run resumes.
+ *
+ * @param cohort A cohort from {@link openCohort}, or its root directory.
+ * @throws RangeError for inconsistent parameters (padTo smaller than the rescaled crop);
+ *   Error when a worker fails to write.
+ * @example
+ * const result = await prepareCohort('/data/NIfTI-files', { out: '/data/cache', onProgress: (e) => console.log(e.done, e.total) });
+ */
+export async function prepareCohort(cohort: Cohort | string, options: PrepareOptions): Promise<PrepareResult> {
+  if (typeof options !== 'object' || options === null || typeof options.out !== 'string') throw new TypeError(`Expected options.out to be a directory path but received ${describeValue(options?.out)}`);
+  const c = typeof cohort === 'string' ? await openCohort(cohort, { mask: options.preprocess?.mask }) : cohort;
+  const config = resolvePreprocess({ ...options.preprocess, mask: c.maskSource });
+  const workers = checkInteger(options.workers ?? Math.min(8, Math.max(1, availableParallelism() - 1)), 'options.workers', { min: 0, max: 64 });
+  const modalities = options.modalities ?? MODALITIES;
+  for (const m of modalities) if (!MODALITIES.includes(m)) throw new RangeError(`Unknown modality ${describeValue(m)} in options.modalities; expected some of ${MODALITIES.join(', ')}`);
+  const dir = resolve(options.out);
+  const previous = await readManifest(dir);
+  let decoded = 0;
+
+  // The crop box: a preset, an explicit box, or the cohort's tumour extent (cached by mask identity).
+  let box: CropBox;
+  let tumour: CacheManifest['tumourBox'];
+  if (config.crop === 'tumour') {
+    const ids = await Promise.all(c.patients.map((p) => identity(p.mask)));
+    const key = hash({ v: CACHE_VERSION, masks: ids, margin: config.cropMargin });
+    if (previous?.tumourBox?.key === key) box = previous.tumourBox.box;
+    else {
+      const boxes: CropBox[] = [];
+      let shape: Shape3 | undefined;
+      for (const p of c.patients) {
+        const m = await readNifti(p.mask);
+        decoded++;
+        shape ??= m.shape;
+        const b = tumourBox(m.data, m.shape);
+        if (b) boxes.push(b);
+      }
+      const u = shape && unionBox(boxes, shape, config.cropMargin);
+      if (!u) throw new Error(`${c.root}: no tumour voxel in any mask; cannot compute crop 'tumour'`);
+      box = u;
+    }
+    tumour = { key, box };
+  } else box = presetCropBox(config.crop);
+  const shape = preparedShape(box, config);
+  const params = { ...config, cropBox: box };
+  const paramsKey = hash({ v: CACHE_VERSION, params });
+
+  // Plan: what is cached, what must be computed.
+  const entries: CacheManifest['entries'] = {};
+  const jobs: PatientJob[] = [];
+  const results = new Map<string, ItemResult | 'reused'>();
+  let total = 0;
+  for (const p of c.patients) {
+    const mask = await identity(p.mask);
+    const items: PatientJob['items'] = [];
+    entries[p.id] = {};
+    for (const m of modalities) {
+      const image = p.images[m];
+      if (!image) continue;
+      total++;
+      const key = hash({ paramsKey, image: await identity(image), mask });
+      const file = fileName(p.id, m);
+      entries[p.id][m] = { key };
+      const old = previous?.entries[p.id]?.[m];
+      if (old?.key === key && (old.skipped || (old.file && existsSync(join(dir, old.file))))) {
+        entries[p.id][m] = old;
+        results.set(`${p.id}\0${m}`, 'reused');
+      } else items.push({ modality: m, imagePath: image, outPath: join(dir, file) });
+    }
+    if (items.length > 0) jobs.push({ id: p.id, maskPath: p.mask, box, config, items });
+  }
+
+  const manifestOf = (complete: boolean): CacheManifest => {
+    const patients: PreparedPatient[] = [];
+    const skipped: SkippedVolume[] = [];
+    for (const p of c.patients) {
+      const mods = modalities.filter((m) => entries[p.id]?.[m]?.file);
+      if (mods.length > 0) patients.push({ id: p.id, label: p.label, modalities: mods });
+      for (const m of modalities) {
+        const s = entries[p.id]?.[m]?.skipped;
+        if (s) skipped.push({ id: p.id, modality: m, code: s.code, reason: s.reason });
+      }
+    }
+    return { format: CACHE_FORMAT, version: CACHE_VERSION, complete, shape, params, source: c.root, patients, skipped, entries, ...(tumour ? { tumourBox: tumour } : {}) };
+  };
+
+  let done = 0;
+  let prepared = 0;
+  let reused = 0;
+  let skipped = 0;
+  const emit = (id: string, modality: Modality, status: PrepareProgress['status'], reason?: string) => {
+    done++;
+    options.onProgress?.({ done, total, id, modality, status, ...(reason ? { reason } : {}) });
+  };
+  for (const p of c.patients) {
+    for (const m of modalities) {
+      if (results.get(`${p.id}\0${m}`) === 'reused') {
+        reused++;
+        const s = entries[p.id][m]?.skipped;
+        emit(p.id, m, 'reused', s?.reason);
+      }
+    }
+  }
+
+  // Throttled manifest writes: the manifest on disk always describes files that exist.
+  let lastWrite = 0;
+  let writing: Promise<void> = Promise.resolve();
+  const saveManifest = (complete: boolean, force = false) => {
+    const now = Date.now();
+    if (!force && now - lastWrite < 1000) return writing;
+    lastWrite = now;
+    const snapshot = manifestOf(complete);
+    writing = writing.then(() => writeJsonAtomic(join(dir, 'manifest.json'), snapshot));
+    return writing;
+  };
+  const skippedUnkeyed: SkippedVolume[] = [];
+  const onItem = (r: ItemResult) => {
+    decoded += r.decoded;
+    const m = r.modality as Modality;
+    const key = entries[r.id][m]!.key;
+    if (r.ok) {
+      entries[r.id][m] = { key, file: fileName(r.id, m) };
+      prepared++;
+      emit(r.id, m, 'prepared');
+    } else {
+      // unreadable files are not cached as skipped: a later run retries them
+      if (r.code === 'read-error') delete entries[r.id][m];
+      else entries[r.id][m] = { key, skipped: { code: r.code, reason: r.reason } };
+      skipped++;
+      log('%s %s skipped: %s', r.id, m, r.reason);
+      emit(r.id, m, 'skipped', r.reason);
+      if (r.code === 'read-error') skippedUnkeyed.push({ id: r.id, modality: m, code: r.code, reason: r.reason });
+    }
+    void saveManifest(false);
+  };
+
+  if (jobs.length > 0) await saveManifest(false, true);
+  const signal = options.signal;
+  const script = workers > 0 ? workerScript() : undefined;
+  if (workers > 0 && !script) log('no compiled worker script found; preparing in the main thread');
+  if (script && jobs.length > 0) await runInWorkers(script, Math.min(workers, jobs.length), jobs, onItem, signal);
+  else {
+    for (const job of jobs) {
+      if (signal?.aborted) break;
+      await runPatientJob(job, onItem, () => signal?.aborted ?? false);
+    }
+  }
+  const interrupted = signal?.aborted === true && done < total;
+  await writing;
+  const manifest = manifestOf(!interrupted);
+  manifest.skipped.push(...skippedUnkeyed);
+  await writeJsonAtomic(join(dir, 'manifest.json'), manifest);
+  return { dir, manifest, prepared, reused, skipped, decoded, interrupted };
+}
+
+/** Runs jobs on a pool of worker threads; resolves when all are done or the signal stops dispatch. */
+function runInWorkers(script: string, count: number, jobs: PatientJob[], onItem: (r: ItemResult) => void, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolvePool, rejectPool) => {
+    let next = 0;
+    let active = 0;
+    let failed = false;
+    const pool: Worker[] = [];
+    const finish = (err?: Error) => {
+      if (failed) return;
+      if (err) failed = true;
+      if (err || active === 0) {
+        for (const w of pool) void w.terminate();
+        if (err) rejectPool(err);
+        else resolvePool();
+      }
+    };
+    const dispatch = (w: Worker) => {
+      if (failed) return;
+      if (next < jobs.length && !signal?.aborted) {
+        active++;
+        w.postMessage(jobs[next++]);
+      } else if (active === 0) finish();
+    };
+    for (let i = 0; i < count; i++) {
+      const w = new Worker(script);
+      pool.push(w);
+      w.on('message', (msg: { type: string; message?: string } & ItemResult) => {
+        if (msg.type === 'item') onItem(msg);
+        else if (msg.type === 'patient-done') {
+          active--;
+          dispatch(w);
+          if (active === 0 && (next >= jobs.length || signal?.aborted)) finish();
+        } else if (msg.type === 'patient-failed') finish(new Error(`preparing ${msg.id} failed: ${msg.message}`));
+      });
+      w.on('error', (err) => finish(err));
+      w.on('exit', (code) => {
+        if (code !== 0 && !failed && active > 0) finish(new Error(`a preprocessing worker exited with code ${code}`));
+      });
+      dispatch(w);
+    }
+  });
+}

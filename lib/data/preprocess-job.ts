@@ -1,0 +1,62 @@
+/**
+ * One patient's preprocessing job: read the mask once, then each modality -> preprocess -> .npy.
+ * Runs in a worker thread (preprocess-worker.ts) or in-process; internal.
+ * @module
+ */
+import type { CropBox, PreprocessConfig } from '../config/data.js';
+import { readNifti, type NiftiVolume } from '../io/nifti.js';
+import { writeNpy } from './cache.js';
+import { preprocessVolume, type SkipCode } from './preprocess.js';
+
+export interface PatientJob {
+  id: string;
+  maskPath: string;
+  box: CropBox;
+  config: PreprocessConfig;
+  items: Array<{ modality: string; imagePath: string; outPath: string }>;
+}
+
+export type ItemResult = { id: string; modality: string; ok: true; decoded: number } | { id: string; modality: string; ok: false; code: SkipCode; reason: string; decoded: number };
+
+function sourceDtype(v: NiftiVolume) {
+  return v.scaled ? 'float32' : v.header.dtype; // SimpleITK reads scaled integers as float
+}
+
+/** Runs a job, reporting each modality as it finishes. Never throws for bad data or unreadable files. */
+export async function runPatientJob(job: PatientJob, report: (r: ItemResult) => void, aborted: () => boolean = () => false): Promise<void> {
+  let mask: NiftiVolume | undefined;
+  let maskError: string | undefined;
+  let decoded = 0;
+  try {
+    mask = await readNifti(job.maskPath);
+    decoded++;
+  } catch (err) {
+    maskError = `cannot read the mask ${job.maskPath}: ${(err as Error).message}`;
+  }
+  for (const item of job.items) {
+    if (aborted()) return;
+    const base = { id: job.id, modality: item.modality };
+    if (!mask) {
+      report({ ...base, ok: false, code: 'read-error', reason: maskError!, decoded });
+      decoded = 0;
+      continue;
+    }
+    let image: NiftiVolume;
+    try {
+      image = await readNifti(item.imagePath);
+      decoded++;
+    } catch (err) {
+      report({ ...base, ok: false, code: 'read-error', reason: `cannot read ${item.imagePath}: ${(err as Error).message}`, decoded });
+      decoded = 0;
+      continue;
+    }
+    const result = preprocessVolume({ data: image.data, shape: image.shape, sourceDtype: sourceDtype(image) }, mask, job.box, job.config);
+    if (result.ok) {
+      await writeNpy(item.outPath, result.data, result.shape);
+      report({ ...base, ok: true, decoded });
+    } else {
+      report({ ...base, ok: false, code: result.code, reason: result.reason, decoded });
+    }
+    decoded = 0;
+  }
+}

@@ -1,0 +1,455 @@
+/**
+ * The study's preprocessing (reference-study.md section 2), one named, parameterised step per
+ * function: mask -> crop -> rescale (scikit-image `rescale` semantics) -> min-max -> pad.
+ *
+ * Arrays are C-contiguous [D, H, W] buffers (the NIfTI voxel order, 'kji'). The rescale reproduces
+ * `skimage.transform.rescale(image, scale)` with every other argument at its default (skimage 0.19
+ * to 0.24, SciPy >= 1.6): integer input converted as `img_as_float` does (divide by the type's
+ * maximum, signed values floored at -1, float64), float32 kept float32; Gaussian anti-aliasing with
+ * sigma = max(0, (1/scale_eff - 1)/2) per axis (`ndi.gaussian_filter`, mode 'mirror', truncate 4);
+ * linear `ndi.zoom(order=1, mode='mirror', grid_mode=True)`; clipped to the input's range.
+ * @module
+ */
+import { GEOMETRY_PRESETS, PreprocessSchema, type CropBox, type PreprocessConfig, type PreprocessOptions } from '../config/data.js';
+import type { VoxelDType } from '../io/volume.js';
+
+/** A floating-point working buffer. */
+export type RealArray = Float32Array | Float64Array;
+/** Shape of a 3-D buffer, [D, H, W]. */
+export type Shape3 = [number, number, number];
+
+/** Why a volume was skipped. */
+export type SkipCode = 'shape-mismatch' | 'empty-mask' | 'non-finite' | 'constant' | 'outside-crop' | 'read-error';
+
+/** The result of {@link preprocessVolume}: the prepared volume, or why it was skipped. */
+export type PreprocessResult = { ok: true; data: Float32Array; shape: Shape3 } | { ok: false; code: SkipCode; reason: string };
+
+/** Resolves preprocessing options against the schema (defaults: the paper's values). */
+export function resolvePreprocess(options: PreprocessOptions = {}): PreprocessConfig {
+  return PreprocessSchema.parse(options);
+}
+
+/**
+ * Step 1: `np.where(mask > 0, image, 0)`: the whole tumour (labels 1, 2 and 4) keeps its voxels.
+ * @returns a new buffer of the image's type.
+ */
+export function applyMask<T extends RealArray>(image: T, mask: ArrayLike<number>): T {
+  if (image.length !== mask.length) throw new RangeError(`Expected mask to hold ${image.length} voxels like the image but it holds ${mask.length}`);
+  const out = new (image.constructor as new (n: number) => T)(image.length);
+  for (let i = 0; i < image.length; i++) if (mask[i] > 0) out[i] = image[i];
+  return out;
+}
+
+/** Step 2: `volume[z0:z1, y0:y1, x0:x1]`. Throws RangeError when the box leaves the volume. */
+export function cropVolume<T extends RealArray>(data: T, shape: Shape3, box: CropBox): { data: T; shape: Shape3 } {
+  const [[z0, z1], [y0, y1], [x0, x1]] = box;
+  if (z1 > shape[0] || y1 > shape[1] || x1 > shape[2] || z0 < 0 || y0 < 0 || x0 < 0 || z1 <= z0 || y1 <= y0 || x1 <= x0) {
+    throw new RangeError(`Crop box [${box.map(([a, b]) => `${a}:${b}`).join(', ')}] does not fit a volume of shape [${shape.join(', ')}]`);
+  }
+  const out: Shape3 = [z1 - z0, y1 - y0, x1 - x0];
+  const result = new (data.constructor as new (n: number) => T)(out[0] * out[1] * out[2]);
+  let o = 0;
+  for (let z = z0; z < z1; z++) {
+    for (let y = y0; y < y1; y++) {
+      const start = (z * shape[1] + y) * shape[2];
+      result.set(data.subarray(start + x0, start + x1), o);
+      o += out[2];
+    }
+  }
+  return { data: result, shape: out };
+}
+
+/** NumPy's `round` (half to even), as `skimage.transform.rescale` uses for the output shape. */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** The shape `skimage.transform.rescale(image, scale)` returns: max(1, round_half_even(scale * n)). */
+export function rescaledShape(shape: readonly number[], scale: number | readonly number[]): Shape3 {
+  const s = typeof scale === 'number' ? [scale, scale, scale] : scale;
+  return shape.map((n, i) => Math.max(1, roundHalfEven(s[i] * n))) as Shape3;
+}
+
+/** SciPy's 'mirror' boundary: reflect about the edge voxels' centres (d c b | a b c d | c b a). */
+function mirrorIndex(i: number, n: number): number {
+  if (n === 1) return 0;
+  const period = 2 * n - 2;
+  i %= period;
+  if (i < 0) i += period;
+  return i < n ? i : period - i;
+}
+
+/** `scipy.ndimage._filters._gaussian_kernel1d(sigma, 0, radius)`, with radius = int(truncate * sigma + 0.5). */
+export function gaussianKernel(sigma: number, truncate = 4): Float64Array {
+  const radius = Math.trunc(truncate * sigma + 0.5);
+  const sigma2 = sigma * sigma;
+  const k = new Float64Array(2 * radius + 1);
+  let sum = 0;
+  for (let x = -radius; x <= radius; x++) {
+    k[x + radius] = Math.exp((-0.5 / sigma2) * (x * x));
+    sum += k[x + radius];
+  }
+  for (let i = 0; i < k.length; i++) k[i] /= sum;
+  return k;
+}
+
+/**
+ * `scipy.ndimage.gaussian_filter(data, sigma, mode='mirror', truncate=4)`: separable passes over
+ * axes 0, 1, 2 (axes with sigma <= 1e-15 skipped), each accumulated in double and stored in the
+ * buffer's own precision, as SciPy does.
+ * @param sigma Per-axis standard deviation in voxels.
+ */
+export function gaussianFilter<T extends RealArray>(data: T, shape: Shape3, sigma: readonly number[], truncate = 4): T {
+  let current = data;
+  const [D, H, W] = shape;
+  const strides = [H * W, W, 1];
+  for (let axis = 0; axis < 3; axis++) {
+    if (!(sigma[axis] > 1e-15)) continue;
+    const w = gaussianKernel(sigma[axis], truncate);
+    const r = (w.length - 1) / 2;
+    const n = shape[axis];
+    const out = new (data.constructor as new (n: number) => T)(data.length);
+    const stride = strides[axis];
+    // For each output position along the axis, the neighbour offsets (mirrored at the edges).
+    const left = new Int32Array(n * (r + 1));
+    const right = new Int32Array(n * (r + 1));
+    for (let p = 0; p < n; p++) {
+      for (let j = 1; j <= r; j++) {
+        left[p * (r + 1) + j] = mirrorIndex(p - j, n);
+        right[p * (r + 1) + j] = mirrorIndex(p + j, n);
+      }
+    }
+    if (axis === 2) {
+      // along rows: one row at a time
+      const rows = D * H;
+      for (let row = 0; row < rows; row++) {
+        const base = row * W;
+        for (let p = 0; p < W; p++) {
+          let acc = current[base + p] * w[r];
+          const o = p * (r + 1);
+          // SciPy's symmetric loop: farthest pair first, (left + right) * weight
+          for (let j = r; j >= 1; j--) acc += (current[base + left[o + j]] + current[base + right[o + j]]) * w[r - j];
+          out[base + p] = acc;
+        }
+      }
+    } else {
+      // along z or y: whole contiguous runs of the faster axes at once
+      const outer = axis === 0 ? 1 : D;
+      const run = axis === 0 ? H * W : W;
+      const outerStride = axis === 0 ? 0 : H * W;
+      for (let q = 0; q < outer; q++) {
+        const base = q * outerStride;
+        for (let p = 0; p < n; p++) {
+          const dst = base + p * stride;
+          const o = p * (r + 1);
+          // keep the per-voxel sum in double: accumulate in a Float64 scratch for float32 buffers
+          if (out instanceof Float32Array) {
+            const acc = scratch(run);
+            for (let i = 0; i < run; i++) acc[i] = current[dst + i] * w[r];
+            for (let j = r; j >= 1; j--) {
+              const a = base + left[o + j] * stride;
+              const b = base + right[o + j] * stride;
+              const wj = w[r - j];
+              for (let i = 0; i < run; i++) acc[i] += (current[a + i] + current[b + i]) * wj;
+            }
+            for (let i = 0; i < run; i++) out[dst + i] = acc[i];
+          } else {
+            for (let i = 0; i < run; i++) out[dst + i] = current[dst + i] * w[r];
+            for (let j = r; j >= 1; j--) {
+              const a = base + left[o + j] * stride;
+              const b = base + right[o + j] * stride;
+              const wj = w[r - j];
+              for (let i = 0; i < run; i++) out[dst + i] += (current[a + i] + current[b + i]) * wj;
+            }
+          }
+        }
+      }
+    }
+    current = out;
+  }
+  return current === data ? (data.slice() as T) : current;
+}
+
+let scratchBuffer = new Float64Array(0);
+function scratch(n: number): Float64Array {
+  if (scratchBuffer.length < n) scratchBuffer = new Float64Array(n);
+  return scratchBuffer;
+}
+
+/** Per-axis source index pairs and weights of linear interpolation for `ndi.zoom(grid_mode=True, mode='mirror')`. */
+function zoomAxis(n: number, m: number): { i0: Int32Array; i1: Int32Array; t: Float64Array } {
+  const zoom = n / m;
+  const i0 = new Int32Array(m);
+  const i1 = new Int32Array(m);
+  const t = new Float64Array(m);
+  for (let k = 0; k < m; k++) {
+    let cc = (k + 0.5) * zoom - 0.5;
+    // scipy map_coordinate, NI_EXTEND_MIRROR
+    if (cc < 0) {
+      if (n <= 1) cc = 0;
+      else {
+        const sz2 = 2 * n - 2;
+        cc = sz2 * Math.trunc(-cc / sz2) + cc;
+        cc = cc <= 1 - n ? cc + sz2 : -cc;
+      }
+    } else if (cc > n - 1) {
+      if (n <= 1) cc = 0;
+      else {
+        const sz2 = 2 * n - 2;
+        cc -= sz2 * Math.trunc(cc / sz2);
+        if (cc >= n) cc = sz2 - cc;
+      }
+    }
+    const f = Math.floor(cc);
+    i0[k] = mirrorIndex(f, n);
+    i1[k] = mirrorIndex(f + 1, n);
+    t[k] = cc - f;
+  }
+  return { i0, i1, t };
+}
+
+/**
+ * `scipy.ndimage.zoom(data, zoom, order=1, mode='mirror', grid_mode=True)` to `outShape`:
+ * trilinear, each output the sum over the 8 neighbours of value x w_z x w_y x w_x in SciPy's order.
+ */
+export function zoomLinear<T extends RealArray>(data: T, shape: Shape3, outShape: Shape3): T {
+  const [D, H, W] = shape;
+  const [m0, m1, m2] = outShape;
+  const az = zoomAxis(D, m0);
+  const ay = zoomAxis(H, m1);
+  const ax = zoomAxis(W, m2);
+  const out = new (data.constructor as new (n: number) => T)(m0 * m1 * m2);
+  const HW = H * W;
+  let o = 0;
+  for (let z = 0; z < m0; z++) {
+    const za = az.i0[z] * HW;
+    const zb = az.i1[z] * HW;
+    const tz = az.t[z];
+    const wz0 = 1 - tz;
+    for (let y = 0; y < m1; y++) {
+      const ya = ay.i0[y] * W;
+      const yb = ay.i1[y] * W;
+      const ty = ay.t[y];
+      const wy0 = 1 - ty;
+      for (let x = 0; x < m2; x++, o++) {
+        const xa = ax.i0[x];
+        const xb = ax.i1[x];
+        const tx = ax.t[x];
+        const wx0 = 1 - tx;
+        let acc = data[za + ya + xa] * wz0 * wy0 * wx0;
+        acc += data[za + ya + xb] * wz0 * wy0 * tx;
+        acc += data[za + yb + xa] * wz0 * ty * wx0;
+        acc += data[za + yb + xb] * wz0 * ty * tx;
+        acc += data[zb + ya + xa] * tz * wy0 * wx0;
+        acc += data[zb + ya + xb] * tz * wy0 * tx;
+        acc += data[zb + yb + xa] * tz * ty * wx0;
+        acc += data[zb + yb + xb] * tz * ty * tx;
+        out[o] = acc;
+      }
+    }
+  }
+  return out;
+}
+
+const INT_MAX: Partial<Record<VoxelDType, number>> = { uint8: 255, int8: 127, int16: 32767, uint16: 65535, int32: 2147483647, uint32: 4294967295 };
+
+/**
+ * skimage's `img_as_float` (via `convert_to_float(image, preserve_range=False)`) for data whose
+ * stored type was `sourceDtype`: integers -> float64 x / max (signed floored at -1); float32 stays
+ * float32; float64 stays float64.
+ */
+export function imgAsFloat(data: RealArray, sourceDtype: VoxelDType): RealArray {
+  const max = INT_MAX[sourceDtype];
+  if (max !== undefined) {
+    const out = new Float64Array(data.length);
+    const k = 1 / max;
+    const signed = sourceDtype.startsWith('int');
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i] * k;
+      out[i] = signed && v < -1 ? -1 : v;
+    }
+    return out;
+  }
+  if (sourceDtype === 'float64') return data instanceof Float64Array ? data : Float64Array.from(data);
+  return data instanceof Float32Array ? data : Float32Array.from(data);
+}
+
+export interface RescaleOptions {
+  /** Gaussian anti-aliasing before the zoom (skimage: on when downscaling). Default true. */
+  antiAliasing?: boolean;
+  /** Clip the result to the input's range. Default true. */
+  clip?: boolean;
+}
+
+/**
+ * `skimage.transform.rescale(data, scale)` (order 1, mode 'reflect' = ndimage 'mirror',
+ * anti-aliasing with sigma max(0, (n/m - 1)/2) per axis, clip). `data` should already be in the
+ * working precision ({@link imgAsFloat}).
+ */
+export function rescaleVolume<T extends RealArray>(data: T, shape: Shape3, scale: number, options: RescaleOptions = {}): { data: T; shape: Shape3 } {
+  const outShape = rescaledShape(shape, scale);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  const factors = shape.map((n, i) => n / outShape[i]);
+  const downscaling = outShape.some((m, i) => m < shape[i]);
+  let smoothed = data;
+  if ((options.antiAliasing ?? true) && downscaling) {
+    smoothed = gaussianFilter(data, shape, factors.map((f) => Math.max(0, (f - 1) / 2)));
+  }
+  const out = zoomLinear(smoothed, shape, outShape);
+  if (options.clip ?? true) {
+    for (let i = 0; i < out.length; i++) {
+      const v = out[i];
+      if (v < lo) out[i] = lo;
+      else if (v > hi) out[i] = hi;
+    }
+  }
+  return { data: out, shape: outShape };
+}
+
+/** Step 4: `(x - min) / (max - min)` over the whole volume, into float32. Returns undefined for a constant volume. */
+export function minMaxScale(data: RealArray): Float32Array | undefined {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (!(hi > lo)) return undefined;
+  const out = new Float32Array(data.length);
+  const k = 1 / (hi - lo);
+  for (let i = 0; i < data.length; i++) out[i] = (data[i] - lo) * k;
+  return out;
+}
+
+/**
+ * Step 5: zero-pads to `target`, `d // 2` before and the rest after on each axis (REF's padding).
+ * Throws RangeError when the volume is larger than the target on some axis.
+ */
+export function padTo(data: Float32Array, shape: Shape3, target: readonly number[]): { data: Float32Array; shape: Shape3 } {
+  if (shape.some((n, i) => n > target[i])) throw new RangeError(`Cannot pad a volume of shape [${shape.join(', ')}] to the smaller [${target.join(', ')}]`);
+  if (shape.every((n, i) => n === target[i])) return { data, shape };
+  const before = shape.map((n, i) => Math.floor((target[i] - n) / 2));
+  const out = new Float32Array(target[0] * target[1] * target[2]);
+  for (let z = 0; z < shape[0]; z++) {
+    for (let y = 0; y < shape[1]; y++) {
+      const src = (z * shape[1] + y) * shape[2];
+      const dst = ((z + before[0]) * target[1] + (y + before[1])) * target[2] + before[2];
+      out.set(data.subarray(src, src + shape[2]), dst);
+    }
+  }
+  return { data: out, shape: [target[0], target[1], target[2]] };
+}
+
+/** The crop box of a preset name or explicit box ('tumour' must be resolved first with {@link tumourBox}). */
+export function presetCropBox(crop: PreprocessConfig['crop']): CropBox {
+  if (crop === 'tumour') throw new RangeError("crop 'tumour' depends on the cohort; compute it with cohortCropBox() and pass the box");
+  if (typeof crop === 'string') return GEOMETRY_PRESETS[crop].crop.map(([a, b]) => [a, b]) as CropBox;
+  return crop;
+}
+
+/** Bounding box of `mask > 0` as a half-open crop box, or undefined for an empty mask. */
+export function tumourBox(mask: ArrayLike<number>, shape: Shape3): CropBox | undefined {
+  const [D, H, W] = shape;
+  const lo = [Infinity, Infinity, Infinity];
+  const hi = [-1, -1, -1];
+  let i = 0;
+  for (let z = 0; z < D; z++) {
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++, i++) {
+        if (mask[i] > 0) {
+          if (z < lo[0]) lo[0] = z;
+          if (z > hi[0]) hi[0] = z;
+          if (y < lo[1]) lo[1] = y;
+          if (y > hi[1]) hi[1] = y;
+          if (x < lo[2]) lo[2] = x;
+          if (x > hi[2]) hi[2] = x;
+        }
+      }
+    }
+  }
+  if (hi[0] < 0) return undefined;
+  return [
+    [lo[0], hi[0] + 1],
+    [lo[1], hi[1] + 1],
+    [lo[2], hi[2] + 1],
+  ];
+}
+
+/** Union of boxes, widened by `margin` and clipped to `shape`. */
+export function unionBox(boxes: readonly CropBox[], shape: Shape3, margin = 0): CropBox | undefined {
+  if (boxes.length === 0) return undefined;
+  return [0, 1, 2].map((a) => [Math.max(0, Math.min(...boxes.map((b) => b[a][0])) - margin), Math.min(shape[a], Math.max(...boxes.map((b) => b[a][1])) + margin)]) as CropBox;
+}
+
+/** The shape {@link preprocessVolume} produces for a crop box and config (before any skip). */
+export function preparedShape(box: CropBox, config: Pick<PreprocessConfig, 'scale' | 'padTo'>): Shape3 {
+  const cropped = box.map(([a, b]) => b - a);
+  const scaled = rescaledShape(cropped, config.scale);
+  if (config.padTo && scaled.some((n, i) => n > config.padTo![i])) {
+    throw new RangeError(`padTo [${config.padTo.join(', ')}] is smaller than the rescaled crop [${scaled.join(', ')}]; raise padTo or shrink the crop box`);
+  }
+  return config.padTo ? [...config.padTo] : scaled;
+}
+
+/** What {@link preprocessVolume} needs to know about the image. */
+export interface PreprocessInput {
+  data: Float32Array | Float64Array;
+  shape: Shape3;
+  /** The stored voxel type, for the img_as_float conversion; 'float32' when scl_slope/inter applied (SimpleITK then reads float). */
+  sourceDtype: VoxelDType;
+}
+
+/**
+ * The whole pipeline for one modality of one patient: mask -> crop -> rescale -> min-max -> pad.
+ * Never throws for bad data: returns `{ ok: false, code, reason }` for a shape mismatch with the
+ * mask, an empty mask, NaN/Inf voxels inside the mask, a tumour outside the crop box, or a
+ * constant result.
+ *
+ * @param image Voxels as stored ('kji', [D, H, W]).
+ * @param mask Segmentation labels, same shape (label > 0 = tumour).
+ * @param box The crop box (see {@link presetCropBox}).
+ */
+export function preprocessVolume(image: PreprocessInput, mask: { data: ArrayLike<number>; shape: readonly number[] }, box: CropBox, config: PreprocessConfig): PreprocessResult {
+  if (image.shape.length !== 3 || mask.shape.some((n, i) => n !== image.shape[i]) || mask.data.length !== image.data.length) {
+    return { ok: false, code: 'shape-mismatch', reason: `image shape [${image.shape.join(', ')}] differs from mask shape [${mask.shape.join(', ')}]` };
+  }
+  if (box.some(([, end], i) => end > image.shape[i])) {
+    return { ok: false, code: 'shape-mismatch', reason: `crop box [${box.map(([a, b]) => `${a}:${b}`).join(', ')}] exceeds the volume shape [${image.shape.join(', ')}]` };
+  }
+  let inside = 0;
+  let bad = 0;
+  for (let i = 0; i < mask.data.length; i++) {
+    if (mask.data[i] > 0) {
+      inside++;
+      if (!Number.isFinite(image.data[i])) bad++;
+    }
+  }
+  if (inside === 0) return { ok: false, code: 'empty-mask', reason: 'the tumour mask is empty (no label > 0)' };
+  if (bad > 0) return { ok: false, code: 'non-finite', reason: `${bad} NaN/Inf voxel(s) inside the tumour mask` };
+
+  const masked = applyMask(image.data, mask.data);
+  const cropped = cropVolume(masked, image.shape, box);
+  const real = config.intensity === 'img_as_float' ? imgAsFloat(cropped.data, image.sourceDtype) : cropped.data instanceof Float64Array || image.sourceDtype === 'float32' ? cropped.data : Float64Array.from(cropped.data);
+  const scaled = config.scale === 1 ? { data: real, shape: cropped.shape } : rescaleVolume(real, cropped.shape, config.scale, { antiAliasing: config.antiAliasing });
+  const unit = minMaxScale(scaled.data);
+  if (!unit) {
+    let any = false;
+    for (let i = 0; i < cropped.data.length && !any; i++) any = cropped.data[i] !== 0;
+    return any
+      ? { ok: false, code: 'constant', reason: 'the masked, cropped, rescaled volume is constant (max = min)' }
+      : { ok: false, code: 'outside-crop', reason: 'no non-zero tumour voxel inside the crop box' };
+  }
+  const padded = config.padTo ? padTo(unit, scaled.shape, config.padTo) : { data: unit, shape: scaled.shape };
+  return { ok: true, data: padded.data, shape: padded.shape };
+}
+
+/** Re-export for callers that build configs by hand. */
+export type { PreprocessConfig, PreprocessOptions, CropBox };
