@@ -1,5 +1,8 @@
 // Public exports of lib/data. lib/index.ts re-exports everything here.
-export {};
 export { RandomState } from '../util/random-state.js';
 export { trainTestSplitIndices, kFoldIndices, type ClassLabels, type IndexSplit, type TrainTestSplitOptions, type KFoldOptions } from './split-sklearn.js';
 export { makeStudySplits, loadOrMakeStudySplits, readSplits, writeSplits, type SplitPatient, type Splits, type GroupSplit, type FoldSplit, type StudySplitOptions } from './splits.js';
+export { openCohort, readClinicalCsv, parseCsv, summarizeCohort, type Cohort, type CohortPatient, type CohortGroup, type MgmtStatus, type MaskSource, type OpenCohortOptions } from './cohort.js';
+export { applyMask, cropVolume, rescaledShape, gaussianKernel, gaussianFilter, zoomLinear, imgAsFloat, rescaleVolume, minMaxScale, padTo, presetCropBox, tumourBox, unionBox, preparedShape, preprocessVolume, resolvePreprocess, type PreprocessResult, type PreprocessInput, type RescaleOptions, type SkipCode, type RealArray, type Shape3 } from './preprocess.js';
+export { prepareCohort, openCache, readNpy, writeNpy, type PreparedCohort, type PreparedPatient, type SkippedVolume, type CacheManifest, type PrepareOptions, type PrepareProgress, type PrepareResult } from './cache.js';
+export { synthCohort, type SynthCohortResult, type SynthProgress } from './synth.js';

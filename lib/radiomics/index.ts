@@ -45,3 +45,4 @@ export {
   type StudyFeatureValues,
   type RadiomicsBaselineInput,
 } from './study.js';
+export { extractCohortRadiomics, cohortFeaturesToCsv, type CohortFeatures, type CohortFeatureRow, type CohortRadiomicsOptions } from './cohort.js';

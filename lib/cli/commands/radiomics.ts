@@ -1,6 +1,74 @@
 import type { Command } from 'commander';
+import { PYRADIOMICS_DEFAULTS } from '../../config/radiomics.js';
 
-/** Registers the `spottune radiomics` command(s). */
+interface ExtractFlags {
+  data: string;
+  out: string;
+  study?: boolean;
+  modalities?: string;
+  regions?: string;
+  mask: 'automated' | 'corrected';
+  binWidth: string;
+  voxelArrayShift: string;
+  clinicalCsv?: string;
+  progress: boolean;
+}
+
+/** Registers `spottune radiomics extract`. */
 export function registerRadiomics(program: Command): void {
-  void program;
+  const radiomics = program.command('radiomics').description('PyRadiomics-equal features of the tumour regions, and the study\'s radiomics baseline');
+  radiomics
+    .command('extract')
+    .description('extract first-order, GLCM, GLSZM and NGTDM features of every tumour region and modality of a UPENN-GBM cohort into a CSV')
+    .requiredOption('--data <dir>', 'UPENN-GBM NIfTI package root (as for `spottune data`)')
+    .requiredOption('--out <file>', 'CSV to write: id, label, then <modality>_<region>_<class>_<feature> columns')
+    .option('--study', 'only the study\'s six baseline features')
+    .option('--modalities <list>', 'comma-separated modalities (default: all a patient has; the structural four with --study)')
+    .option('--regions <list>', 'comma-separated regions among necrotic, enhancing, core, oedema, whole (default: all)')
+    .option('--mask <source>', 'tumour mask: automated (the study\'s) or corrected', 'automated')
+    .option('--bin-width <n>', 'fixed bin width of the texture discretisation', String(PYRADIOMICS_DEFAULTS.binWidth))
+    .option('--voxel-array-shift <n>', 'added to intensities for Energy, TotalEnergy and RootMeanSquared', String(PYRADIOMICS_DEFAULTS.voxelArrayShift))
+    .option('--clinical-csv <file>', 'clinical CSV (default: found beside the data)')
+    .option('--no-progress', 'no progress bar')
+    .action(async (flags: ExtractFlags) => {
+      const [{ openCohort }, { extractCohortRadiomics, cohortFeaturesToCsv, TUMOUR_REGIONS }, { writeFileAtomic, writeJsonAtomic }, { checkOneOf, checkNumber }, cliProgress] =
+        await Promise.all([
+          import('../../data/cohort.js'),
+          import('../../radiomics/index.js'),
+          import('../../util/atomic.js'),
+          import('../../util/validate.js'),
+          import('cli-progress'),
+        ]);
+      const binWidth = checkNumber(Number(flags.binWidth), '--bin-width', { min: Number.MIN_VALUE });
+      const voxelArrayShift = checkNumber(Number(flags.voxelArrayShift), '--voxel-array-shift');
+      const list = (s?: string) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
+      const regionNames = Object.keys(TUMOUR_REGIONS) as Array<keyof typeof TUMOUR_REGIONS>;
+      const regions = list(flags.regions)?.map((r) => checkOneOf(r, '--regions entry', regionNames));
+      const cohort = await openCohort(flags.data, { mask: flags.mask, ...(flags.clinicalCsv ? { clinicalCsv: flags.clinicalCsv } : {}) });
+      const bar = flags.progress ? new cliProgress.SingleBar({ format: 'radiomics |{bar}| {value}/{total} patients | {id} | ETA {eta_formatted}', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+      bar?.start(cohort.patients.length, 0, { id: '' });
+      const started = Date.now();
+      let features;
+      try {
+        features = await extractCohortRadiomics(cohort.patients, {
+          study: flags.study,
+          modalities: list(flags.modalities),
+          regions,
+          radiomics: { binWidth, voxelArrayShift },
+          onPatient: (done, _total, id) => bar?.update(done, { id }),
+        });
+      } finally {
+        bar?.stop();
+      }
+      await writeFileAtomic(flags.out, cohortFeaturesToCsv(features));
+      const exclusions = features.rows.flatMap((r) => r.excluded.map((e) => ({ id: r.id, ...e })));
+      const exclusionsPath = flags.out.replace(/\.csv$/i, '') + '.exclusions.json';
+      await writeJsonAtomic(exclusionsPath, { excludedPatients: cohort.excluded, missingFeatures: exclusions });
+      const seconds = (Date.now() - started) / 1000;
+      const incomplete = features.rows.filter((r) => r.excluded.length > 0).length;
+      process.stdout.write(
+        `${features.rows.length} patients x ${features.columns.length} features -> ${flags.out} (${seconds.toFixed(1)} s, ${(seconds / Math.max(1, features.rows.length)).toFixed(2)} s/patient)\n` +
+          `${incomplete} patient(s) with missing features (${exclusions.length} exclusion(s)) -> ${exclusionsPath}\n`,
+      );
+    });
 }
