@@ -61,6 +61,13 @@ export interface LoadPthOptions {
   maxBytes?: number;
   /** Check each zip entry's CRC-32. */
   verifyChecksums?: boolean;
+  /**
+   * Give every tensor its own copy of its data. By default a tensor read from a path whose data
+   * lie contiguous, aligned and in host byte order in the file is a view into the file's buffer
+   * (no copy; tensors viewing one storage then share memory, as in PyTorch); bytes passed in are
+   * always copied, so the caller's buffer is never aliased.
+   */
+  copy?: boolean;
 }
 
 /** A checkpoint with what is known about its file. */
@@ -347,11 +354,16 @@ export async function readPth(source: string | Uint8Array, options: LoadPthOptio
   if (typeof source === 'string') bytes = await readFile(source);
   else if (source instanceof Uint8Array) bytes = source;
   else throw new TypeError(`Expected source to be a path or a Uint8Array but received ${describeValue(source)}`);
-  return parsePth(bytes, options);
+  // The buffer is ours: tensors may view it instead of copying, unless asked otherwise.
+  return parseOwned(bytes, { ...options, copy: options.copy ?? typeof source !== 'string' });
 }
 
 /** Synchronous {@link readPth} over bytes already in memory. */
 export function parsePth(bytes: Uint8Array, options: LoadPthOptions = {}): PthFile {
+  return parseOwned(bytes, { ...options, copy: true });
+}
+
+function parseOwned(bytes: Uint8Array, options: LoadPthOptions): PthFile {
   if (!(bytes instanceof Uint8Array)) throw new TypeError(`Expected bytes to be a Uint8Array but received ${describeValue(bytes)}`);
   // A plain Uint8Array view: Buffer#slice would share memory where a copy is meant.
   bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -362,7 +374,7 @@ export function parsePth(bytes: Uint8Array, options: LoadPthOptions = {}): PthFi
   const file = format === 'zip' ? parseZip(bytes, options.verifyChecksums ?? true) : parseLegacy(bytes);
   const budget = { left: maxBytes };
   for (const { tensor, ref } of file.pending) {
-    materialize(tensor, ref, file.storages, file.byteOrder, budget, int64, options.halfAsFloat32 === true);
+    materialize(tensor, ref, file.storages, file.byteOrder, budget, int64, options.halfAsFloat32 === true, options.copy !== false);
   }
   const { pending, storages, ...rest } = file;
   void storages;
@@ -481,6 +493,7 @@ function materialize(
   budget: { left: number },
   int64: 'bigint' | 'int32',
   halfAsFloat32: boolean,
+  copy: boolean,
 ): void {
   const es = ELEMENT_SIZE[ref.dtype];
   const root = storages.get(ref.key)!;
@@ -506,7 +519,15 @@ function materialize(
     if (!Number.isSafeInteger(last) || last >= ref.numel) {
       throw corrupt(`tensor [${shape.join(', ')}] with strides [${strides.join(', ')}] at offset ${offset} reaches element ${last} of storage ${ref.key}, which has ${ref.numel}`);
     }
-    raw = isContiguous(shape, strides) ? storage.slice(offset * es, (offset + numel) * es) : gather(storage, es, shape, strides, offset, numel);
+    const contiguous = isContiguous(shape, strides);
+    const start = storage.byteOffset + offset * es;
+    const viewable = !copy && contiguous && start % es === 0 && (byteOrder === HOST_ORDER || es === 1);
+    if (viewable && VIEW[ref.dtype] && !(ref.dtype === 'int64' && int64 === 'int32')) {
+      // The hot path: no copy, no per-element work.
+      tensor.data = new VIEW[ref.dtype]!(storage.buffer as ArrayBuffer, start, numel);
+      return;
+    }
+    raw = contiguous ? storage.slice(offset * es, (offset + numel) * es) : gather(storage, es, shape, strides, offset, numel);
   }
   if (byteOrder !== HOST_ORDER && es > 1) {
     const b = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
@@ -517,6 +538,11 @@ function materialize(
   tensor.data = decode(ref.dtype, raw, int64, tensor.storage.key);
   if (halfAsFloat32 && (ref.dtype === 'float16' || ref.dtype === 'bfloat16')) tensor.dtype = 'float32';
 }
+
+type ViewConstructor = new (buffer: ArrayBuffer, byteOffset: number, length: number) => TensorData;
+const VIEW: Partial<Record<DType, ViewConstructor>> = {
+  float32: Float32Array, float64: Float64Array, int64: BigInt64Array, int32: Int32Array, int16: Int16Array, int8: Int8Array, uint8: Uint8Array, bool: Uint8Array,
+};
 
 function isContiguous(shape: readonly number[], strides: readonly number[]): boolean {
   let expected = 1;

@@ -98,11 +98,23 @@ describe('loadPth reads what torch.save wrote', () => {
     expect(sd.get('param')).toMatchObject({ requiresGrad: true });
   });
 
+  test('read from a path, aligned contiguous tensors view the file buffer; copy: true or bytes copy', async () => {
+    const viewed = stateDictOf(await loadPth(fixture('dtypes_zip.pth')));
+    expect(viewed.get('base_row')!.data.buffer).toBe(viewed.get('base')!.data.buffer);
+    expect(Array.from(viewed.get('base_row')!.data as Float32Array)).toEqual([12, 13, 14, 15, 16, 17]);
+    const copied = stateDictOf(await loadPth(fixture('dtypes_zip.pth'), { copy: true }));
+    expect(copied.get('base_row')!.data.buffer).not.toBe(copied.get('base')!.data.buffer);
+    const bytes = readFileSync(fixture('dtypes_zip.pth'));
+    const fromBytes = stateDictOf(await loadPth(bytes));
+    expect(fromBytes.get('base')!.data.buffer).not.toBe(bytes.buffer);
+    expect(fromBytes.get('base')!.data.byteOffset).toBe(0);
+  });
+
   test('int64 narrows to Int32Array only when every value fits', async () => {
     const simple = stateDictOf(await loadPth(fixture('simple_zip.pth'), { int64: 'int32' }));
     expect(simple.get('b')!.data).toEqual(new Int32Array([1, -2, 3]));
     expect(simple.get('b')!.dtype).toBe('int64');
-    await expect(loadPth(fixture('dtypes_zip.pth'), { int64: 'int32' })).rejects.toMatchObject({ code: 'ERR_CHECKPOINT_DTYPE', message: /does not fit int32/ });
+    await expect(loadPth(fixture('dtypes_zip.pth'), { int64: 'int32' })).rejects.toMatchObject({ code: 'ERR_CHECKPOINT_DTYPE', message: expect.stringMatching(/does not fit int32/) });
     const wide = stateDictOf(await loadPth(fixture('simple_zip.pth')));
     expect(wide.get('b')!.data).toEqual(new BigInt64Array([1n, -2n, 3n]));
   });
@@ -132,32 +144,32 @@ describe('loadPth refuses what could run code', () => {
   test.each([
     ['malicious_os_system.pth', /posix\.system/],
     ['malicious_os_system_legacy.pth', /posix\.system/],
-    ['malicious_eval.pth', /builtins\.eval/],
-    ['malicious_subprocess.pth', /subprocess\.Popen/],
+    ['malicious_eval.pth', /__builtin__\.eval/],
+    ['malicious_subprocess.pth', /commands\.Popen/],
     ['unknown_global.pth', /collections\.Counter/],
     ['reduce_string.pth', /Refused REDUCE of string/],
     ['build_list.pth', /Refused BUILD of/],
   ])('%s', async (name, message) => {
     const err = await loadPth(fixture(name)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CheckpointError);
-    expect(err).toMatchObject({ code: 'ERR_CHECKPOINT_UNSAFE', message });
+    expect(err).toMatchObject({ code: 'ERR_CHECKPOINT_UNSAFE', message: expect.stringMatching(message) });
     expect(existsSync('/tmp/spottune-pwned')).toBe(false);
   });
 
   test('a zip entry escaping the archive is refused', async () => {
-    await expect(loadPth(fixture('zip_slip.pth'))).rejects.toMatchObject({ code: 'ERR_CHECKPOINT_CORRUPT', message: /escapes the archive/ });
+    await expect(loadPth(fixture('zip_slip.pth'))).rejects.toMatchObject({ code: 'ERR_CHECKPOINT_CORRUPT', message: expect.stringMatching(/escapes the archive/) });
   });
 
   test('TorchScript archives, compressed entries and other files are told apart', async () => {
     const pkl = new PickleWriter().proto(2).op(0x7d).stop().finish();
     const script = Buffer.concat(buildZip([{ name: 'm/data.pkl', data: pkl }, { name: 'm/constants.pkl', data: pkl }]));
-    await expect(loadPth(script)).rejects.toMatchObject({ code: 'ERR_CHECKPOINT_FORMAT', message: /TorchScript/ });
-    await expect(loadPth(Buffer.from('hello world'))).rejects.toMatchObject({ code: 'ERR_CHECKPOINT_FORMAT', message: /Not a PyTorch checkpoint/ });
+    await expect(loadPth(script)).rejects.toMatchObject({ code: 'ERR_CHECKPOINT_FORMAT', message: expect.stringMatching(/TorchScript/) });
+    await expect(loadPth(Buffer.from('hello world'))).rejects.toMatchObject({ code: 'ERR_CHECKPOINT_FORMAT', message: expect.stringMatching(/Not a PyTorch checkpoint/) });
     await expect(loadPth(new Uint8Array(0))).rejects.toMatchObject({ code: 'ERR_CHECKPOINT_FORMAT' });
-    await expect(loadPth(pkl)).rejects.toMatchObject({ code: 'ERR_CHECKPOINT_FORMAT', message: /legacy magic/ });
+    await expect(loadPth(pkl)).rejects.toMatchObject({ code: 'ERR_CHECKPOINT_FORMAT', message: expect.stringMatching(/legacy magic/) });
     const deflated = Buffer.from(Buffer.concat(buildZip([{ name: 'a/data.pkl', data: pkl }])));
     deflated.writeUInt16LE(8, deflated.indexOf(Buffer.from([0x50, 0x4b, 1, 2])) + 10);
-    await expect(loadPth(deflated, { verifyChecksums: false })).rejects.toMatchObject({ message: /compressed/ });
+    await expect(loadPth(deflated, { verifyChecksums: false })).rejects.toMatchObject({ message: expect.stringMatching(/compressed/) });
   });
 
   test('every truncation of a valid file is a CheckpointError', () => {

@@ -1,6 +1,110 @@
 import type { Command } from 'commander';
+import { readPth, stateDictOf, walkTensors, type PthFile } from '../../io/pth.js';
+import { detectArchitecture, type DetectedArchitecture } from '../../models/medicalnet.js';
+import type { HostTensor } from '../../types.js';
+
+/** What `spottune weights inspect --json` prints. */
+export interface WeightsInspection {
+  file: string;
+  format: PthFile['format'];
+  byteOrder: PthFile['byteOrder'];
+  archiveName?: string;
+  version?: number;
+  /** Top-level keys of the checkpoint when it is a dict. */
+  topLevelKeys: string[];
+  /** Path of the state dict inside the checkpoint ('' for the checkpoint itself), if one was found. */
+  stateDictPath?: string;
+  tensorCount: number;
+  /** Elements of every tensor that is not a BatchNorm running statistic or counter. */
+  parameterCount: number;
+  /** Elements of every tensor. */
+  elementCount: number;
+  /** Tensor counts by dtype. */
+  dtypes: Record<string, number>;
+  /** Storage locations as saved (`cuda:0` storages load on the CPU). */
+  locations: string[];
+  architecture?: DetectedArchitecture;
+  tensors: Array<{ key: string; dtype: string; shape: number[] }>;
+}
+
+const BUFFER = /(^|\.)(running_mean|running_var|num_batches_tracked)$/;
+
+/** Reads a checkpoint and describes it: format, keys, dtypes, shapes, counts, which network it fits. */
+export async function inspectWeights(path: string): Promise<WeightsInspection> {
+  const file = await readPth(path);
+  const tensors: WeightsInspection['tensors'] = [];
+  const dtypes: Record<string, number> = {};
+  let parameterCount = 0;
+  let elementCount = 0;
+  walkTensors(file.tree, (key: string, t: HostTensor) => {
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    tensors.push({ key, dtype: t.dtype, shape: t.shape });
+    dtypes[t.dtype] = (dtypes[t.dtype] ?? 0) + 1;
+    elementCount += n;
+    if (!BUFFER.test(key)) parameterCount += n;
+  });
+  const tree = file.tree;
+  const topLevelKeys = tree instanceof Map ? [...tree.keys()].map(String) : [];
+  let architecture: DetectedArchitecture | undefined;
+  let stateDictPath: string | undefined;
+  try {
+    const sd = stateDictOf(tree);
+    architecture = detectArchitecture(sd);
+    const first = sd.keys().next().value as string;
+    const found = tensors.find((t) => t.key === first || t.key.endsWith(`.${first}`));
+    stateDictPath = found ? found.key.slice(0, found.key.length - first.length).replace(/\.$/, '') : undefined;
+  } catch {
+    /* no state dict: the tensors are still listed */
+  }
+  return {
+    file: path,
+    format: file.format,
+    byteOrder: file.byteOrder,
+    archiveName: file.archiveName,
+    version: file.version,
+    topLevelKeys,
+    stateDictPath,
+    tensorCount: tensors.length,
+    parameterCount,
+    elementCount,
+    dtypes,
+    locations: [...new Set(file.tensors.map((t) => t.storage.location))],
+    architecture,
+    tensors,
+  };
+}
+
+function formatInspection(r: WeightsInspection, all: boolean): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  const lines = [
+    `file        ${r.file}`,
+    `format      ${r.format === 'zip' ? `zip (torch >= 1.6)${r.archiveName ? `, archive ${r.archiveName}/` : ''}${r.version !== undefined ? `, version ${r.version}` : ''}` : 'legacy (torch < 1.6)'}, ${r.byteOrder}-endian`,
+    `locations   ${r.locations.join(', ') || '-'}${r.locations.some((l) => l !== 'cpu') ? ' (loaded on the CPU)' : ''}`,
+    `top level   ${r.topLevelKeys.join(', ') || '-'}`,
+    `state dict  ${r.stateDictPath === undefined ? 'none found' : r.stateDictPath || '(the checkpoint itself)'}`,
+    `tensors     ${n(r.tensorCount)} (${Object.entries(r.dtypes).map(([d, c]) => `${c} ${d}`).join(', ')})`,
+    `parameters  ${n(r.parameterCount)} (${n(r.elementCount)} elements with BatchNorm statistics)`,
+    `fits        ${r.architecture?.summary ?? '-'}`,
+    '',
+  ];
+  const shown = all ? r.tensors : r.tensors.slice(0, 40);
+  const width = Math.max(...shown.map((t) => t.key.length), 3);
+  for (const t of shown) lines.push(`${t.key.padEnd(width)}  ${t.dtype.padEnd(8)}  [${t.shape.join(', ')}]`);
+  if (shown.length < r.tensors.length) lines.push(`... ${r.tensors.length - shown.length} more (--all lists every tensor)`);
+  return `${lines.join('\n')}\n`;
+}
 
 /** Registers the `spottune weights` command(s). */
 export function registerWeights(program: Command): void {
-  void program;
+  const weights = program.command('weights').description('read PyTorch checkpoints (.pth) safely, without Python');
+  weights
+    .command('inspect')
+    .description('describe a .pth file: format, keys, dtypes, shapes, parameter count, which network it fits')
+    .argument('<file>', 'a torch.save checkpoint (zip or legacy format)')
+    .option('--json', 'print as JSON')
+    .option('--all', 'list every tensor (the table shows the first 40)')
+    .action(async (file: string, opts: { json?: boolean; all?: boolean }) => {
+      const report = await inspectWeights(file);
+      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatInspection(report, opts.all === true));
+    });
 }
