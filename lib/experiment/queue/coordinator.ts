@@ -163,16 +163,18 @@ export async function followExperiment(plan: ExperimentPlan, options: FollowOpti
     const id = planJobId(experiment, queueId);
     return id === undefined ? undefined : byId.get(id);
   };
-  const recordFailure = async (job: Job) => {
+  /** The job's final failure, or undefined when it has not failed (yet). */
+  const failureOf = async (job: Job) => {
     const bullJob = await queue.getJob(queueJobId(experiment, job.id));
     if (!bullJob || (await bullJob.getState()) !== 'failed') return undefined;
     const error = Object.assign(new Error(bullJob.failedReason || 'failed'), { stack: bullJob.stacktrace?.at(-1) });
-    if (!reported.has(job.id)) {
-      reported.add(job.id);
-      await recordJobFailure(out, job.id, error, (bullJob.finishedOn ?? 0) - (bullJob.processedOn ?? 0));
-      events?.emit('jobFailed', { job, error, durationMs: (bullJob.finishedOn ?? 0) - (bullJob.processedOn ?? 0) });
-    }
-    return error;
+    return { error, finishedOn: bullJob.finishedOn ?? 0, durationMs: (bullJob.finishedOn ?? 0) - (bullJob.processedOn ?? 0) };
+  };
+  const reportFailure = async (job: Job) => {
+    const failure = await failureOf(job);
+    if (!failure || reported.has(job.id)) return;
+    reported.add(job.id);
+    events?.emit('jobFailed', { job, error: failure.error, durationMs: failure.durationMs });
   };
 
   queueEvents.on('active', ({ jobId }) => {
@@ -193,7 +195,7 @@ export async function followExperiment(plan: ExperimentPlan, options: FollowOpti
     const job = jobOf(jobId);
     if (!job) return;
     active.delete(job.id);
-    void recordFailure(job).catch(() => undefined);
+    void reportFailure(job).catch(() => undefined);
   });
   queueEvents.on('error', () => undefined); // reconnects by itself (a Redis restart)
 
@@ -218,8 +220,15 @@ export async function followExperiment(plan: ExperimentPlan, options: FollowOpti
         (before.has(job.id) ? summary.skipped : summary.done).push(job.id);
         continue;
       }
-      const error = await recordFailure(job);
-      summary.failed.push({ id: job.id, message: error?.message ?? (await failedMessage(out, job.id)) ?? 'did not finish' });
+      const failure = await failureOf(job);
+      if (failure) {
+        await reportFailure(job);
+        // The worker records a failure with its error's code; this covers the jobs that the
+        // stalled-job check failed (their worker died too often), which no worker reports.
+        const recorded = await failedRecord(out, job.id);
+        if (!recorded || Date.parse(recorded.finishedAt) < failure.finishedOn) await recordJobFailure(out, job.id, failure.error, failure.durationMs);
+      }
+      summary.failed.push({ id: job.id, message: failure?.error.message ?? (await failedMessage(out, job.id)) ?? 'did not finish' });
     }
     return summary;
   } finally {
@@ -293,11 +302,19 @@ export function formatQueueStatus(status: QueueStatus): string {
   return lines.join('\n');
 }
 
-async function failedMessage(out: string, id: string): Promise<string | undefined> {
+async function failedRecord(out: string, id: string): Promise<JobRecord | undefined> {
   const path = join(out, 'jobs', 'failed', `${id}.json`);
   if (!existsSync(path)) return undefined;
-  const record = JSON.parse(await readFile(path, 'utf8')) as JobRecord;
-  return record.status === 'failed' ? record.error.message : undefined;
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as JobRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+async function failedMessage(out: string, id: string): Promise<string | undefined> {
+  const record = await failedRecord(out, id);
+  return record?.status === 'failed' ? record.error.message : undefined;
 }
 
 function safeJson(text: string): unknown {
