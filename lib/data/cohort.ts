@@ -63,7 +63,7 @@ export interface Cohort {
 export interface OpenCohortOptions {
   /** 'automated' (automated_segm, the study's choice; the default) or 'corrected' (images_segm where present, else automated). */
   mask?: MaskSource;
-  /** Path of the clinical CSV; default: the newest `UPENN-GBM_clinical_info_v*.csv` in `root`, a subfolder of it, or its parent (REF keeps it in `../csvs/`). */
+  /** Path of the clinical CSV; default: the newest `UPENN-GBM_clinical_info_v*.csv` in `root`, else in a subfolder of it, else in its parent or a sibling folder (REF keeps it in `../csvs/`). */
   clinicalCsv?: string;
 }
 
@@ -142,7 +142,9 @@ async function findClinicalCsv(root: string): Promise<string | undefined> {
       else if (e.isDirectory() && depth > 0 && !e.name.startsWith('.')) await scan(join(dir, e.name), depth - 1);
     }
   };
-  await scan(root, 1);
+  // nearest first: the root itself, then its subfolders, then its parent and the parent's subfolders
+  await scan(root, 0);
+  if (candidates.length === 0) await scan(root, 1);
   if (candidates.length === 0) await scan(dirname(root), 1);
   candidates.sort((a, b) => {
     const va = versionKey(basename(a));
@@ -324,7 +326,7 @@ export async function openCohort(root: string, options: OpenCohortOptions = {}):
         .map((p) => ({ id: p.id, missing: MODALITY_GROUPS[g].filter((m) => !p.images[m]) })),
     };
   }
-  const byPath = (a: { path: string }, b: { path: string }) => a.path.localeCompare(b.path);
+  const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
   return { root, clinicalCsv, maskSource, patients, groups, excluded, unmatched: unmatched.sort(byPath), ignored: ignored.sort(byPath) };
 }
 

@@ -1,6 +1,197 @@
 import type { Command } from 'commander';
 
-/** Registers the `spottune data` command(s). */
+interface SummaryFlags {
+  data: string;
+  mask: 'automated' | 'corrected';
+  clinicalCsv?: string;
+  json?: boolean;
+  list?: boolean;
+}
+
+interface SynthFlags {
+  out: string;
+  patients: string;
+  size: string;
+  seed: string;
+  signal: string;
+  signalModalities?: string;
+  compression: string;
+  progress: boolean;
+}
+
+interface PrepareFlags {
+  data: string;
+  out: string;
+  mask: 'automated' | 'corrected';
+  crop: string;
+  cropMargin: string;
+  scale?: string;
+  padTo?: string;
+  modalities?: string;
+  workers?: string;
+  clinicalCsv?: string;
+  progress: boolean;
+}
+
+const list = (s?: string) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
+
+/** Registers `spottune data summary | synth | prepare`. */
 export function registerData(program: Command): void {
-  void program;
+  const data = program.command('data').description('the UPENN-GBM cohort: summary, preprocessing cache, synthetic cohorts');
+
+  data
+    .command('summary')
+    .description('count the patients of a UPENN-GBM NIfTI package per modality group and MGMT class')
+    .requiredOption('--data <dir>', 'UPENN-GBM NIfTI package root (images_structural, images_DTI, images_DSC, automated_segm, ...)')
+    .option('--mask <source>', 'tumour mask: automated (the study\'s) or corrected (images_segm where present)', 'automated')
+    .option('--clinical-csv <file>', 'clinical CSV (default: the newest UPENN-GBM_clinical_info_v*.csv found beside the data)')
+    .option('--list', 'also list every excluded scan, unmatched and ignored file')
+    .option('--json', 'print the whole cohort description as JSON')
+    .action(async (flags: SummaryFlags) => {
+      const { openCohort, summarizeCohort } = await import('../../data/cohort.js');
+      const { GROUPS } = await import('../../config/data.js');
+      const cohort = await openCohort(flags.data, { mask: flags.mask, ...(flags.clinicalCsv ? { clinicalCsv: flags.clinicalCsv } : {}) });
+      const s = summarizeCohort(cohort);
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify({ summary: s, cohort }, null, 2)}\n`);
+        return;
+      }
+      const pad = (v: string | number, n: number) => String(v).padStart(n);
+      const lines = [
+        `cohort   ${cohort.root}`,
+        `clinical ${cohort.clinicalCsv}`,
+        `mask     ${cohort.maskSource}${cohort.maskSource === 'corrected' ? ` (${cohort.patients.filter((p) => p.maskSource === 'corrected').length} corrected, the rest automated)` : ''}`,
+        '',
+        `group    patients  methylated  unmethylated  incomplete`,
+        ...GROUPS.map((g) => `${g.padEnd(8)} ${pad(s.groups[g].patients, 8)}  ${pad(s.groups[g].methylated, 10)}  ${pad(s.groups[g].unmethylated, 12)}  ${pad(s.groups[g].incomplete, 10)}`),
+        `${'any'.padEnd(8)} ${pad(s.patients, 8)}  ${pad(s.methylated, 10)}  ${pad(s.unmethylated, 12)}`,
+        '',
+        `excluded ${cohort.excluded.length}${Object.keys(s.excluded).length ? ':' : ''}`,
+        ...Object.entries(s.excluded).map(([reason, n]) => `  ${pad(n, 5)}  ${reason}`),
+        `unmatched files ${s.unmatched}, ignored files ${s.ignored}`,
+      ];
+      if (flags.list) {
+        lines.push('', ...cohort.excluded.map((e) => `excluded   ${e.id}: ${e.reason}`));
+        lines.push(...cohort.unmatched.map((u) => `unmatched  ${u.path}: ${u.reason}`));
+        lines.push(...cohort.ignored.map((u) => `ignored    ${u.path}: ${u.reason}`));
+      } else if (s.unmatched > 0) {
+        lines.push(...cohort.unmatched.slice(0, 10).map((u) => `  ${u.path}: ${u.reason}`));
+        if (s.unmatched > 10) lines.push(`  ... (--list shows all)`);
+      }
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+
+  data
+    .command('synth')
+    .description('write a synthetic cohort laid out exactly like UPENN-GBM, with an MGMT-linked tumour signal')
+    .requiredOption('--out <dir>', 'directory to write')
+    .option('--patients <n>', 'baseline patients with a definite MGMT status (plus a few excluded extras)', '24')
+    .option('--size <size>', "'full' (155x240x240, 1 mm) or 'small' (78x120x120, 2 mm)", 'small')
+    .option('--seed <n>', 'seed (the same seed writes the same files)', '42')
+    .option('--signal <x>', 'strength of the MGMT-linked signal (0 = none)', '1')
+    .option('--signal-modalities <list>', 'comma-separated modalities carrying the signal (default: all)')
+    .option('--compression <level>', 'gzip level 1-9', '1')
+    .option('--no-progress', 'no progress bar')
+    .action(async (flags: SynthFlags) => {
+      const [{ synthCohort }, cliProgress] = await Promise.all([import('../../data/synth.js'), import('cli-progress')]);
+      const bar = flags.progress ? new cliProgress.SingleBar({ format: 'synth |{bar}| {value}/{total} scans | {id} | ETA {eta_formatted}', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+      let started = false;
+      const t0 = Date.now();
+      let result;
+      try {
+        result = await synthCohort(
+          {
+            out: flags.out,
+            patients: Number(flags.patients),
+            size: flags.size as 'full' | 'small',
+            seed: Number(flags.seed),
+            signal: Number(flags.signal),
+            signalModalities: list(flags.signalModalities),
+            compressionLevel: Number(flags.compression),
+          },
+          (p) => {
+            if (!started) {
+              bar?.start(p.total, 0, { id: '' });
+              started = true;
+            }
+            bar?.update(p.done, { id: p.id });
+          },
+        );
+      } finally {
+        bar?.stop();
+      }
+      const m = result.scans.filter((s) => s.mgmt === 'Methylated' && !s.followUp).length;
+      const u = result.scans.filter((s) => s.mgmt === 'Unmethylated' && !s.followUp).length;
+      process.stdout.write(`${result.scans.length} scans (${m} methylated, ${u} unmethylated, ${result.scans.length - m - u} excluded by design), ${result.files} files -> ${result.root} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+    });
+
+  data
+    .command('prepare')
+    .description('preprocess a UPENN-GBM cohort as the study did into a cache of float32 .npy volumes (reused and resumable)')
+    .requiredOption('--data <dir>', 'UPENN-GBM NIfTI package root')
+    .requiredOption('--out <dir>', 'cache directory (manifest.json + <ID>_<MODALITY>.npy)')
+    .option('--mask <source>', 'tumour mask: automated (the study\'s) or corrected', 'automated')
+    .option('--crop <box>', "'paper' ([0:140, 39:211, 44:208]), 'small' (the synthetic small geometry), 'tumour' (the cohort's largest tumour extent) or z0:z1,y0:y1,x0:x1", 'paper')
+    .option('--crop-margin <n>', "voxels around the tumour extent with --crop tumour", '0')
+    .option('--scale <x>', 'rescale factor (default 0.5, the study)')
+    .option('--pad-to <shape>', "D,H,W to zero-pad to, or 'none' (default 70,86,86; 35,43,43 with --crop small)")
+    .option('--modalities <list>', 'comma-separated modalities (default: all eleven)')
+    .option('--workers <n>', 'worker threads (default: CPUs - 1; 0 = main thread)')
+    .option('--clinical-csv <file>', 'clinical CSV (default: found beside the data)')
+    .option('--no-progress', 'no progress bar')
+    .action(async (flags: PrepareFlags) => {
+      const [{ openCohort }, { prepareCohort }, { GEOMETRY_PRESETS }, cliProgress] = await Promise.all([
+        import('../../data/cohort.js'),
+        import('../../data/cache.js'),
+        import('../../config/data.js'),
+        import('cli-progress'),
+      ]);
+      const crop = /^\d+:\d+,\d+:\d+,\d+:\d+$/.test(flags.crop) ? flags.crop.split(',').map((r) => r.split(':').map(Number)) : flags.crop;
+      const padTo =
+        flags.padTo === 'none' ? null : flags.padTo ? flags.padTo.split(',').map(Number) : flags.crop === 'small' ? [...GEOMETRY_PRESETS.small.padTo] : undefined;
+      const cohort = await openCohort(flags.data, { mask: flags.mask, ...(flags.clinicalCsv ? { clinicalCsv: flags.clinicalCsv } : {}) });
+      const controller = new AbortController();
+      const onSigint = () => {
+        process.stderr.write('\ninterrupted: finishing the volumes in progress; run the same command again to resume\n');
+        controller.abort();
+      };
+      process.once('SIGINT', onSigint);
+      const bar = flags.progress ? new cliProgress.SingleBar({ format: 'prepare |{bar}| {value}/{total} volumes | {id} {modality} | ETA {eta_formatted}', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+      let started = false;
+      const t0 = Date.now();
+      let result;
+      try {
+        result = await prepareCohort(cohort, {
+          out: flags.out,
+          preprocess: {
+            crop: crop as never,
+            cropMargin: Number(flags.cropMargin),
+            ...(flags.scale ? { scale: Number(flags.scale) } : {}),
+            ...(padTo !== undefined ? { padTo: padTo as [number, number, number] | null } : {}),
+          },
+          modalities: list(flags.modalities) as never,
+          ...(flags.workers !== undefined ? { workers: Number(flags.workers) } : {}),
+          signal: controller.signal,
+          onProgress: (e) => {
+            if (!started) {
+              bar?.start(e.total, 0, { id: '', modality: '' });
+              started = true;
+            }
+            bar?.update(e.done, { id: e.id, modality: e.modality });
+          },
+        });
+      } finally {
+        bar?.stop();
+        process.removeListener('SIGINT', onSigint);
+      }
+      const seconds = (Date.now() - t0) / 1000;
+      process.stdout.write(
+        `${result.prepared} prepared, ${result.reused} reused, ${result.skipped} skipped; ${result.manifest.patients.length} patients, shape [${result.manifest.shape.join(', ')}] -> ${result.dir} (${seconds.toFixed(1)} s, ${result.decoded} NIfTI decoded)\n`,
+      );
+      for (const s of result.manifest.skipped.slice(0, 20)) process.stdout.write(`  skipped ${s.id} ${s.modality}: ${s.reason}\n`);
+      if (result.interrupted) {
+        process.stdout.write('interrupted: the cache is incomplete; run the same command again to resume\n');
+        process.exitCode = 130;
+      }
+    });
 }
