@@ -68,14 +68,20 @@ const CASES = {
   },
 
   async preprocess(p) {
+    // readNifti + the data area's preprocessVolume (lib/data/preprocess.ts): mask, crop, skimage-exact
+    // rescale (Gaussian anti-aliasing + linear zoom), min-max, pad; the same steps as the reference
     const readNifti = need('readNifti');
     const preprocessVolume = need('preprocessVolume');
+    const config = need('resolvePreprocess')({});
+    const box = need('presetCropBox')(config.crop);
     return {
       info: {},
       async run() {
         for (const [imagePath, maskPath] of p.files) {
           const [image, mask] = await Promise.all([readNifti(imagePath), readNifti(maskPath)]);
-          await preprocessVolume(image, { mask });
+          const scaled = image.scaled ? 'float32' : image.header.dtype;
+          const out = preprocessVolume({ data: image.data, shape: image.shape, sourceDtype: scaled }, mask, box, config);
+          if (!out.ok) throw new Error(`preprocessVolume refused ${imagePath}: ${out.reason}`);
         }
       },
       dispose() {},
@@ -91,7 +97,12 @@ for (const name of ['spottune-train', 'spottune-predict', 'resnet-forward', 'res
 
 async function main() {
   const threads = Number(process.env.BENCH_THREADS ?? 0);
-  if (threads > 0) lib.setNumThreads(threads);
+  let addonError = null;
+  try {
+    if (threads > 0) lib.setNumThreads(threads);
+  } catch (err) {
+    addonError = err.message.split('\n')[0]; // the pure-TS cases still run
+  }
   let current = null;
   const reply = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
   const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
@@ -101,8 +112,12 @@ async function main() {
     try {
       if (msg.op === 'exit') break;
       if (msg.op === 'hello') {
-        const rt = lib.runtime();
-        reply({ ok: true, info: { torch: rt.torchVersion, threads: rt.threads, node: process.version, cuda: rt.cudaAvailable } });
+        if (addonError) {
+          reply({ ok: true, info: { node: process.version, addonError } });
+        } else {
+          const rt = lib.runtime();
+          reply({ ok: true, info: { torch: rt.torchVersion, threads: rt.threads, node: process.version, cuda: rt.cudaAvailable, cudnn: rt.cudnn } });
+        }
       } else if (msg.op === 'setup') {
         if (current) await current.dispose();
         current = null;

@@ -196,34 +196,24 @@ class Augment(Case):
 
 class Preprocess(Case):
     """Decode a NIfTI image and its tumour mask, then the study's preprocessing: mask, crop, skimage
-    rescale(0.5) (Gaussian anti-aliasing, linear zoom, mirror), min-max to [0, 1], pad to 70x86x86."""
+    rescale(0.5) (Gaussian anti-aliasing, linear zoom, mirror), min-max to [0, 1], pad to 70x86x86.
+    Uses the data area's reference (scripts/fixtures/data/preprocess-reference.py)."""
 
     def setup(self):
-        import nibabel  # noqa: F401
-        import skimage.transform  # noqa: F401
+        import importlib.util
+        path = os.path.join(HERE, '..', '..', 'scripts', 'fixtures', 'data', 'preprocess-reference.py')
+        spec = importlib.util.spec_from_file_location('preprocess_reference', path)
+        self.ref = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(self.ref)
         self.files = self.p['files']  # [[image, mask], ...]
         self.crop = self.p.get('crop', [[0, 140], [39, 211], [44, 208]])
         self.scale = self.p.get('scale', 0.5)
         self.pad_to = self.p.get('padTo', [70, 86, 86])
 
-    def one(self, image_path, mask_path):
-        import nibabel
-        import skimage.transform
-        # NIfTI arrays are (i, j, k) = (x, y, z); the study works on (z, y, x) as SimpleITK returns them
-        image = np.asanyarray(nibabel.load(image_path).dataobj).transpose(2, 1, 0)
-        mask = np.asanyarray(nibabel.load(mask_path).dataobj).transpose(2, 1, 0)
-        x = np.where(mask > 0, image, 0)
-        (z0, z1), (y0, y1), (x0, x1) = self.crop
-        x = x[z0:z1, y0:y1, x0:x1]
-        x = skimage.transform.rescale(x, self.scale)  # order 1, mirror, anti_aliasing, img_as_float
-        lo, hi = x.min(), x.max()
-        x = (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
-        pads = [((t - s) // 2, (t - s) // 2 + (t - s) % 2) for s, t in zip(x.shape, self.pad_to)]
-        return np.pad(x, pads).astype(np.float32)
-
     def run(self):
         for image_path, mask_path in self.files:
-            self.one(image_path, mask_path)
+            image, mask = self.ref.load_as_sitk(image_path), self.ref.load_as_sitk(mask_path)
+            self.ref.pipeline(image, mask, self.crop, self.scale, self.pad_to).astype(np.float32)
 
 
 CASES = {
@@ -259,9 +249,12 @@ def main():
             elif op == 'setup':
                 params = msg.get('params', {})
                 if params.get('device', 'cpu') == 'cuda':
-                    torch.backends.cuda.matmul.allow_tf32 = bool(params.get('tf32', False))
-                    torch.backends.cudnn.allow_tf32 = bool(params.get('tf32', False))
-                    torch.backends.cudnn.benchmark = bool(params.get('cudnnBenchmark', True))
+                    # LibTorch's defaults, which our side runs with: cuDNN may use TF32 for float32
+                    # convolutions, matmuls may not; cudnn.benchmark off unless asked
+                    if 'tf32' in params:
+                        torch.backends.cuda.matmul.allow_tf32 = bool(params['tf32'])
+                        torch.backends.cudnn.allow_tf32 = bool(params['tf32'])
+                    torch.backends.cudnn.benchmark = bool(params.get('cudnnBenchmark', False))
                 case = CASES[msg['case']](params)
                 t = time.perf_counter()
                 case.setup()

@@ -14,15 +14,15 @@ inc=$(dirname "$(command -v node)")/../include/node
 mkdir -p .gpu/include/node
 cp "$inc"/node_api*.h "$inc"/js_native_api*.h "$inc"/node_version.h "$inc"/node.h .gpu/include/node/
 
-# Runtime packages the checks and benchmarks import (no build tools, no plotting).
+# Runtime packages dist/ imports (all production dependencies: about 5 MB compressed), and
+# node-addon-api for the build there.
 tmp=$(mktemp -d)
 cp package.json package-lock.json "$tmp"/
 (cd "$tmp" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund > /dev/null)
-tar -C "$tmp" -cJf .gpu/node_modules.tar.xz \
-  $(cd "$tmp" && ls -d node_modules/node-addon-api node_modules/node-gyp-build node_modules/zod node_modules/fflate \
-      node_modules/nifti-reader-js node_modules/commander node_modules/cli-progress node_modules/fflate 2>/dev/null | sort -u) \
-  $(cd "$tmp" && ls -d node_modules/string-width node_modules/strip-ansi node_modules/ansi-regex node_modules/emoji-regex \
-      node_modules/is-fullwidth-code-point node_modules/ansi-styles 2>/dev/null)
+tar -C "$tmp" -cf - node_modules | xz -T2 -6 > .gpu/node_modules.tar.xz
 rm -rf "$tmp"
 tar -cJf .gpu/dist.tar.xz dist
+# The checks and benchmarks read these committed files; they travel with the working tree.
+ls scripts/gpu/device-run.sh scripts/gpu/cuda-checks.mjs bench/run.mjs bench/ours.mjs bench/reference/worker.py > /dev/null
 du -sh .gpu/*
+echo "carry ['.gpu', 'dist'] and run: bash scripts/gpu/device-run.sh"
