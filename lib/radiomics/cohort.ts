@@ -8,8 +8,8 @@ import type { CohortPatient } from '../data/cohort.js';
 import { readNifti } from '../io/nifti.js';
 import { extractFromRegion, flattenFeatures } from './extract.js';
 import { FIRST_ORDER_FEATURES, GLCM_FEATURES, GLSZM_FEATURES, NGTDM_FEATURES } from './features.js';
-import { discretise, locateRegion, RadiomicsError, roiOf, type RegionMask } from './roi.js';
-import { STUDY_FEATURES, studyFeatures, TUMOUR_REGIONS, type FeatureExclusion, type PatientVolumes, type TumourRegion } from './study.js';
+import { discretise, locateRegions, RadiomicsError, roiOf } from './roi.js';
+import { pickRegions, STUDY_FEATURES, studyFeatures, TUMOUR_REGIONS, type FeatureExclusion, type PatientVolumes, type TumourRegion } from './study.js';
 
 /** One patient's row. */
 export interface CohortFeatureRow {
@@ -80,15 +80,7 @@ export async function extractCohortRadiomics(patients: readonly CohortPatient[],
       row.values = result.values;
       row.excluded = result.excluded;
     } else {
-      const located = new Map<TumourRegion, RegionMask | RadiomicsError>();
-      for (const region of regions) {
-        try {
-          located.set(region, locateRegion(mask, TUMOUR_REGIONS[region]));
-        } catch (err) {
-          if (!(err instanceof RadiomicsError)) throw err;
-          located.set(region, err);
-        }
-      }
+      const located = locateRegions(mask, pickRegions(regions));
       for (const modality of modalities) {
         const path = patient.images[modality as keyof CohortPatient['images']];
         if (!path) {
@@ -97,7 +89,7 @@ export async function extractCohortRadiomics(patients: readonly CohortPatient[],
         }
         const image = await readNifti(path);
         for (const region of regions) {
-          const where = located.get(region)!;
+          const where = located[region];
           if (where instanceof RadiomicsError) {
             row.excluded.push({ feature: `${modality}_${region}_*`, code: where.code, reason: `${region} region is empty` });
             continue;

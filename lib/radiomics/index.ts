@@ -30,7 +30,7 @@ export {
   type GlszmMatrix,
   type NgtdmMatrix,
 } from './matrices.js';
-export { RadiomicsError, selectRoi, locateRegion, roiOf, discretise, binEdges, type RadiomicsVolume, type RegionMask, type Roi, type Discretised, type NumericArray } from './roi.js';
+export { RadiomicsError, selectRoi, locateRegion, locateRegions, roiOf, discretise, binEdges, type RadiomicsVolume, type RegionMask, type Roi, type Discretised, type NumericArray } from './roi.js';
 export { RandomForestClassifier, type DecisionTree } from './random-forest.js';
 export {
   STUDY_FEATURES,

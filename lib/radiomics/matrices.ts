@@ -132,20 +132,19 @@ export interface GlszmMatrix {
  * one gray level; the matrix counts zones by level and size. Columns of absent sizes are deleted.
  */
 export function computeGlszm(roi: Roi, disc: Discretised): GlszmMatrix {
-  const [d, h, w] = roi.shape;
-  const { bins, grayLevels } = disc;
+  const { grayLevels } = disc;
   const index = levelIndex(disc);
+  const { bins, offsets } = padded(roi, disc);
   const visited = new Uint8Array(bins.length);
-  const stack = new Int32Array(bins.length);
-  const zones = new Map<number, number>(); // key: levelIndex * (N + 1) + size
-  const plane = h * w;
-  let voxelCount = 0;
+  const stack = new Int32Array(disc.bins.length);
+  const span = disc.bins.length + 1;
+  const zones = new Map<number, number>(); // key: levelIndex * span + size
   const sizesSeen = new Set<number>();
-  const span = bins.length + 1;
+  let voxelCount = 0;
   for (let start = 0; start < bins.length; start++) {
     const level = bins[start];
     if (level === 0 || visited[start]) continue;
-    // Depth-first flood fill of one zone.
+    // Depth-first flood fill of one zone; the zero border stops it at the box's faces.
     let top = 0;
     stack[top++] = start;
     visited[start] = 1;
@@ -153,19 +152,11 @@ export function computeGlszm(roi: Roi, disc: Discretised): GlszmMatrix {
     while (top > 0) {
       const p = stack[--top];
       size++;
-      const z = (p / plane) | 0;
-      const y = ((p - z * plane) / w) | 0;
-      const x = p - z * plane - y * w;
-      for (let nz = Math.max(0, z - 1); nz <= Math.min(d - 1, z + 1); nz++) {
-        for (let ny = Math.max(0, y - 1); ny <= Math.min(h - 1, y + 1); ny++) {
-          const base = nz * plane + ny * w;
-          for (let nx = Math.max(0, x - 1); nx <= Math.min(w - 1, x + 1); nx++) {
-            const q = base + nx;
-            if (visited[q] || bins[q] !== level) continue;
-            visited[q] = 1;
-            stack[top++] = q;
-          }
-        }
+      for (let k = 0; k < 26; k++) {
+        const q = p + offsets[k];
+        if (visited[q] || bins[q] !== level) continue;
+        visited[q] = 1;
+        stack[top++] = q;
       }
     }
     voxelCount += size;
@@ -175,7 +166,7 @@ export function computeGlszm(roi: Roi, disc: Discretised): GlszmMatrix {
   }
   const zoneSizes = Int32Array.from([...sizesSeen].sort((a, b) => a - b));
   const column = new Map<number, number>();
-  zoneSizes.forEach((s, c) => column.set(s, c));
+  zoneSizes.forEach((size, c) => column.set(size, c));
   const ns = zoneSizes.length;
   const counts = new Float64Array(grayLevels.length * ns);
   for (const [key, n] of zones) {
@@ -183,6 +174,24 @@ export function computeGlszm(roi: Roi, disc: Discretised): GlszmMatrix {
     counts[row * ns + column.get(key - row * span)!] = n;
   }
   return { grayLevels, zoneSizes, counts, voxelCount };
+}
+
+/**
+ * The bins with a one-voxel border of zeros around the box, and the 26 neighbour offsets in it:
+ * neighbour loops need no bounds checks.
+ */
+function padded(roi: Roi, disc: Discretised): { bins: Int32Array; offsets: Int32Array } {
+  const [d, h, w] = roi.shape;
+  const H = h + 2, W = w + 2;
+  const bins = new Int32Array((d + 2) * H * W);
+  for (let z = 0, q = 0; z < d; z++) {
+    for (let y = 0; y < h; y++) {
+      const row = ((z + 1) * H + (y + 1)) * W + 1;
+      for (let x = 0; x < w; x++, q++) bins[row + x] = disc.bins[q];
+    }
+  }
+  const offsets = Int32Array.from(NEIGHBOURS_26, ([dz, dy, dx]) => (dz * H + dy) * W + dx);
+  return { bins, offsets };
 }
 
 /** Neighbouring gray tone difference matrix. */
@@ -201,35 +210,27 @@ export interface NgtdmMatrix {
  * with n_i = 0 are deleted.
  */
 export function computeNgtdm(roi: Roi, disc: Discretised): NgtdmMatrix {
-  const [d, h, w] = roi.shape;
-  const { bins, grayLevels } = disc;
+  const { grayLevels } = disc;
   const index = levelIndex(disc);
   const nl = grayLevels.length;
   const n = new Float64Array(nl);
   const s = new Float64Array(nl);
-  const plane = h * w;
-  for (let z = 0; z < d; z++) {
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        const p = z * plane + y * w + x;
-        const level = bins[p];
-        if (level === 0) continue;
-        let sum = 0;
-        let count = 0;
-        for (const [dz, dy, dx] of NEIGHBOURS_26) {
-          const nz = z + dz, ny = y + dy, nx = x + dx;
-          if (nz < 0 || nz >= d || ny < 0 || ny >= h || nx < 0 || nx >= w) continue;
-          const b = bins[nz * plane + ny * w + nx];
-          if (b === 0) continue;
-          sum += b;
-          count++;
-        }
-        if (count === 0) continue;
-        const k = index[level];
-        n[k] += 1;
-        s[k] += Math.abs(level - sum / count);
-      }
+  const { bins, offsets } = padded(roi, disc);
+  for (let p = 0; p < bins.length; p++) {
+    const level = bins[p];
+    if (level === 0) continue;
+    let sum = 0;
+    let count = 0;
+    for (let k = 0; k < 26; k++) {
+      const b = bins[p + offsets[k]];
+      if (b === 0) continue;
+      sum += b;
+      count++;
     }
+    if (count === 0) continue;
+    const row = index[level];
+    n[row] += 1;
+    s[row] += Math.abs(level - sum / count);
   }
   const keep: number[] = [];
   for (let k = 0; k < nl; k++) if (n[k] > 0) keep.push(k);

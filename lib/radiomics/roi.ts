@@ -80,49 +80,95 @@ export interface RegionMask {
  *   `ERR_EMPTY_ROI` when no voxel has the label.
  */
 export function locateRegion(mask: RadiomicsVolume, label: number | readonly number[]): RegionMask {
+  const region = locateRegions(mask, { roi: label }).roi;
+  if (region instanceof RadiomicsError) throw region;
+  return region;
+}
+
+/**
+ * {@link locateRegion} for several regions of one mask in a single pass over it (each region a
+ * label or a set of labels); an empty region comes back as its RadiomicsError instead of a throw.
+ */
+export function locateRegions<K extends string>(
+  mask: RadiomicsVolume,
+  regions: Readonly<Record<K, number | readonly number[]>>,
+): Record<K, RegionMask | RadiomicsError> {
   const [D, H, W] = checkVolume(mask, 'mask');
-  const labels = typeof label === 'number' ? [label] : Array.isArray(label) ? [...label] : [];
-  if (labels.length === 0 || labels.some((l) => typeof l !== 'number' || !Number.isFinite(l))) {
-    throw new TypeError(`Expected label to be a number or a non-empty array of numbers but received ${describeValue(label)}`);
-  }
-  // Small non-negative integer labels (every segmentation) go through a lookup table; indexing it
-  // with any other value (fractions, negatives, large numbers) yields undefined, i.e. "not in".
-  const table = labels.every((l) => Number.isInteger(l) && l >= 0 && l < 65536) ? new Uint8Array(Math.max(...labels) + 1) : undefined;
-  if (table) for (const l of labels) table[l] = 1;
-  const isLabel = table ? (v: number) => table[v] === 1 : (v: number) => labels.includes(v);
+  const names = Object.keys(regions) as K[];
+  const labelSets = names.map((name) => {
+    const label = regions[name];
+    const labels = typeof label === 'number' ? [label] : Array.isArray(label) ? [...label] : [];
+    if (labels.length === 0 || labels.some((l) => typeof l !== 'number' || !Number.isFinite(l))) {
+      throw new TypeError(`Expected label to be a number or a non-empty array of numbers but received ${describeValue(label)}`);
+    }
+    return labels as number[];
+  });
+  // Bounding box of each distinct label value, in one pass. Small non-negative integer labels
+  // (every segmentation) map to a slot through a lookup table: indexing it with any other value
+  // (0, fractions, negatives, large numbers) gives 0 or undefined, i.e. "not a label of interest".
+  const distinct = [...new Set(labelSets.flat())];
+  const useTable = distinct.every((l) => Number.isInteger(l) && l >= 0 && l < 65536);
+  const table = new Uint16Array(useTable ? Math.max(...distinct) + 1 : 0);
+  distinct.forEach((l, k) => {
+    if (useTable) table[l] = k + 1;
+  });
+  const box = new Int32Array(distinct.length * 6);
+  for (let k = 0; k < distinct.length; k++) box.set([D, H, W, -1, -1, -1], k * 6);
   const m = mask.data;
-  let z0 = D, y0 = H, x0 = W, z1 = -1, y1 = -1, x1 = -1;
   for (let z = 0, p = 0; z < D; z++) {
     for (let y = 0; y < H; y++) {
       for (let x = 0; x < W; x++, p++) {
-        if (!isLabel(m[p])) continue;
-        if (z < z0) z0 = z;
-        if (z > z1) z1 = z;
-        if (y < y0) y0 = y;
-        if (y > y1) y1 = y;
-        if (x < x0) x0 = x;
-        if (x > x1) x1 = x;
+        const slot = useTable ? table[m[p]] : distinct.indexOf(m[p]) + 1;
+        if (!slot) continue;
+        const b = (slot - 1) * 6;
+        if (z < box[b]) box[b] = z;
+        if (y < box[b + 1]) box[b + 1] = y;
+        if (x < box[b + 2]) box[b + 2] = x;
+        if (z > box[b + 3]) box[b + 3] = z;
+        if (y > box[b + 4]) box[b + 4] = y;
+        if (x > box[b + 5]) box[b + 5] = x;
       }
     }
   }
-  if (z1 < 0) {
-    throw new RadiomicsError('ERR_EMPTY_ROI', `The mask has no voxel with label ${labels.join(' or ')}: the region of interest is empty`);
-  }
-  const d = z1 - z0 + 1, h = y1 - y0 + 1, w = x1 - x0 + 1;
-  const inRoi = new Uint8Array(d * h * w);
-  let voxelCount = 0;
-  for (let z = 0, q = 0; z < d; z++) {
-    for (let y = 0; y < h; y++) {
-      let p = ((z + z0) * H + (y + y0)) * W + x0;
-      for (let x = 0; x < w; x++, p++, q++) {
-        if (isLabel(m[p])) {
-          inRoi[q] = 1;
-          voxelCount++;
+  const out = {} as Record<K, RegionMask | RadiomicsError>;
+  names.forEach((name, r) => {
+    const labels = labelSets[r];
+    let z0 = D, y0 = H, x0 = W, z1 = -1, y1 = -1, x1 = -1;
+    const member = new Uint8Array(distinct.length + 1);
+    for (const l of labels) {
+      const k = distinct.indexOf(l);
+      member[k + 1] = 1;
+      const b = k * 6;
+      if (box[b + 3] < 0) continue;
+      z0 = Math.min(z0, box[b]);
+      y0 = Math.min(y0, box[b + 1]);
+      x0 = Math.min(x0, box[b + 2]);
+      z1 = Math.max(z1, box[b + 3]);
+      y1 = Math.max(y1, box[b + 4]);
+      x1 = Math.max(x1, box[b + 5]);
+    }
+    if (z1 < 0) {
+      out[name] = new RadiomicsError('ERR_EMPTY_ROI', `The mask has no voxel with label ${labels.join(' or ')}: the region of interest is empty`);
+      return;
+    }
+    const d = z1 - z0 + 1, h = y1 - y0 + 1, w = x1 - x0 + 1;
+    const inRoi = new Uint8Array(d * h * w);
+    let voxelCount = 0;
+    for (let z = 0, q = 0; z < d; z++) {
+      for (let y = 0; y < h; y++) {
+        let p = ((z + z0) * H + (y + y0)) * W + x0;
+        for (let x = 0; x < w; x++, p++, q++) {
+          const slot = useTable ? table[m[p]] : distinct.indexOf(m[p]) + 1;
+          if (slot && member[slot]) {
+            inRoi[q] = 1;
+            voxelCount++;
+          }
         }
       }
     }
-  }
-  return { volumeShape: [D, H, W], shape: [d, h, w], origin: [z0, y0, x0], inRoi, voxelCount, labels };
+    out[name] = { volumeShape: [D, H, W], shape: [d, h, w], origin: [z0, y0, x0], inRoi, voxelCount, labels };
+  });
+  return out;
 }
 
 /**

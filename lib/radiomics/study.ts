@@ -9,7 +9,7 @@ import { describeValue } from '../util/validate.js';
 import { firstOrderFeatures, glcmFeatures, glszmFeatures, ngtdmFeatures } from './features.js';
 import { computeGlcm, computeGlszm, computeNgtdm } from './matrices.js';
 import { RandomForestClassifier } from './random-forest.js';
-import { discretise, locateRegion, RadiomicsError, roiOf, type RadiomicsVolume, type RegionMask } from './roi.js';
+import { discretise, locateRegions, RadiomicsError, roiOf, type RadiomicsVolume } from './roi.js';
 
 /**
  * UPENN-GBM tumour regions as label sets of the segmentation (1 necrotic core, 2 oedema/invasion,
@@ -23,6 +23,13 @@ export const TUMOUR_REGIONS = {
   whole: [1, 2, 4],
 } as const satisfies Record<string, readonly number[]>;
 export type TumourRegion = keyof typeof TUMOUR_REGIONS;
+
+/** The label sets of the named regions, for {@link locateRegions}. */
+export function pickRegions(names: readonly TumourRegion[]): Record<TumourRegion, readonly number[]> {
+  const out = {} as Record<TumourRegion, readonly number[]>;
+  for (const name of names) out[name] = TUMOUR_REGIONS[name];
+  return out;
+}
 
 /** One feature of the baseline: where it is measured and which PyRadiomics feature it is. */
 export interface StudyFeature {
@@ -84,7 +91,8 @@ export function studyFeatures(volumes: PatientVolumes, options: Omit<RadiomicsOp
     throw new TypeError(`Expected volumes to hold a segmentation but received ${describeValue(volumes)}`);
   }
   const config = RadiomicsSchema.parse(options);
-  const regions = new Map<TumourRegion, RegionMask | RadiomicsError>();
+  const needed = [...new Set(STUDY_FEATURES.filter((f) => volumes[f.modality]).map((f) => f.region))];
+  const regions = locateRegions(volumes.segmentation, pickRegions(needed));
   const values: Record<string, number> = {};
   const excluded: FeatureExclusion[] = [];
   for (const spec of STUDY_FEATURES) {
@@ -93,16 +101,7 @@ export function studyFeatures(volumes: PatientVolumes, options: Omit<RadiomicsOp
       excluded.push({ feature: spec.name, code: 'ERR_MISSING_MODALITY', reason: `no ${spec.modality} volume` });
       continue;
     }
-    let region = regions.get(spec.region);
-    if (!region) {
-      try {
-        region = locateRegion(volumes.segmentation, TUMOUR_REGIONS[spec.region]);
-      } catch (err) {
-        if (!(err instanceof RadiomicsError)) throw err;
-        region = err;
-      }
-      regions.set(spec.region, region);
-    }
+    const region = regions[spec.region];
     if (region instanceof RadiomicsError) {
       excluded.push({ feature: spec.name, code: region.code, reason: `${spec.region} region (labels ${TUMOUR_REGIONS[spec.region].join(', ')}) is empty` });
       continue;
