@@ -1,0 +1,131 @@
+/**
+ * From fold models to the paper's ensembles (reference-study.md section 5, "Ensembling"):
+ * Gumbel samples averaged per fold model, fold models averaged into one derivative model per
+ * modality, and each ensemble the flat mean over its derivative models, scored on the common test
+ * set. Pure TypeScript over probabilities; no addon.
+ * @module
+ */
+import {
+  accuracy,
+  averagePrecision,
+  averagePrecisionCi,
+  confusion,
+  prCurve,
+  rocAuc,
+  rocAucCi,
+  rocCurve,
+  sensitivity,
+  specificity,
+  type Confusion,
+  type ConfidenceInterval,
+  type PrCurve,
+  type RocCurve,
+} from '../stats/index.js';
+import { describeValue } from '../util/validate.js';
+
+/** Probabilities of one model for named patients. */
+export interface PatientProbabilities {
+  patients: string[];
+  probabilities: number[];
+}
+
+/**
+ * The element-wise mean of equally long probability vectors (Gumbel samples of one fold model,
+ * or the fold models of one derivative).
+ * @throws {RangeError} when there is nothing to average or the lengths differ
+ */
+export function meanOf(vectors: readonly ArrayLike<number>[], what = 'vectors'): number[] {
+  if (vectors.length === 0) throw new RangeError(`Expected at least one of ${what} to average`);
+  const n = vectors[0].length;
+  const out = new Array<number>(n).fill(0);
+  for (const [i, v] of vectors.entries()) {
+    if (v.length !== n) throw new RangeError(`Expected ${what}[${i}] to have ${n} values but it has ${v.length}`);
+    for (let j = 0; j < n; j++) out[j] += v[j];
+  }
+  return out.map((x) => x / vectors.length);
+}
+
+/**
+ * One derivative model: the mean of its fold models' probabilities on the same patients.
+ * Fold models may list the patients in different orders; the result follows the first.
+ */
+export function averageFolds(folds: readonly PatientProbabilities[]): PatientProbabilities {
+  if (folds.length === 0) throw new RangeError('Expected at least one fold model to average');
+  const patients = folds[0].patients;
+  const aligned = folds.map((f, i) => select(f, patients, `fold ${i}`));
+  return { patients: [...patients], probabilities: meanOf(aligned, 'fold models') };
+}
+
+/** The probabilities of `patients`, in that order. */
+export function select(model: PatientProbabilities, patients: readonly string[], what = 'model'): number[] {
+  const index = new Map(model.patients.map((p, i) => [p, i]));
+  return patients.map((p) => {
+    const i = index.get(p);
+    if (i === undefined) throw new RangeError(`${what} has no prediction for patient ${p}`);
+    return model.probabilities[i];
+  });
+}
+
+/**
+ * An ensemble: the flat mean over its derivative models on `patients` (the common test set), so
+ * a group weighs in proportion to its number of derivatives, as the study averaged them.
+ * @param derivatives derivative models by modality
+ * @param members the modalities the ensemble averages (groups already expanded)
+ */
+export function ensemble(derivatives: ReadonlyMap<string, PatientProbabilities>, members: readonly string[], patients: readonly string[]): number[] {
+  const missing = members.filter((m) => !derivatives.has(m));
+  if (missing.length > 0) throw new RangeError(`The ensemble needs derivative models that did not train: ${missing.join(', ')}`);
+  return meanOf(members.map((m) => select(derivatives.get(m)!, patients, `the ${m} model`)), 'derivative models');
+}
+
+/** Everything the report shows for one model's probabilities on the test set. */
+export interface Scores {
+  n: number;
+  positives: number;
+  auc: number;
+  ap: number;
+  sensitivity: number;
+  specificity: number;
+  accuracy: number;
+  confusion: Confusion;
+  aucCi: ConfidenceInterval;
+  apCi: ConfidenceInterval;
+  roc: RocCurve;
+  pr: PrCurve;
+}
+
+/** Options of {@link scoreProbabilities}. */
+export interface ScoreOptions {
+  threshold?: number;
+  bootstrapResamples?: number;
+  bootstrapSeed?: number;
+  ciLevel?: number;
+}
+
+/**
+ * AUC, AP, SEN, SPE and ACC (at `threshold`, `>`), their confusion matrix, bootstrap intervals for
+ * AUC and AP, and the ROC and precision-recall curves.
+ */
+export function scoreProbabilities(labels: ArrayLike<number>, probabilities: ArrayLike<number>, options: ScoreOptions = {}): Scores {
+  if (labels.length !== probabilities.length) {
+    throw new RangeError(`Expected as many labels as probabilities but received ${labels.length} and ${probabilities.length} (${describeValue(labels)})`);
+  }
+  const threshold = options.threshold ?? 0.5;
+  const bootstrap = { resamples: options.bootstrapResamples ?? 2000, seed: options.bootstrapSeed ?? 42, level: options.ciLevel ?? 0.95 };
+  let positives = 0;
+  for (let i = 0; i < labels.length; i++) positives += labels[i] ? 1 : 0;
+  return {
+    n: labels.length,
+    positives,
+    auc: rocAuc(labels, probabilities),
+    ap: averagePrecision(labels, probabilities),
+    sensitivity: sensitivity(labels, probabilities, { threshold }),
+    specificity: specificity(labels, probabilities, { threshold }),
+    accuracy: accuracy(labels, probabilities, { threshold }),
+    confusion: confusion(labels, probabilities, { threshold }),
+    aucCi: rocAucCi(labels, probabilities, bootstrap),
+    apCi: averagePrecisionCi(labels, probabilities, bootstrap),
+    roc: rocCurve(labels, probabilities),
+    pr: prCurve(labels, probabilities),
+  };
+}
