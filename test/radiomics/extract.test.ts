@@ -11,7 +11,7 @@ import {
 } from '../../lib/radiomics/index.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { baseline, loadBrain1, oracleDir, publishedMatrices, voxelSha1, type Brain1 } from './oracle.js';
+import { baseline, loadBrain1, oracleDir, publishedMatrices, readNpy, voxelSha1, type Brain1 } from './oracle.js';
 
 /** Relative agreement asked of every feature; the measured worst case is about 5e-15. */
 const REL = 1e-12;
@@ -74,34 +74,41 @@ describe('brain1, PyRadiomics baseline column "brain1" (binWidth 25, voxelArrayS
     expectClose(result.firstorder!.StandardDeviation, Math.sqrt(published.brain1.firstorder.Variance), 'StandardDeviation');
   });
 
-  test('GLCM per direction equals the published (33, 33, 13) matrices, in PyRadiomics direction order', () => {
-    const { glcm } = publishedMatrices();
+  test('GLCM per direction equals the published brain1_glcm.npy (33, 33, 13), in PyRadiomics direction order', () => {
+    const glcm = readNpy(path.join(oracleDir, 'matrices', 'brain1_glcm.npy'));
+    expect(glcm.shape).toEqual([33, 33, 13]);
     const ours = result.matrices.glcm!;
     expect(ours.directions).toEqual(GLCM_DIRECTIONS);
     let worst = 0;
     for (let a = 0; a < 13; a++) {
       for (let i = 0; i < 33; i++) {
-        for (let j = 0; j < 33; j++) worst = Math.max(worst, Math.abs(ours.matrices[a][i * 33 + j] - glcm.data[i][j][a]));
+        for (let j = 0; j < 33; j++) worst = Math.max(worst, Math.abs(ours.matrices[a][i * 33 + j] - glcm.data[(i * 33 + j) * 13 + a]));
       }
     }
     expect(worst).toBeLessThan(1e-15);
+    // the JSON copy holds the same values
+    expect(publishedMatrices().glcm.data[1][9][9]).toBe(glcm.data[(1 * 33 + 9) * 13 + 9]);
   });
 
-  test('GLSZM equals the published (33, 25) zone counts', () => {
-    const { glszm } = publishedMatrices();
+  test('GLSZM equals the published brain1_glszm.npy (33, 25) zone counts', () => {
+    const glszm = readNpy(path.join(oracleDir, 'matrices', 'brain1_glszm.npy'));
+    expect(glszm.shape).toEqual([33, 25]);
     const ours = result.matrices.glszm!;
     expect(ours.zoneSizes.length).toBe(25);
-    expect(Array.from({ length: 33 }, (_, i) => Array.from(ours.counts.subarray(i * 25, i * 25 + 25)))).toEqual(glszm.data);
+    expect(Array.from(ours.counts)).toEqual(Array.from(glszm.data));
+    expect(ours.voxelCount).toBe(4137);
   });
 
-  test('NGTDM equals the published (33, 3) [n_i, s_i, i] matrix', () => {
-    const { ngtdm } = publishedMatrices();
+  test('NGTDM equals the published brain1_ngtdm.npy (33, 3) [n_i, s_i, i] matrix', () => {
+    const ngtdm = readNpy(path.join(oracleDir, 'matrices', 'brain1_ngtdm.npy'));
+    expect(ngtdm.shape).toEqual([33, 3]);
     const ours = result.matrices.ngtdm!;
-    ngtdm.data.forEach(([n, s, i], k) => {
+    for (let k = 0; k < 33; k++) {
+      const [n, s, i] = ngtdm.data.subarray(k * 3, k * 3 + 3);
       expect(ours.n[k]).toBe(n);
       expectClose(ours.s[k], s, `s_${i}`);
       expect(ours.grayLevels[k]).toBe(i);
-    });
+    }
   });
 });
 

@@ -90,3 +90,32 @@ export function settingsOf(column: string): string {
   const c = header.indexOf(column);
   return rows.filter((r) => r[1] === 'diagnostics_Configuration_Settings' && r[c]).map((r) => `${r[0]}: ${r[c]}`).join('\n');
 }
+
+/** Reads a little-endian float64 .npy file (format 1.0/2.0): its shape and values in C order. */
+export function readNpy(file: string): { shape: number[]; data: Float64Array } {
+  const bytes = readFileSync(file);
+  if (bytes.toString('latin1', 0, 6) !== '\x93NUMPY') throw new Error(`${file} is not a .npy file`);
+  const major = bytes[6];
+  const headerLength = major === 1 ? bytes.readUInt16LE(8) : bytes.readUInt32LE(8);
+  const start = major === 1 ? 10 : 12;
+  const header = bytes.toString('latin1', start, start + headerLength);
+  if (!/'descr':\s*'<f8'/.test(header)) throw new Error(`${file}: expected <f8, got ${header}`);
+  const fortran = /'fortran_order':\s*True/.test(header);
+  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)![1].split(',').map((v) => v.trim()).filter(Boolean).map(Number);
+  const offset = start + headerLength;
+  const raw = new Float64Array(bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + bytes.length));
+  if (!fortran || shape.length < 2) return { shape, data: raw };
+  // Fortran order: the first index fastest. Reorder to C order (the last index fastest).
+  const data = new Float64Array(raw.length);
+  const index = new Array<number>(shape.length).fill(0);
+  for (let c = 0; c < raw.length; c++) {
+    let f = 0;
+    for (let axis = shape.length - 1; axis >= 0; axis--) f = f * shape[axis] + index[axis];
+    data[c] = raw[f];
+    for (let axis = shape.length - 1; axis >= 0; axis--) {
+      if (++index[axis] < shape[axis]) break;
+      index[axis] = 0;
+    }
+  }
+  return { shape, data };
+}
