@@ -12,7 +12,7 @@
  * arrays, tuples as frozen arrays, and tensors as {@link PthTensor} with contiguous data.
  * @module
  */
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { CheckpointError } from '../native/errors.js';
 import { DTYPES, type DType, type TensorData } from '../tensor.js';
@@ -351,7 +351,7 @@ export async function loadPth(source: string | Uint8Array, options: LoadPthOptio
 /** {@link loadPth}, also returning the format and every tensor. */
 export async function readPth(source: string | Uint8Array, options: LoadPthOptions = {}): Promise<PthFile> {
   let bytes: Uint8Array;
-  if (typeof source === 'string') bytes = await readFile(source);
+  if (typeof source === 'string') bytes = await readFileAligned(source);
   else if (source instanceof Uint8Array) bytes = source;
   else throw new TypeError(`Expected source to be a path or a Uint8Array but received ${describeValue(source)}`);
   // The buffer is ours: tensors may view it instead of copying, unless asked otherwise.
@@ -379,6 +379,55 @@ function parseOwned(bytes: Uint8Array, options: LoadPthOptions): PthFile {
   const { pending, storages, ...rest } = file;
   void storages;
   return { ...rest, tensors: pending.map((p) => p.tensor) };
+}
+
+const HEAD_BYTES = 4 << 20;
+const READ_CHUNK = 8 << 20;
+
+/**
+ * Reads a file into a fresh buffer, placed so that a legacy checkpoint's storages start 8-byte
+ * aligned (their offsets depend on the pickle's length): aligned storages become typed-array views
+ * with no copy. The head is read first to find where the storages start; when the pickles do not
+ * fit in the head, or the file is a zip (torch aligns zip entries itself), no padding is used.
+ */
+async function readFileAligned(path: string): Promise<Uint8Array> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const head = new Uint8Array(Math.min(size, HEAD_BYTES));
+    await readFully(handle, head, 0);
+    const start = legacyStoragesStart(head);
+    const pad = start === undefined ? 0 : (8 - (start % 8)) % 8;
+    // allocUnsafeSlow: not zero-filled (every byte is read into) and not from the shared pool
+    const bytes = new Uint8Array(Buffer.allocUnsafeSlow(size + pad).buffer, pad, size);
+    bytes.set(head);
+    await readFully(handle, bytes.subarray(head.length), head.length);
+    return bytes;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readFully(handle: Awaited<ReturnType<typeof open>>, into: Uint8Array, position: number): Promise<void> {
+  for (let done = 0; done < into.length; ) {
+    const { bytesRead } = await handle.read(into, done, Math.min(into.length - done, READ_CHUNK), position + done);
+    if (bytesRead === 0) throw corrupt('the file shrank while it was read');
+    done += bytesRead;
+  }
+}
+
+/** Where the first legacy storage's data begin, if `head` holds all the pickles; else undefined. */
+function legacyStoragesStart(head: Uint8Array): number | undefined {
+  try {
+    if (detectPthFormat(head) !== 'legacy') return undefined;
+    const none: UnpickleHooks = { resolveGlobal: () => { throw unsafe('header'); } };
+    let end = 0;
+    for (let i = 0; i < 3; i++) end = unpickle(head, none, end).end;
+    end = unpickle(head, new TorchUnpickleContext('legacy'), end).end;
+    return unpickle(head, none, end).end + 8;
+  } catch {
+    return undefined;
+  }
 }
 
 interface Parsed {
