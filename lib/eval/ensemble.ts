@@ -79,7 +79,7 @@ export function ensemble(derivatives: ReadonlyMap<string, PatientProbabilities>,
 }
 
 /** Everything the report shows for one model's probabilities on the test set. */
-export interface Scores {
+export interface EnsembleScores {
   n: number;
   positives: number;
   auc: number;
@@ -106,7 +106,7 @@ export interface ScoreOptions {
  * AUC, AP, SEN, SPE and ACC (at `threshold`, `>`), their confusion matrix, bootstrap intervals for
  * AUC and AP, and the ROC and precision-recall curves.
  */
-export function scoreProbabilities(labels: ArrayLike<number>, probabilities: ArrayLike<number>, options: ScoreOptions = {}): Scores {
+export function scoreProbabilities(labels: ArrayLike<number>, probabilities: ArrayLike<number>, options: ScoreOptions = {}): EnsembleScores {
   if (labels.length !== probabilities.length) {
     throw new RangeError(`Expected as many labels as probabilities but received ${labels.length} and ${probabilities.length} (${describeValue(labels)})`);
   }
