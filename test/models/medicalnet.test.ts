@@ -17,6 +17,7 @@ import {
   type StateDictModule,
 } from '../../lib/models/index.js';
 import type { HostTensor, StateDict } from '../../lib/types.js';
+import { inspectWeights } from '../../lib/cli/commands/weights.js';
 
 type KeyList = Array<[string, number[], string]>;
 interface KeyFixture {
@@ -187,6 +188,12 @@ print(json.dumps({k: [list(v.shape), float(v.double().sum()), float(v.double().a
       expect(m, k).toBe(max);
     }
     expect(detectArchitecture(sd).summary).toBe("MedicalNet resnet10 (basic [1, 1, 1, 1], shortcut B), 1 input channel, 'module.' prefix");
+    const inspection = await inspectWeights(path);
+    const parameters = fixture.resnet10.keys
+      .filter(([k]) => !/running_(mean|var)|num_batches_tracked/.test(k))
+      .reduce((n, [, shape]) => n + shape.reduce((a, b) => a * b, 1), 0);
+    expect(inspection).toMatchObject({ format: 'legacy', parameterCount: parameters, architecture: { medicalNet: 'resnet10', layout: 'medicalnet' } });
+    expect(parameters).toBe(14_355_520); // the agent trunk's size in the reference study, section 6
   });
 
   test('loadMedicalNet maps it into a network and reports what it loaded', async () => {
