@@ -7,6 +7,7 @@ void init_runtime(Napi::Env env, Napi::Object exports);
 }
 namespace ops {
 void init_conv(Napi::Env env, Napi::Object exports);
+void init_augment(Napi::Env env, Napi::Object exports);
 }
 
 namespace {
@@ -16,6 +17,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   bridge::TensorWrap::init(env, exports, data);
   bridge::init_runtime(env, exports);
   ops::init_conv(env, exports);
+  ops::init_augment(env, exports);
   return exports;
 }
 }  // namespace

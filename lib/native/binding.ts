@@ -63,6 +63,20 @@ export interface NativeBinding {
     bias: NativeTensor | null,
     options: { stride?: number; padding?: number; dilation?: number },
   ): Promise<NativeTensor>;
+  augmentFlip(image: NativeTensor, mask: NativeTensor | null, dims: number[]): Promise<NativeTensor[]>;
+  augmentRotate(
+    image: NativeTensor,
+    mask: NativeTensor | null,
+    options: { angleDeg: number; axes: number[]; order: number; mode: string },
+  ): Promise<NativeTensor[]>;
+  augmentElastic(
+    image: NativeTensor,
+    mask: NativeTensor | null,
+    displacement: Float64Array,
+    points: number[],
+    options: { order: number; mode: string },
+  ): Promise<NativeTensor[]>;
+  augmentNoise(image: NativeTensor, options: { seed: number; mean: number; std: number; clip: boolean }): Promise<NativeTensor>;
   [verb: string]: unknown;
 }
 

@@ -1,0 +1,138 @@
+/**
+ * Augmentation and training settings. Defaults live here only; each cites the study
+ * (Schmitz, Guo, Wang 2024) or the reference code's configuration (reference-study.md sections 3
+ * and 5, "REF" = LabAIRT/gbm_project).
+ * @module
+ */
+import { z } from 'zod';
+
+/** The study's augmentation values (reference-study.md section 3). */
+export const PAPER_AUGMENT = {
+  /** `np.flip(arr, axis=(1,2,3))` on (C,D,H,W): all three spatial axes at once. */
+  flipAxes: [0, 1, 2],
+  /** "randomly rotating between -180 and 180 degrees" (paper); REF draws integers in [-180, 180). */
+  rotationRangeDeg: [-180, 180],
+  /** skimage.transform.rotate on each (D,H,W) volume rotates the plane of its first two axes. */
+  rotationPlane: [0, 1],
+  /** skimage.transform.rotate defaults: order 1 (linear) ... */
+  rotationOrder: 1,
+  /** ... mode 'constant', cval 0: skimage interpolates across the edge with zeros (scipy's 'grid-constant'). */
+  rotationMode: 'grid-constant',
+  /** skimage.util.random_noise defaults: mean 0, var 0.01, clip=True. */
+  noiseMean: 0,
+  noiseVariance: 0.01,
+  noiseClip: true,
+  /** `elasticdeform.deform_random_grid(arr, sigma=5, order=0, axis=(1,2,3))`, points default 3. */
+  elasticSigma: 5,
+  elasticPoints: 3,
+  elasticOrder: 0,
+  /** elasticdeform's default mode 'constant', cval 0 (scipy's 'constant'). */
+  elasticMode: 'constant',
+  /** Training folds read augment_types=('flip','rotate','noise','deform'), each made from the base. */
+  kinds: ['flip', 'rotate', 'noise', 'deform'],
+  /** Majority class pruned until the classes are equal (REF dataset_class.py:84-104). */
+  balance: true,
+  /** REF seeds its generators with 42 (default_rng(42), random_state=42). */
+  seed: 42,
+} as const;
+
+/** The four augmentations of the study, in the order the recipe adds them. */
+export const AUGMENTATION_KINDS = ['flip', 'rotate', 'noise', 'deform'] as const;
+export type AugmentationKind = (typeof AUGMENTATION_KINDS)[number];
+
+const axis = z.number().int().min(0).max(2);
+const interpolationOrder = z.union([z.literal(0), z.literal(1)]);
+const boundaryMode = z.enum(['constant', 'grid-constant']);
+
+/** Settings of the study's augmentation recipe ({@link expandTrainingSet}). */
+export const AugmentSchema = z
+  .object({
+    kinds: z.array(z.enum(AUGMENTATION_KINDS)).default([...PAPER_AUGMENT.kinds]).describe('Augmented copies added per training sample, each made from the base'),
+    balance: z.boolean().default(PAPER_AUGMENT.balance).describe('Randomly drop samples of the majority class of the expanded set until the classes are equal'),
+    seed: z.number().int().min(0).max(0xffffffff).default(PAPER_AUGMENT.seed).describe('Seed of every augmentation draw and of the balancing'),
+    flipAxes: z.array(axis).default([...PAPER_AUGMENT.flipAxes]).describe('Axes of [D, H, W] the flip reverses (all at once)'),
+    rotationRangeDeg: z.tuple([z.number().min(-360), z.number().max(360)]).default([...PAPER_AUGMENT.rotationRangeDeg]).describe('Uniform range of the rotation angle, degrees'),
+    rotationPlane: z.tuple([axis, axis]).default([...PAPER_AUGMENT.rotationPlane]).describe('Axes [rows, columns] of the rotated plane'),
+    rotationOrder: interpolationOrder.default(PAPER_AUGMENT.rotationOrder).describe('Rotation interpolation: 0 nearest, 1 linear'),
+    rotationMode: boundaryMode.default(PAPER_AUGMENT.rotationMode).describe("Rotation boundary: 'grid-constant' as skimage, 'constant' as scipy.ndimage"),
+    noiseMean: z.number().default(PAPER_AUGMENT.noiseMean).describe('Mean of the additive Gaussian noise'),
+    noiseVariance: z.number().min(0).default(PAPER_AUGMENT.noiseVariance).describe('Variance of the additive Gaussian noise'),
+    noiseClip: z.boolean().default(PAPER_AUGMENT.noiseClip).describe('Clip to [0, 1] ([-1, 1] for volumes with negative values), as skimage'),
+    elasticSigma: z.number().min(0).default(PAPER_AUGMENT.elasticSigma).describe('Standard deviation of the control-point displacements, voxels'),
+    elasticPoints: z.number().int().min(1).max(64).default(PAPER_AUGMENT.elasticPoints).describe('Control points per axis of the deformation grid'),
+    elasticOrder: interpolationOrder.default(PAPER_AUGMENT.elasticOrder).describe('Elastic resampling: 0 nearest, 1 linear'),
+    elasticMode: boundaryMode.default(PAPER_AUGMENT.elasticMode).describe("Elastic boundary: 'constant' as elasticdeform"),
+    device: z.string().regex(/^(cpu|cuda(:\d+)?)$/).default('cpu').describe('Where augmentation runs'),
+    memoize: z.boolean().default(false).describe('Keep each augmented volume in memory after its first load'),
+  })
+  .strict();
+export type AugmentOptions = z.input<typeof AugmentSchema>;
+export type AugmentConfig = z.output<typeof AugmentSchema>;
+
+/** Resolves augmentation options against the study's defaults. */
+export function resolveAugmentConfig(options: AugmentOptions = {}): AugmentConfig {
+  return AugmentSchema.parse(options);
+}
+
+/** The study's training values (reference-study.md section 5; training.ipynb cell 5). */
+export const PAPER_TRAIN = {
+  /** n_epochs 90 (the notebook overrides the cfg default 60). */
+  epochs: 90,
+  /** batch_size 12. */
+  batchSize: 12,
+  /** Adam lr 1e-5 on the fine-tuned blocks and the classifier. */
+  learningRate: 1e-5,
+  /** Adam lr 1e-4 on the agent. */
+  agentLearningRate: 1e-4,
+  /** l2_reg and agent_l2_reg: Adam weight_decay 1e-8. */
+  weightDecay: 1e-8,
+  agentWeightDecay: 1e-8,
+  /** ReduceLROnPlateau(factor=0.1, patience=20), stepped each epoch on validation ACC + AUC. */
+  lrFactor: 0.1,
+  lrPatience: 20,
+  /** Gumbel temperature 100 from epoch 0 (temp_steps=[0], temp_vals=[1e2]). */
+  gumbelTau: 100,
+  /** sen_threshold and spe_threshold: strict `>` gates on the validation fold. */
+  senThreshold: 0.5,
+  speThreshold: 0.5,
+  /** M = 0.6 SEN + 0.4 SPE. */
+  senWeight: 0.6,
+  /** Sigmoid probabilities thresholded at 0.5 (`> 0.5`). */
+  threshold: 0.5,
+  /** torch.manual_seed(42) per fold; split_seed 42. */
+  seed: 42,
+} as const;
+
+/** The networks the trainer builds (the study's three). */
+export const TRAIN_NETWORKS = ['spottune', 'random', 'transfer'] as const;
+export type TrainNetwork = (typeof TRAIN_NETWORKS)[number];
+
+/** Settings of one training run ({@link Trainer}). */
+export const TrainSchema = z
+  .object({
+    epochs: z.number().int().positive().default(PAPER_TRAIN.epochs).describe('Passes over the training split'),
+    batchSize: z.number().int().positive().default(PAPER_TRAIN.batchSize).describe('Samples per optimisation step'),
+    seed: z.number().int().min(0).max(0xffffffff).default(PAPER_TRAIN.seed).describe('Seed of the network initialisation, shuffling and Gumbel noise'),
+    shuffle: z.boolean().default(true).describe('Reshuffle the training split every epoch (REF DataLoader shuffle=True)'),
+    gumbelTau: z
+      .union([z.number().positive(), z.array(z.tuple([z.number().int().min(0), z.number().positive()])).min(1)])
+      .default(PAPER_TRAIN.gumbelTau)
+      .describe('Gumbel-softmax temperature: a constant, or [[epoch, tau], ...] steps (each from its epoch on)'),
+    plateauMetric: z.enum(['acc+auc', 'loss']).default('acc+auc').describe('Validation quantity the learning-rate schedule watches'),
+    plateauMode: z.enum(['max', 'min', 'auto']).default('auto').describe("'auto': max for acc+auc, min for loss (REF used 'min' on acc+auc, a bug)"),
+    lrFactor: z.number().positive().max(1).default(PAPER_TRAIN.lrFactor).describe('ReduceLROnPlateau factor'),
+    lrPatience: z.number().int().min(0).default(PAPER_TRAIN.lrPatience).describe('ReduceLROnPlateau patience, epochs'),
+    threshold: z.number().min(0).max(1).default(PAPER_TRAIN.threshold).describe('Probability above which a prediction is positive'),
+    senWeight: z.number().min(0).max(1).default(PAPER_TRAIN.senWeight).describe('Weight of SEN in M = w SEN + (1 - w) SPE'),
+    senThreshold: z.number().min(0).max(1).default(PAPER_TRAIN.senThreshold).describe('An epoch counts for selection only when validation SEN exceeds this'),
+    speThreshold: z.number().min(0).max(1).default(PAPER_TRAIN.speThreshold).describe('An epoch counts for selection only when validation SPE exceeds this'),
+    checkpointEvery: z.number().int().positive().default(1).describe('Write a checkpoint every this many epochs (and after the last)'),
+  })
+  .strict();
+export type TrainOptions = z.input<typeof TrainSchema>;
+export type TrainConfig = z.output<typeof TrainSchema>;
+
+/** Resolves training options against the study's defaults. */
+export function resolveTrainConfig(options: TrainOptions = {}): TrainConfig {
+  return TrainSchema.parse(options);
+}
