@@ -13,8 +13,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { baseline, loadBrain1, oracleDir, publishedMatrices, readNpy, voxelSha1, type Brain1 } from './oracle.js';
 
-/** Relative agreement asked of every feature; the measured worst case is about 5e-15. */
-const REL = 1e-12;
+/**
+ * Relative agreement asked of every feature (the issue asks 1e-6). Measured worst cases: 6e-15 on
+ * the main column; 9e-13 for MCC in the secondary columns, which publish MCC to 12 digits only.
+ */
+const REL = 1e-10;
 
 function expectClose(actual: number, expected: number, what: string): void {
   const scale = Math.max(Math.abs(expected), 1e-300);
@@ -66,7 +69,7 @@ describe('brain1, PyRadiomics baseline column "brain1" (binWidth 25, voxelArrayS
     expect(theirs).toHaveLength(18 + 24 + 16 + 5);
   });
 
-  test.each(['firstorder', 'glcm', 'glszm', 'ngtdm'])('%s features agree to 1e-12', (cls) => {
+  test.each(['firstorder', 'glcm', 'glszm', 'ngtdm'])('%s features agree to 1e-10', (cls) => {
     expectClass(result, published.brain1, [cls]);
   });
 
