@@ -2,3 +2,4 @@
 export * from './pth.js';
 export { readNifti, readNiftiHeader, writeNifti, headerAffine, NiftiError, type NiftiHeader, type NiftiVolume, type ReadNiftiOptions, type WriteNiftiOptions } from './nifti.js';
 export { checkVolume, dtypeOf, identityAffine, reverseAxes, voxelCount, type Affine, type AxisOrder, type Volume, type VoxelArray, type VoxelDType } from './volume.js';
+export * from './pth-checkpoint.js';
