@@ -42,6 +42,9 @@ describe('spottune radiomics extract', () => {
   test('all features of the chosen modalities and regions, with an exclusions file beside', async () => {
     const out = path.join(dir, 'all.csv');
     const args = ['--modalities', 'T1,FLAIR', '--regions', 'core,whole', '--no-progress'];
+    const countArgs = ['--modalities', 'DTI_FA', '--regions', 'whole', '--bin-count', '16', '--no-progress'];
+    expect(await main(['node', 'spottune', 'radiomics', 'extract', '--data', path.join(dir, 'data'), '--out', path.join(dir, 'fa.csv'), ...countArgs])).toBe(0);
+    expect(readCsv(path.join(dir, 'fa.csv')).header).toContain('DTI_FA_whole_glcm_Contrast');
     expect(await main(['node', 'spottune', 'radiomics', 'extract', '--data', path.join(dir, 'data'), '--out', out, ...args])).toBe(0);
     const { header, rows } = readCsv(out);
     expect(header).toHaveLength(2 + 2 * 2 * (19 + 24 + 16 + 5));

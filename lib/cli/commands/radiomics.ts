@@ -9,6 +9,7 @@ interface ExtractFlags {
   regions?: string;
   mask: 'automated' | 'corrected';
   binWidth: string;
+  binCount?: string;
   voxelArrayShift: string;
   clinicalCsv?: string;
   progress: boolean;
@@ -27,11 +28,12 @@ export function registerRadiomics(program: Command): void {
     .option('--regions <list>', 'comma-separated regions among necrotic, enhancing, core, oedema, whole (default: all)')
     .option('--mask <source>', 'tumour mask: automated (the study\'s) or corrected', 'automated')
     .option('--bin-width <n>', 'fixed bin width of the texture discretisation', String(PYRADIOMICS_DEFAULTS.binWidth))
+    .option('--bin-count <n>', 'fixed number of bins instead of --bin-width (e.g. for DTI or DSC maps, whose values are far below 25)')
     .option('--voxel-array-shift <n>', 'added to intensities for Energy, TotalEnergy and RootMeanSquared', String(PYRADIOMICS_DEFAULTS.voxelArrayShift))
     .option('--clinical-csv <file>', 'clinical CSV (default: found beside the data)')
     .option('--no-progress', 'no progress bar')
     .action(async (flags: ExtractFlags) => {
-      const [{ openCohort }, { extractCohortRadiomics, cohortFeaturesToCsv, TUMOUR_REGIONS }, { writeFileAtomic, writeJsonAtomic }, { checkOneOf, checkNumber }, cliProgress] =
+      const [{ openCohort }, { extractCohortRadiomics, cohortFeaturesToCsv, TUMOUR_REGIONS }, { writeFileAtomic, writeJsonAtomic }, { checkOneOf, checkNumber, checkInteger }, cliProgress] =
         await Promise.all([
           import('../../data/cohort.js'),
           import('../../radiomics/index.js'),
@@ -41,6 +43,7 @@ export function registerRadiomics(program: Command): void {
         ]);
       const binWidth = checkNumber(Number(flags.binWidth), '--bin-width', { min: Number.MIN_VALUE });
       const voxelArrayShift = checkNumber(Number(flags.voxelArrayShift), '--voxel-array-shift');
+      const binCount = flags.binCount === undefined ? undefined : checkInteger(Number(flags.binCount), '--bin-count', { min: 1 });
       const list = (s?: string) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
       const regionNames = Object.keys(TUMOUR_REGIONS) as Array<keyof typeof TUMOUR_REGIONS>;
       const regions = list(flags.regions)?.map((r) => checkOneOf(r, '--regions entry', regionNames));
@@ -54,7 +57,7 @@ export function registerRadiomics(program: Command): void {
           study: flags.study,
           modalities: list(flags.modalities),
           regions,
-          radiomics: { binWidth, voxelArrayShift },
+          radiomics: { binWidth, voxelArrayShift, ...(binCount === undefined ? {} : { binCount }) },
           onPatient: (done, _total, id) => bar?.update(done, { id }),
         });
       } finally {
