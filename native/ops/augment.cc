@@ -107,6 +107,39 @@ torch::Tensor sample(const torch::Tensor& volume, const torch::Tensor& coords, c
   return out.to(volume.scalar_type());
 }
 
+// Samples every plane of `stack` [C, R, K] at the 2D voxel coordinates `coords` [2, R', K']
+// (float64, order row, column): the 2D twin of sample(), for transforms that move voxels within
+// planes only.
+torch::Tensor sample_planes(const torch::Tensor& stack, const torch::Tensor& coords, const Sampling& s) {
+  const int64_t rows = stack.size(1), cols = stack.size(2);
+  const auto out_sizes = coords.sizes().slice(1);
+  torch::Tensor inside;  // [R', K'] bool
+  if (s.boundary == Boundary::kConstant) {
+    inside = coords[0].ge(0).logical_and(coords[0].le(static_cast<double>(rows - 1)))
+                 .logical_and(coords[1].ge(0))
+                 .logical_and(coords[1].le(static_cast<double>(cols - 1)));
+  }
+  if (s.order == 0 && s.boundary == Boundary::kConstant) {
+    torch::Tensor r = (coords[0] + 0.5).floor().clamp(0, static_cast<double>(rows - 1)).to(torch::kLong);
+    torch::Tensor k = (coords[1] + 0.5).floor().clamp(0, static_cast<double>(cols - 1)).to(torch::kLong);
+    torch::Tensor flat_index = (r * cols + k).reshape({-1});
+    torch::Tensor values = stack.reshape({stack.size(0), -1}).index_select(1, flat_index).reshape({stack.size(0), out_sizes[0], out_sizes[1]});
+    return torch::where(inside.unsqueeze(0), values, torch::zeros({}, values.options()));
+  }
+  auto normalise = [](const torch::Tensor& c, int64_t n) {
+    return n > 1 ? c * (2.0 / static_cast<double>(n - 1)) - 1.0 : torch::zeros_like(c);
+  };
+  const auto float_type = stack.is_floating_point() ? stack.scalar_type() : torch::kFloat32;
+  // grid_sample (2D): [1, R', K', 2] with the last axis ordered (x = column, y = row)
+  torch::Tensor grid = torch::stack({normalise(coords[1], cols), normalise(coords[0], rows)}, -1).unsqueeze(0).to(float_type);
+  const int64_t interpolation = s.order == 0 ? /*nearest=*/1 : /*bilinear=*/0;
+  torch::Tensor out = torch::grid_sampler(stack.to(float_type).unsqueeze(0), grid, interpolation, /*padding_mode zeros=*/0,
+                                          /*align_corners=*/true)
+                          .squeeze(0);  // [1, C, R', K'] -> [C, R', K']
+  if (s.boundary == Boundary::kConstant) out = torch::where(inside.unsqueeze(0), out, torch::zeros({}, out.options()));
+  return out.to(stack.scalar_type());
+}
+
 // The identity coordinates [3, D, H, W] (float64) of a volume of `sizes`.
 torch::Tensor identity_coords(c10::IntArrayRef sizes, const torch::Device& device) {
   auto opts = torch::TensorOptions().dtype(torch::kFloat64).device(device);
@@ -211,17 +244,24 @@ Napi::Value augment_rotate(const Napi::CallbackInfo& info) {
         info.Env(),
         [=]() {
           torch::NoGradGuard no_grad;
-          const int64_t row = axes[0], col = axes[1];
-          torch::Tensor coords = identity_coords(image.sizes(), image.device());  // [3, D, H, W]
+          const int64_t row = axes[0], col = axes[1], other = 3 - row - col;
+          // The rotation moves voxels within planes only, so it is a 2D resampling of a stack of
+          // planes: [D, H, W] -> [other, row, col], each plane sampled at the same 2D coordinates.
           const double cy = static_cast<double>(image.size(row) - 1) / 2, cx = static_cast<double>(image.size(col) - 1) / 2;
           const double theta = angle * M_PI / 180.0, cos_t = std::cos(theta), sin_t = std::sin(theta);
+          auto opts = torch::TensorOptions().dtype(torch::kFloat64).device(image.device());
+          auto grids = torch::meshgrid({torch::arange(image.size(row), opts), torch::arange(image.size(col), opts)}, "ij");
+          torch::Tensor dy = grids[0] - cy, dx = grids[1] - cx;  // [rows, cols]
           // skimage's inverse map in (x = column, y = row): x_in = c dx - s dy + cx, y_in = s dx + c dy + cy
-          torch::Tensor dx = coords[col] - cx, dy = coords[row] - cy;
-          torch::Tensor source = coords.clone();
-          source[col] = dx * cos_t - dy * sin_t + cx;
-          source[row] = dx * sin_t + dy * cos_t + cy;
-          Volumes out{sample(image, source, sampling)};
-          if (mask) out.push_back(sample(*mask, source, Sampling{0, sampling.boundary}));
+          torch::Tensor source = torch::stack({dx * sin_t + dy * cos_t + cy, dx * cos_t - dy * sin_t + cx}, 0);  // [2, rows, cols]
+          auto planes = [&](const torch::Tensor& v) { return v.permute({other, row, col}); };
+          // inverse of the permutation above
+          std::vector<int64_t> back(3);
+          back[other] = 0;
+          back[row] = 1;
+          back[col] = 2;
+          Volumes out{sample_planes(planes(image), source, sampling).permute(back).contiguous()};
+          if (mask) out.push_back(sample_planes(planes(*mask), source, Sampling{0, sampling.boundary}).permute(back).contiguous());
           return out;
         },
         wrap_all);
