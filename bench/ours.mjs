@@ -89,11 +89,56 @@ const CASES = {
   },
 };
 
-for (const name of ['spottune-train', 'spottune-predict', 'resnet-forward', 'resnet-train']) {
-  CASES[name] = async () => {
-    throw new Error(`not available yet: the ${name} case needs the networks API (lib/models)`);
+/** A network of the study built the way the reference builds its twin. */
+async function network(kind, p) {
+  const create = kind === 'spottune' ? need('createSpotTune3d') : need('createResNet3d');
+  return create({
+    depth: 50,
+    device: p.device ?? 'cpu',
+    mixedPrecision: p.amp === 'bf16' ? 'bf16' : false,
+    channelsLast: Boolean(p.channelsLast),
+    seed: p.seed ?? 42,
+  });
+}
+
+function batchOf(p) {
+  const shape = [p.batch, 1, ...p.shape];
+  return { shape, input: randomVolume(sizeOf(shape), 1), labels: Float32Array.from({ length: p.batch }, (_, i) => i % 2) };
+}
+
+/** One optimisation step per run() (SpotTune: agent, hard Gumbel policy, both copies, BCE, backward, both Adams). */
+async function trainCase(kind, p) {
+  const net = await network(kind, p);
+  const { shape, input, labels } = batchOf(p);
+  let step = 0;
+  return {
+    info: { parameters: net.parameterCount(), trainable: net.parameterCount({ trainable: true }) },
+    async run() {
+      await net.trainStep(input, shape, labels, { seed: step++ });
+    },
+    dispose: () => net.dispose(),
   };
 }
+
+/** Eval-mode prediction; SpotTune samples the policy and, with routing 'select', runs only the chosen copies. */
+async function predictCase(kind, p) {
+  const net = await network(kind, p);
+  const { shape, input } = batchOf(p);
+  let seed = 0;
+  const options = kind === 'spottune' ? { policy: 'sample', routing: p.routing ?? 'select' } : {};
+  return {
+    info: {},
+    async run() {
+      await net.predict(input, shape, { ...options, seed: seed++ });
+    },
+    dispose: () => net.dispose(),
+  };
+}
+
+CASES['spottune-train'] = (p) => trainCase('spottune', p);
+CASES['spottune-predict'] = (p) => predictCase('spottune', p);
+CASES['resnet-train'] = (p) => trainCase('resnet', p);
+CASES['resnet-forward'] = (p) => predictCase('resnet', p);
 
 async function main() {
   const threads = Number(process.env.BENCH_THREADS ?? 0);
