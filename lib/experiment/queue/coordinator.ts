@@ -7,7 +7,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FlowProducer, Queue, QueueEvents, type FlowJob } from 'bullmq';
 import { QueueSchema, type QueueOptions } from '../../config/queue.js';
@@ -108,6 +108,8 @@ export async function enqueueExperiment(plan: ExperimentPlan, options: EnqueueOp
   const experiment = experimentKey(options.out, options.experiment);
   const { config, flows } = flowOf(plan, options, experiment);
   const connection = redisOptions(options.queueUrl);
+  // Workers refuse jobs whose directory they cannot see (a file system not mounted there).
+  await mkdir(options.out, { recursive: true });
   const queue = new Queue(config.queueName, { connection, prefix: config.prefix });
   const producer = new FlowProducer({ connection, prefix: config.prefix });
   const result: EnqueueResult = {

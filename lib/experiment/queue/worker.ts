@@ -12,6 +12,7 @@
  * @module
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker, type Job as BullJob } from 'bullmq';
 import { WorkerSchema, type WorkerSettingsOptions } from '../../config/queue.js';
@@ -113,6 +114,9 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     settings.queueName,
     async (bullJob) => {
       const { job, out } = bullJob.data;
+      if (!existsSync(out)) {
+        throw new Error(`the experiment directory ${out} does not exist on this machine: mount the shared file system at the same path as on the coordinator`);
+      }
       if (jobDone(out, job.id)) {
         log(`${job.id}: already done`);
         return { skipped: true, durationMs: 0 };

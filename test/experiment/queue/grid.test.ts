@@ -9,7 +9,7 @@ import { planExperiment } from '../../../lib/experiment/plan.js';
 import { enqueueExperiment, executeOnQueue, followExperiment, queueStatus } from '../../../lib/experiment/queue/coordinator.js';
 import { redisOptions } from '../../../lib/experiment/queue/connection.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
-import { jobFiles, killWorkers, readLog, removeTempDirs, requireDist, results, runInProcess, startWorker, tempDir, writeConfig } from './helpers.js';
+import { jobFiles, killWorkers, readLog, removeTempDirs, requireDist, results, runInProcess, startWorker, tempDir, waitFor, writeConfig } from './helpers.js';
 
 let redis: TestRedis;
 beforeAll(async () => {
@@ -29,13 +29,16 @@ const failing = 'train.random.T1.fold1';
 const crashing = 'train.spottune.T1.fold0';
 
 describe('the grid on two workers', () => {
-  test('finishes with one result per job, equal to the in-process run; failures recorded, crashes retried', { timeout: 90_000 }, async () => {
+  test('finishes with one result per job, equal to the in-process run; failures recorded, crashes retried', { timeout: 180_000 }, async () => {
     const out = tempDir();
     const log = join(out, 'runs.log');
     const configPath = writeConfig(out, { trainMs: 50, fail: [failing], crashOnce: [crashing], log });
     const target = { queueUrl: redis.url, out, configPath, attempts: 2, backoffMs: 100 };
 
-    // Enqueued twice before any worker runs: the second adds nothing.
+    // Paused until both workers are ready, so that both take jobs.
+    const queue = new Queue('experiment', { connection: redisOptions(redis.url), prefix: 'spottune' });
+    await queue.pause();
+    // Enqueued twice: the second adds nothing.
     const first = await enqueueExperiment(plan, target);
     const second = await enqueueExperiment(plan, target);
     expect(first.added).toEqual(['report']);
@@ -44,6 +47,9 @@ describe('the grid on two workers', () => {
     expect(before.pending.toSorted()).toEqual(plan.jobs.map((j) => j.id).toSorted());
 
     const workers = [startWorker(redis.url), startWorker(redis.url)];
+    await waitFor('both workers', () => workers.every((w) => w.output().includes('worker on')));
+    await queue.resume();
+    await queue.close();
     const summary = await followExperiment(plan, { ...target, pollMs: 100 });
     const local = await runInProcess(plan, { fail: [failing] });
 

@@ -25,14 +25,16 @@ function alive(pid: number): boolean {
 }
 
 describe('recovery', () => {
-  test('a worker killed with SIGKILL mid-job: its jobs come back, nothing is lost or run twice to the end', { timeout: 90_000 }, async () => {
+  test('a worker killed with SIGKILL mid-job: its jobs come back, nothing is lost or run twice to the end', { timeout: 180_000 }, async () => {
     requireDist();
     const redis = await startRedis();
     servers.push(redis);
     const out = tempDir();
     const log = `${out}/runs.log`;
     const configPath = writeConfig(out, { trainMs: 2000, log });
+    // The first worker is ready before the second starts, so it takes jobs.
     const doomed = startWorker(redis.url);
+    await waitFor('the first worker', () => doomed.output().includes('worker on'));
     const survivor = startWorker(redis.url);
     const run = executeOnQueue(plan, { queueUrl: redis.url, out, configPath, pollMs: 100 });
 
@@ -42,7 +44,7 @@ describe('recovery', () => {
     doomed.child.kill('SIGKILL');
     await doomed.exited;
     // its job processes notice that their worker is gone and stop: nothing runs behind the queue's back
-    await waitFor('the orphaned job processes to exit', () => victims.every((v) => !alive(v.pid)), 5000);
+    await waitFor('the orphaned job processes to exit', () => victims.every((v) => !alive(v.pid)), 10_000);
 
     const summary = await run;
     expect(summary.failed).toEqual([]);
@@ -59,7 +61,7 @@ describe('recovery', () => {
     expect(results(plan, out)).toEqual(results(plan, local.out));
   });
 
-  test('a Redis restart mid-grid (append-only file) is survived by workers and coordinator', { timeout: 90_000 }, async () => {
+  test('a Redis restart mid-grid (append-only file) is survived by workers and coordinator', { timeout: 180_000 }, async () => {
     requireDist();
     const redis = await startRedis({ persistent: true });
     servers.push(redis);
