@@ -96,73 +96,48 @@ export function gaussianKernel(sigma: number, truncate = 4): Float64Array {
 
 /**
  * `scipy.ndimage.gaussian_filter(data, sigma, mode='mirror', truncate=4)`: separable passes over
- * axes 0, 1, 2 (axes with sigma <= 1e-15 skipped), each accumulated in double and stored in the
- * buffer's own precision, as SciPy does.
+ * axes 0, 1, 2 (axes with sigma <= 1e-15 skipped), each voxel's sum taken in double in SciPy's
+ * order (centre, then the farthest pair first) and stored in the buffer's own precision, as SciPy does.
  * @param sigma Per-axis standard deviation in voxels.
  */
 export function gaussianFilter<T extends RealArray>(data: T, shape: Shape3, sigma: readonly number[], truncate = 4): T {
-  let current = data;
+  let current: T = data;
   const [D, H, W] = shape;
-  const strides = [H * W, W, 1];
+  const Ctor = data.constructor as new (n: number) => T;
   for (let axis = 0; axis < 3; axis++) {
     if (!(sigma[axis] > 1e-15)) continue;
     const w = gaussianKernel(sigma[axis], truncate);
     const r = (w.length - 1) / 2;
-    const n = shape[axis];
-    const out = new (data.constructor as new (n: number) => T)(data.length);
-    const stride = strides[axis];
-    // For each output position along the axis, the neighbour offsets (mirrored at the edges).
-    const left = new Int32Array(n * (r + 1));
-    const right = new Int32Array(n * (r + 1));
-    for (let p = 0; p < n; p++) {
-      for (let j = 1; j <= r; j++) {
-        left[p * (r + 1) + j] = mirrorIndex(p - j, n);
-        right[p * (r + 1) + j] = mirrorIndex(p + j, n);
-      }
-    }
+    const out = new Ctor(data.length);
     if (axis === 2) {
-      // along rows: one row at a time
-      const rows = D * H;
-      for (let row = 0; row < rows; row++) {
-        const base = row * W;
-        for (let p = 0; p < W; p++) {
-          let acc = current[base + p] * w[r];
-          const o = p * (r + 1);
-          // SciPy's symmetric loop: farthest pair first, (left + right) * weight
-          for (let j = r; j >= 1; j--) acc += (current[base + left[o + j]] + current[base + right[o + j]]) * w[r - j];
-          out[base + p] = acc;
+      // rows: copy each into a mirror-extended double line, as SciPy's line buffers do
+      const line = new Float64Array(W + 2 * r);
+      const lefts = Array.from({ length: r + 1 }, (_, j) => r - j);
+      const rights = Array.from({ length: r + 1 }, (_, j) => r + j);
+      for (let row = 0, base = 0; row < D * H; row++, base += W) {
+        for (let p = 0; p < W; p++) line[p + r] = current[base + p];
+        for (let j = 1; j <= r; j++) {
+          line[r - j] = current[base + mirrorIndex(-j, W)];
+          line[r + W - 1 + j] = current[base + mirrorIndex(W - 1 + j, W)];
         }
+        convolveRun(line, out, base, r, lefts, rights, w, W);
       }
     } else {
-      // along z or y: whole contiguous runs of the faster axes at once
+      // z or y: whole contiguous runs of the faster axes at once (planes for z, rows for y)
+      const n = shape[axis];
+      const stride = axis === 0 ? H * W : W;
       const outer = axis === 0 ? 1 : D;
-      const run = axis === 0 ? H * W : W;
-      const outerStride = axis === 0 ? 0 : H * W;
+      const run = stride;
+      const lefts = new Array<number>(r + 1).fill(0);
+      const rights = new Array<number>(r + 1).fill(0);
       for (let q = 0; q < outer; q++) {
-        const base = q * outerStride;
+        const base = q * H * W;
         for (let p = 0; p < n; p++) {
-          const dst = base + p * stride;
-          const o = p * (r + 1);
-          // keep the per-voxel sum in double: accumulate in a Float64 scratch for float32 buffers
-          if (out instanceof Float32Array) {
-            const acc = scratch(run);
-            for (let i = 0; i < run; i++) acc[i] = current[dst + i] * w[r];
-            for (let j = r; j >= 1; j--) {
-              const a = base + left[o + j] * stride;
-              const b = base + right[o + j] * stride;
-              const wj = w[r - j];
-              for (let i = 0; i < run; i++) acc[i] += (current[a + i] + current[b + i]) * wj;
-            }
-            for (let i = 0; i < run; i++) out[dst + i] = acc[i];
-          } else {
-            for (let i = 0; i < run; i++) out[dst + i] = current[dst + i] * w[r];
-            for (let j = r; j >= 1; j--) {
-              const a = base + left[o + j] * stride;
-              const b = base + right[o + j] * stride;
-              const wj = w[r - j];
-              for (let i = 0; i < run; i++) out[dst + i] += (current[a + i] + current[b + i]) * wj;
-            }
+          for (let j = 1; j <= r; j++) {
+            lefts[j] = base + mirrorIndex(p - j, n) * stride;
+            rights[j] = base + mirrorIndex(p + j, n) * stride;
           }
+          convolveRun(current, out, base + p * stride, base + p * stride, lefts, rights, w, run);
         }
       }
     }
@@ -171,10 +146,30 @@ export function gaussianFilter<T extends RealArray>(data: T, shape: Shape3, sigm
   return current === data ? (data.slice() as T) : current;
 }
 
-let scratchBuffer = new Float64Array(0);
-function scratch(n: number): Float64Array {
-  if (scratchBuffer.length < n) scratchBuffer = new Float64Array(n);
-  return scratchBuffer;
+/**
+ * dst[dstAt + i] = src[c + i] * w[r] + sum_{j = r..1} (src[lefts[j] + i] + src[rights[j] + i]) * w[r - j]
+ * for i < run, evaluated left to right in double (SciPy's symmetric correlate1d), stored once.
+ */
+function convolveRun(src: RealArray, dst: RealArray, dstAt: number, c: number, lefts: readonly number[], rights: readonly number[], w: Float64Array, run: number): void {
+  const r = lefts.length - 1;
+  if (r === 2) {
+    const [w0, w1, w2] = [w[0], w[1], w[2]];
+    const [a2, b2, a1, b1] = [lefts[2], rights[2], lefts[1], rights[1]];
+    for (let i = 0; i < run; i++) dst[dstAt + i] = src[c + i] * w2 + (src[a2 + i] + src[b2 + i]) * w0 + (src[a1 + i] + src[b1 + i]) * w1;
+  } else if (r === 1) {
+    const [w0, w1] = [w[0], w[1]];
+    const [a1, b1] = [lefts[1], rights[1]];
+    for (let i = 0; i < run; i++) dst[dstAt + i] = src[c + i] * w1 + (src[a1 + i] + src[b1 + i]) * w0;
+  } else if (r === 0) {
+    const w0 = w[0];
+    for (let i = 0; i < run; i++) dst[dstAt + i] = src[c + i] * w0;
+  } else {
+    for (let i = 0; i < run; i++) {
+      let acc = src[c + i] * w[r];
+      for (let j = r; j >= 1; j--) acc += (src[lefts[j] + i] + src[rights[j] + i]) * w[r - j];
+      dst[dstAt + i] = acc;
+    }
+  }
 }
 
 /** Per-axis source index pairs and weights of linear interpolation for `ndi.zoom(grid_mode=True, mode='mirror')`. */
@@ -399,6 +394,39 @@ export function preparedShape(box: CropBox, config: Pick<PreprocessConfig, 'scal
   return config.padTo ? [...config.padTo] : scaled;
 }
 
+/**
+ * Steps 1-2 and skimage's float conversion in one pass over the crop box only: equal to
+ * `imgAsFloat(cropVolume(applyMask(image, mask)), sourceDtype)` (or, with intensity 'raw', the
+ * values as float64, float32 kept), without a full-size intermediate.
+ */
+export function maskCropConvert(image: PreprocessInput, mask: ArrayLike<number>, box: CropBox, intensity: PreprocessConfig['intensity'] = 'img_as_float'): { data: RealArray; shape: Shape3 } {
+  const [[z0, z1], [y0, y1], [x0, x1]] = box;
+  const shape = image.shape;
+  if (z1 > shape[0] || y1 > shape[1] || x1 > shape[2] || z0 < 0 || y0 < 0 || x0 < 0 || z1 <= z0 || y1 <= y0 || x1 <= x0) {
+    throw new RangeError(`Crop box [${box.map(([a, b]) => `${a}:${b}`).join(', ')}] does not fit a volume of shape [${shape.join(', ')}]`);
+  }
+  const out: Shape3 = [z1 - z0, y1 - y0, x1 - x0];
+  const max = intensity === 'img_as_float' ? INT_MAX[image.sourceDtype] : undefined;
+  const keep32 = image.sourceDtype === 'float32'; // skimage keeps float32 as float32; everything else becomes float64
+  const result: RealArray = keep32 ? new Float32Array(out[0] * out[1] * out[2]) : new Float64Array(out[0] * out[1] * out[2]);
+  const k = max === undefined ? 1 : 1 / max;
+  const signed = max !== undefined && image.sourceDtype.startsWith('int');
+  const src = image.data;
+  let o = 0;
+  for (let z = z0; z < z1; z++) {
+    for (let y = y0; y < y1; y++) {
+      const row = (z * shape[1] + y) * shape[2];
+      for (let x = row + x0; x < row + x1; x++, o++) {
+        if (mask[x] > 0) {
+          const v = src[x] * k;
+          result[o] = signed && v < -1 ? -1 : v;
+        }
+      }
+    }
+  }
+  return { data: result, shape: out };
+}
+
 /** What {@link preprocessVolume} needs to know about the image. */
 export interface PreprocessInput {
   data: Float32Array | Float64Array;
@@ -435,9 +463,8 @@ export function preprocessVolume(image: PreprocessInput, mask: { data: ArrayLike
   if (inside === 0) return { ok: false, code: 'empty-mask', reason: 'the tumour mask is empty (no label > 0)' };
   if (bad > 0) return { ok: false, code: 'non-finite', reason: `${bad} NaN/Inf voxel(s) inside the tumour mask` };
 
-  const masked = applyMask(image.data, mask.data);
-  const cropped = cropVolume(masked, image.shape, box);
-  const real = config.intensity === 'img_as_float' ? imgAsFloat(cropped.data, image.sourceDtype) : cropped.data instanceof Float64Array || image.sourceDtype === 'float32' ? cropped.data : Float64Array.from(cropped.data);
+  const cropped = maskCropConvert(image, mask.data, box, config.intensity);
+  const real = cropped.data;
   const scaled = config.scale === 1 ? { data: real, shape: cropped.shape } : rescaleVolume(real, cropped.shape, config.scale, { antiAliasing: config.antiAliasing });
   const unit = minMaxScale(scaled.data);
   if (!unit) {

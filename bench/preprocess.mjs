@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+// Decode + preprocess throughput: spottune3d (dist/, TypeScript, one thread) against the study's Python
+// (nibabel + NumPy + scikit-image, bench/preprocess.py) on the same full-size 155x240x240 .nii.gz files.
+// Rounds alternate (ours, theirs, ours, theirs) so machine load hits both alike.
+//
+//   node bench/preprocess.mjs [--data DIR] [--patients N] [--reps N] [--workers N] [--out FILE]
+//
+// Without --data, a full-size synthetic cohort is generated once under bench/out/preprocess-full
+// (its generation time is reported too). --workers N also times prepareCohort with N worker threads.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const { values: opt } = parseArgs({
+  options: {
+    data: { type: 'string' },
+    patients: { type: 'string', default: '2' },
+    reps: { type: 'string', default: '2' },
+    workers: { type: 'string' },
+    out: { type: 'string' },
+    python: { type: 'string', default: '/usr/bin/python3' },
+  },
+});
+const lib = await import(join(root, 'dist/lib/index.js'));
+const { synthCohort, openCohort, readNifti, preprocessVolume, resolvePreprocess, presetCropBox, prepareCohort, readNpy, MODALITIES } = lib;
+
+let synthSeconds;
+let dataDir = opt.data && resolve(opt.data);
+if (!dataDir) {
+  dataDir = join(root, 'bench/out/preprocess-full');
+  if (!existsSync(join(dataDir, 'UPENN-GBM_clinical_info_v2.1.csv'))) {
+    const t = performance.now();
+    const r = await synthCohort({ out: dataDir, patients: Number(opt.patients), size: 'full', seed: 1 });
+    synthSeconds = (performance.now() - t) / 1000;
+    console.log(`synthesised ${r.scans.length} full-size scans (${r.files} files) in ${synthSeconds.toFixed(1)} s`);
+  }
+}
+const cohort = await openCohort(dataDir);
+const patients = cohort.patients.slice(0, Number(opt.patients)).map((p) => ({ id: p.id, mask: p.mask, images: MODALITIES.filter((m) => p.images[m]).map((m) => p.images[m]) }));
+const config = resolvePreprocess({});
+const box = presetCropBox(config.crop);
+const reps = Number(opt.reps);
+const volumes = patients.reduce((n, p) => n + p.images.length, 0);
+
+async function ours(saveFirst) {
+  let decode = 0;
+  let prep = 0;
+  let first;
+  const t0 = performance.now();
+  for (const p of patients) {
+    let t = performance.now();
+    const mask = await readNifti(p.mask);
+    decode += performance.now() - t;
+    for (const path of p.images) {
+      t = performance.now();
+      const img = await readNifti(path);
+      const t1 = performance.now();
+      const r = preprocessVolume({ data: img.data, shape: img.shape, sourceDtype: img.scaled ? 'float32' : img.header.dtype }, mask, box, config);
+      prep += performance.now() - t1;
+      decode += t1 - t;
+      if (!r.ok) throw new Error(`${path}: ${r.reason}`);
+      if (saveFirst && !first) first = r.data;
+    }
+  }
+  return { seconds: (performance.now() - t0) / 1000, decode_s: decode / 1000, preprocess_s: prep / 1000, first };
+}
+
+const tmp = join(root, 'bench/out/preprocess-tmp');
+mkdirSync(tmp, { recursive: true });
+function theirs(save) {
+  const jobPath = join(tmp, 'job.json');
+  writeFileSync(jobPath, JSON.stringify({ patients, box, scale: config.scale, pad: config.padTo, reps: 1, ...(save ? { save } : {}) }));
+  const r = spawnSync(opt.python, [join(root, 'bench/preprocess.py'), jobPath], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1));
+}
+
+const rows = { ours: [], theirs: [] };
+const load = [loadavg()[0]];
+await ours(false); // warm-up (JIT)
+for (let i = 0; i < reps; i++) {
+  const o = await ours(i === 0);
+  rows.ours.push(o);
+  const t = theirs(i === 0 ? join(tmp, 'first.npy') : undefined);
+  rows.theirs.push(t);
+  load.push(loadavg()[0]);
+  if (i === 0) {
+    const ref = await readNpy(join(tmp, 'first.npy'));
+    let max = 0;
+    for (let k = 0; k < ref.data.length; k++) max = Math.max(max, Math.abs(ref.data[k] - o.first[k]));
+    rows.maxAbsDiff = max;
+  }
+}
+const best = (list, key) => Math.min(...list.map((r) => r[key]));
+const summary = {
+  machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavg: load },
+  volumes,
+  shape: [155, 240, 240],
+  ours: { volumesPerSecond: volumes / best(rows.ours, 'seconds'), decodeSeconds: best(rows.ours, 'decode_s'), preprocessSeconds: best(rows.ours, 'preprocess_s') },
+  theirs: { volumesPerSecond: volumes / best(rows.theirs, 'seconds'), decodeSeconds: best(rows.theirs, 'decode_s'), preprocessSeconds: best(rows.theirs, 'preprocess_s') },
+  maxAbsDiff: rows.maxAbsDiff,
+  synthSeconds,
+};
+if (opt.workers) {
+  const dir = join(tmp, 'cache');
+  rmSync(dir, { recursive: true, force: true });
+  const t = performance.now();
+  const r = await prepareCohort(cohort, { out: dir, workers: Number(opt.workers), modalities: MODALITIES });
+  summary.prepareWorkers = { workers: Number(opt.workers), volumes: r.prepared, volumesPerSecond: r.prepared / ((performance.now() - t) / 1000) };
+}
+console.log(`decode + preprocess of ${volumes} full-size .nii.gz volumes (best of ${reps}, one thread each)`);
+console.log(`  spottune3d  ${summary.ours.volumesPerSecond.toFixed(2)} volumes/s  (decode ${summary.ours.decodeSeconds.toFixed(2)} s, preprocess ${summary.ours.preprocessSeconds.toFixed(2)} s)`);
+console.log(`  python      ${summary.theirs.volumesPerSecond.toFixed(2)} volumes/s  (decode ${summary.theirs.decodeSeconds.toFixed(2)} s, preprocess ${summary.theirs.preprocessSeconds.toFixed(2)} s)`);
+console.log(`  max |ours - python| on the first volume: ${summary.maxAbsDiff.toExponential(2)}; load average ${load.map((l) => l.toFixed(1)).join(' -> ')}`);
+if (summary.prepareWorkers) console.log(`  prepareCohort with ${summary.prepareWorkers.workers} workers: ${summary.prepareWorkers.volumesPerSecond.toFixed(2)} volumes/s over ${summary.prepareWorkers.volumes} volumes`);
+if (opt.out) writeFileSync(opt.out, `${JSON.stringify(summary, null, 2)}\n`);
+rmSync(tmp, { recursive: true, force: true });
