@@ -2,26 +2,9 @@
  * From fold models to the paper's ensembles (reference-study.md section 5, "Ensembling"):
  * Gumbel samples averaged per fold model, fold models averaged into one derivative model per
  * modality, and each ensemble the flat mean over its derivative models, scored on the common test
- * set. Pure TypeScript over probabilities; no addon.
+ * set. Pure TypeScript over probabilities; no addon. Scoring is lib/report's summarizeEnsemble.
  * @module
  */
-import {
-  accuracy,
-  averagePrecision,
-  averagePrecisionCi,
-  confusion,
-  prCurve,
-  rocAuc,
-  rocAucCi,
-  rocCurve,
-  sensitivity,
-  specificity,
-  type Confusion,
-  type ConfidenceInterval,
-  type PrCurve,
-  type RocCurve,
-} from '../stats/index.js';
-import { describeValue } from '../util/validate.js';
 
 /** Probabilities of one model for named patients. */
 export interface PatientProbabilities {
@@ -76,56 +59,4 @@ export function ensemble(derivatives: ReadonlyMap<string, PatientProbabilities>,
   const missing = members.filter((m) => !derivatives.has(m));
   if (missing.length > 0) throw new RangeError(`The ensemble needs derivative models that did not train: ${missing.join(', ')}`);
   return meanOf(members.map((m) => select(derivatives.get(m)!, patients, `the ${m} model`)), 'derivative models');
-}
-
-/** Everything the report shows for one model's probabilities on the test set. */
-export interface EnsembleScores {
-  n: number;
-  positives: number;
-  auc: number;
-  ap: number;
-  sensitivity: number;
-  specificity: number;
-  accuracy: number;
-  confusion: Confusion;
-  aucCi: ConfidenceInterval;
-  apCi: ConfidenceInterval;
-  roc: RocCurve;
-  pr: PrCurve;
-}
-
-/** Options of {@link scoreProbabilities}. */
-export interface ScoreOptions {
-  threshold?: number;
-  bootstrapResamples?: number;
-  bootstrapSeed?: number;
-  ciLevel?: number;
-}
-
-/**
- * AUC, AP, SEN, SPE and ACC (at `threshold`, `>`), their confusion matrix, bootstrap intervals for
- * AUC and AP, and the ROC and precision-recall curves.
- */
-export function scoreProbabilities(labels: ArrayLike<number>, probabilities: ArrayLike<number>, options: ScoreOptions = {}): EnsembleScores {
-  if (labels.length !== probabilities.length) {
-    throw new RangeError(`Expected as many labels as probabilities but received ${labels.length} and ${probabilities.length} (${describeValue(labels)})`);
-  }
-  const threshold = options.threshold ?? 0.5;
-  const bootstrap = { resamples: options.bootstrapResamples ?? 2000, seed: options.bootstrapSeed ?? 42, level: options.ciLevel ?? 0.95 };
-  let positives = 0;
-  for (let i = 0; i < labels.length; i++) positives += labels[i] ? 1 : 0;
-  return {
-    n: labels.length,
-    positives,
-    auc: rocAuc(labels, probabilities),
-    ap: averagePrecision(labels, probabilities),
-    sensitivity: sensitivity(labels, probabilities, { threshold }),
-    specificity: specificity(labels, probabilities, { threshold }),
-    accuracy: accuracy(labels, probabilities, { threshold }),
-    confusion: confusion(labels, probabilities, { threshold }),
-    aucCi: rocAucCi(labels, probabilities, bootstrap),
-    apCi: averagePrecisionCi(labels, probabilities, bootstrap),
-    roc: rocCurve(labels, probabilities),
-    pr: prCurve(labels, probabilities),
-  };
 }

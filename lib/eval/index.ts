@@ -1,2 +1,2 @@
 // Public exports of lib/eval. lib/index.ts re-exports everything here.
-export { meanOf, averageFolds, select, ensemble, scoreProbabilities, type PatientProbabilities, type EnsembleScores, type ScoreOptions } from './ensemble.js';
+export { meanOf, averageFolds, select, ensemble, type PatientProbabilities } from './ensemble.js';

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { averageFolds, ensemble, meanOf, scoreProbabilities, select } from '../../lib/eval/ensemble.js';
+import { averageFolds, ensemble, meanOf, select } from '../../lib/eval/ensemble.js';
 
 describe('averaging', () => {
   test('meanOf averages element-wise and rejects ragged input', () => {
@@ -33,24 +33,5 @@ describe('averaging', () => {
     expect(p[0]).toBeCloseTo(0.6, 12);
     expect(p[1]).toBeCloseTo(0.4, 12);
     expect(() => ensemble(d, ['T1', 'DSC_PH'], ['x'])).toThrow(/DSC_PH/);
-  });
-});
-
-describe('scoreProbabilities', () => {
-  test('reports the metrics at the threshold with > semantics and intervals around the estimates', () => {
-    const labels = [1, 1, 1, 0, 0, 0, 0, 1];
-    const probs = [0.9, 0.8, 0.5, 0.5, 0.2, 0.1, 0.7, 0.3];
-    const s = scoreProbabilities(labels, probs, { bootstrapResamples: 200 });
-    expect(s.n).toBe(8);
-    expect(s.positives).toBe(4);
-    // > 0.5: TP = 0.9, 0.8 ; FN = 0.5, 0.3 ; FP = 0.7 ; TN = 0.5, 0.2, 0.1
-    expect(s.sensitivity).toBe(0.5);
-    expect(s.specificity).toBe(0.75);
-    expect(s.accuracy).toBe(5 / 8);
-    expect(s.confusion).toMatchObject({ tp: 2, fn: 2, fp: 1, tn: 3 });
-    expect(s.aucCi.lower).toBeLessThanOrEqual(s.auc);
-    expect(s.aucCi.upper).toBeGreaterThanOrEqual(s.auc);
-    expect(s.roc.fpr[0]).toBe(0);
-    expect(s.pr.recall.at(-1)).toBe(0);
   });
 });
