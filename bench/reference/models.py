@@ -1,165 +1,61 @@
-"""PyTorch reference networks for the benchmarks, architecturally identical to native/models/.
+"""PyTorch reference networks for the benchmarks: the same PyTorch models the library's parity
+fixtures are made from (scripts/fixtures/networks/make_fixtures.py, imported, not duplicated):
+MedicalNet's ResNet3D (stem 7x7x7/2 + max pool, Bottleneck stages [3, 4, 6, 3] with strides
+[1, 2, 1, 1] and dilations [1, 1, 2, 4] on every block, type-B shortcuts, avg pool + fc) and the
+SpotTune3D network (shared stem, frozen `blocks`, fine-tuned `parallel_blocks`, agent ResNet3D-10,
+straight-through hard Gumbel-softmax) that always computes both copies, as the study's code does.
 
-MedicalNet's 3D ResNets (github.com/Tencent/MedicalNet models/resnet.py): stem conv 7x7x7 stride 2
-+ BN + ReLU + max pool 3/2; four stages of Bottlenecks (ResNet50: [3, 4, 6, 3]) or BasicBlocks
-(ResNet10, the agent: [1, 1, 1, 1]) with strides [1, 2, 1, 1] and dilations [1, 1, 2, 4] applied to
-every block of a stage; type-B shortcuts (1x1x1 conv + BN, applied) where the shape changes; global
-average pool and a Linear head.
-
-SpotTune3d (Schmitz, Guo, Wang 2024): a shared frozen stem, a frozen copy `blocks` and a fine-tuned
-copy `parallel_blocks` of the 16 blocks, mixed per sample and block by a hard Gumbel-softmax policy
-from the agent (a ResNet10 with 2 logits per block): x = I * F^(x) + (1 - I) * F(x). The reference
-always computes both copies, as the study's code does.
-
-Written from the papers and reference-study.md, not copied; the fixes of the study's bugs
-(bn0 applied, every block of stages 3-4 dilated) are the same as ours.
+This module adds what a benchmark needs around them: MedicalNet's initialisation, the frozen set and
+the two parameter groups of the study's optimisers, seeded Gumbel noise, and a FLOP counter.
 """
+import importlib.util
+import os
+
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
-PLANES = (64, 128, 256, 512)
-STRIDES = (1, 2, 1, 1)
-DILATIONS = (1, 1, 2, 4)
-RESNET50 = dict(bottleneck=True, layers=(3, 4, 6, 3))
-RESNET10 = dict(bottleneck=False, layers=(1, 1, 1, 1))
-
-
-def conv(cin, cout, k, stride=1, padding=0, dilation=1):
-    return nn.Conv3d(cin, cout, k, stride=stride, padding=padding, dilation=dilation, bias=False)
-
-
-class Block3d(nn.Module):
-    """A whole residual block (residual add and final ReLU included)."""
-
-    def __init__(self, cin, planes, stride=1, dilation=1, bottleneck=True):
-        super().__init__()
-        self.bottleneck = bottleneck
-        d = dilation
-        if bottleneck:
-            self.conv1 = conv(cin, planes, 1)
-            self.bn1 = nn.BatchNorm3d(planes)
-            self.conv2 = conv(planes, planes, 3, stride, d, d)
-            self.bn2 = nn.BatchNorm3d(planes)
-            self.conv3 = conv(planes, planes * 4, 1)
-            self.bn3 = nn.BatchNorm3d(planes * 4)
-            self.out_planes = planes * 4
-        else:
-            self.conv1 = conv(cin, planes, 3, stride, d, d)
-            self.bn1 = nn.BatchNorm3d(planes)
-            self.conv2 = conv(planes, planes, 3, 1, d, d)
-            self.bn2 = nn.BatchNorm3d(planes)
-            self.out_planes = planes
-        self.downsample = None
-        if stride != 1 or cin != self.out_planes:
-            self.downsample = nn.Sequential(conv(cin, self.out_planes, 1, stride), nn.BatchNorm3d(self.out_planes))
-
-    def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        if self.bottleneck:
-            out = F.relu(self.bn2(self.conv2(out)))
-            out = self.bn3(self.conv3(out))
-        else:
-            out = self.bn2(self.conv2(out))
-        residual = self.downsample(x) if self.downsample is not None else x
-        return F.relu(out + residual)
-
-
-def make_stages(owner, bottleneck, layers):
-    """Registers layer1..layer4 on owner; returns the blocks in order."""
-    flat = []
-    cin = 64
-    for stage in range(4):
-        blocks = nn.ModuleList()
-        for i in range(layers[stage]):
-            b = Block3d(cin, PLANES[stage], STRIDES[stage] if i == 0 else 1, DILATIONS[stage], bottleneck)
-            cin = b.out_planes
-            blocks.append(b)
-            flat.append(b)
-        setattr(owner, f'layer{stage + 1}', blocks)
-    return flat, cin
-
-
-def stem(module, x):
-    return F.max_pool3d(F.relu(module.bn1(module.conv1(x))), 3, 2, 1)
+_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'scripts', 'fixtures', 'networks', 'make_fixtures.py')
+_spec = importlib.util.spec_from_file_location('network_fixtures', _path)
+fixtures = importlib.util.module_from_spec(_spec)
+_threads = torch.get_num_threads()
+_spec.loader.exec_module(fixtures)
+torch.set_num_threads(_threads)  # the fixture script sets its own thread count on import
 
 
 def initialise(module):
-    """MedicalNet's init: Conv3d kaiming normal (fan_out, relu), BN 1/0, Linear PyTorch default."""
+    """MedicalNet's init: Conv3d kaiming normal (fan_out, relu), BN 1/0, Linear PyTorch's default."""
     for m in module.modules():
         if isinstance(m, nn.Conv3d):
             nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
         elif isinstance(m, nn.BatchNorm3d):
             nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)
+    return module
 
 
-class ResNet3d(nn.Module):
-    def __init__(self, bottleneck=True, layers=(3, 4, 6, 3), in_channels=1, num_classes=1):
-        super().__init__()
-        self.conv1 = nn.Conv3d(in_channels, 64, 7, stride=2, padding=3, bias=False)
-        self.bn1 = nn.BatchNorm3d(64)
-        self.blocks, width = make_stages(self, bottleneck, layers)
-        self.fc = nn.Linear(width, num_classes)
-        initialise(self)
-
-    def forward(self, x):
-        x = stem(self, x)
-        for b in self.blocks:
-            x = b(x)
-        return self.fc(x.mean(dim=(2, 3, 4)))
+def resnet50():
+    return initialise(fixtures.ResNet3d(50))
 
 
-class BlockStack(nn.Module):
-    def __init__(self, bottleneck, layers):
-        super().__init__()
-        self.blocks, self.width = make_stages(self, bottleneck, layers)
+def spottune50():
+    """SpotTune3D-50 as the study trains it: F^ starts as F; the stem and F are frozen."""
+    model = initialise(fixtures.SpotTune3d(depth=50, agent_depth=10))
+    model.parallel_blocks.load_state_dict(model.blocks.state_dict())
+    for p in list(model.conv1.parameters()) + list(model.bn1.parameters()) + list(model.blocks.parameters()):
+        p.requires_grad_(False)
+    return model
 
 
-def gumbel_softmax_hard(logits, tau, generator=None):
-    """Straight-through hard Gumbel-softmax over the last axis (as SpotTune's gumbel_softmax.py)."""
+def main_parameters(model):
+    """What the study's main Adam trains: the fine-tuned copy and the head."""
+    return list(model.parallel_blocks.parameters()) + list(model.fc.parameters())
+
+
+def gumbel_policy(logits, tau, generator):
+    """Hard Gumbel-softmax sample over (N, blocks, 2), noise from `generator` on the CPU -> policy [N, blocks]."""
     u = torch.rand(logits.shape, generator=generator).to(logits.device)
-    g = -torch.log(-torch.log(u + 1e-20) + 1e-20)
-    z = logits + g
-    soft = F.softmax(z / tau, dim=-1)
-    hard = torch.zeros_like(soft).scatter_(-1, z.argmax(-1, keepdim=True), 1.0)
-    return (hard - soft).detach() + soft
-
-
-class SpotTune3d(nn.Module):
-    def __init__(self, arch=RESNET50, agent_arch=RESNET10, in_channels=1, num_classes=1):
-        super().__init__()
-        self.conv1 = nn.Conv3d(in_channels, 64, 7, stride=2, padding=3, bias=False)
-        self.bn1 = nn.BatchNorm3d(64)
-        self.blocks = BlockStack(**arch)
-        self.parallel_blocks = BlockStack(**arch)
-        self.fc = nn.Linear(self.blocks.width, num_classes)
-        n_blocks = len(self.blocks.blocks)
-        self.agent = ResNet3d(in_channels=in_channels, num_classes=2 * n_blocks, **agent_arch)
-        initialise(self)
-        self.parallel_blocks.load_state_dict(self.blocks.state_dict())
-        # frozen: the stem and the pretrained copy
-        for p in list(self.conv1.parameters()) + list(self.bn1.parameters()) + list(self.blocks.parameters()):
-            p.requires_grad_(False)
-
-    @property
-    def num_blocks(self):
-        return len(self.blocks.blocks)
-
-    def main_parameters(self):
-        """What the study's main Adam trains: the fine-tuned copy and the head."""
-        return list(self.parallel_blocks.parameters()) + list(self.fc.parameters())
-
-    def agent_logits(self, x):
-        return self.agent(x).view(x.shape[0], self.num_blocks, 2)
-
-    def forward(self, x, policy):
-        """Both copies of every block, mixed by policy [N, B] (the reference's way)."""
-        x = stem(self, x)
-        for t, (frozen, tuned) in enumerate(zip(self.blocks.blocks, self.parallel_blocks.blocks)):
-            choice = policy[:, t].view(-1, 1, 1, 1, 1).to(x.dtype)
-            x = frozen(x) * (1 - choice) + tuned(x) * choice
-        return self.fc(x.mean(dim=(2, 3, 4)))
+    noise = -torch.log(-torch.log(u + 1e-20) + 1e-20)
+    return fixtures.gumbel_softmax_hard(logits.float(), noise, tau)[:, :, 1]
 
 
 def count_flops(model, run):

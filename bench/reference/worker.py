@@ -75,8 +75,8 @@ class SpotTuneTrain(Case):
     def setup(self):
         p = self.p
         torch.manual_seed(p.get('seed', 42))
-        self.model = self.place(models.SpotTune3d()).train()
-        self.opt = torch.optim.Adam(self.model.main_parameters(), lr=p.get('lr', 1e-5), weight_decay=p.get('weightDecay', 1e-8))
+        self.model = self.place(models.spottune50()).train()
+        self.opt = torch.optim.Adam(models.main_parameters(self.model), lr=p.get('lr', 1e-5), weight_decay=p.get('weightDecay', 1e-8))
         self.agent_opt = torch.optim.Adam(self.model.agent.parameters(), lr=p.get('agentLr', 1e-4), weight_decay=p.get('agentWeightDecay', 1e-8))
         self.x = self.volume(p['batch'], p['shape'])
         self.y = (torch.arange(p['batch']) % 2).float().view(-1, 1).to(self.device)
@@ -90,7 +90,9 @@ class SpotTuneTrain(Case):
     def step(self):
         with self.autocast():
             logits = self.model.agent_logits(self.x)
-            policy = models.gumbel_softmax_hard(logits.float(), self.tau, self.gen)[:, :, 1]
+            policy = models.gumbel_policy(logits, self.tau, self.gen)
+            if self.amp:
+                policy = policy.to(torch.bfloat16)  # keeps the mix in bf16, as ours does
             out = self.model(self.x, policy)
             loss = F.binary_cross_entropy_with_logits(out.float(), self.y)
         self.opt.zero_grad(set_to_none=True)
@@ -111,7 +113,7 @@ class SpotTunePredict(Case):
     def setup(self):
         p = self.p
         torch.manual_seed(p.get('seed', 42))
-        self.model = self.place(models.SpotTune3d()).eval()
+        self.model = self.place(models.spottune50()).eval()
         self.x = self.volume(p['batch'], p['shape'])
         self.gen = torch.Generator().manual_seed(7)
         with torch.no_grad():
@@ -121,7 +123,9 @@ class SpotTunePredict(Case):
     def predict(self):
         with self.autocast():
             logits = self.model.agent_logits(self.x)
-            policy = models.gumbel_softmax_hard(logits.float(), 1.0, self.gen)[:, :, 1]
+            policy = models.gumbel_policy(logits, 1.0, self.gen)
+            if self.amp:
+                policy = policy.to(torch.bfloat16)
             return torch.sigmoid(self.model(self.x, policy).float())
 
     def run(self):
@@ -133,7 +137,7 @@ class SpotTunePredict(Case):
 class ResNetForward(Case):
     def setup(self):
         torch.manual_seed(self.p.get('seed', 42))
-        self.model = self.place(models.ResNet3d()).eval()
+        self.model = self.place(models.resnet50()).eval()
         self.x = self.volume(self.p['batch'], self.p['shape'])
         with torch.no_grad():
             fwd, _ = models.count_flops(self.model, self.forward)
@@ -155,7 +159,7 @@ class ResNetTrain(Case):
     def setup(self):
         p = self.p
         torch.manual_seed(p.get('seed', 42))
-        self.model = self.place(models.ResNet3d()).train()
+        self.model = self.place(models.resnet50()).train()
         self.opt = torch.optim.Adam(self.model.parameters(), lr=p.get('lr', 1e-5), weight_decay=p.get('weightDecay', 1e-8))
         self.x = self.volume(p['batch'], p['shape'])
         self.y = (torch.arange(p['batch']) % 2).float().view(-1, 1).to(self.device)
