@@ -170,7 +170,7 @@ export async function followExperiment(plan: ExperimentPlan, options: FollowOpti
     const bullJob = await queue.getJob(queueJobId(experiment, job.id));
     if (!bullJob || (await bullJob.getState()) !== 'failed') return undefined;
     const error = Object.assign(new Error(bullJob.failedReason || 'failed'), { stack: bullJob.stacktrace?.at(-1) });
-    return { error, finishedOn: bullJob.finishedOn ?? 0, durationMs: (bullJob.finishedOn ?? 0) - (bullJob.processedOn ?? 0) };
+    return { error, finishedOn: bullJob.finishedOn ?? 0, durationMs: Math.max(0, (bullJob.finishedOn ?? 0) - (bullJob.processedOn ?? 0)) };
   };
   const reportFailure = async (job: Job) => {
     const failure = await failureOf(job);

@@ -145,7 +145,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       return;
     }
     log(`${bullJob.data.job.id}: failed after ${bullJob.attemptsMade} attempt(s): ${err.message}`);
-    await recordJobFailure(bullJob.data.out, bullJob.data.job.id, err, (bullJob.finishedOn ?? 0) - (bullJob.processedOn ?? 0));
+    await recordJobFailure(bullJob.data.out, bullJob.data.job.id, err, Math.max(0, (bullJob.finishedOn ?? 0) - (bullJob.processedOn ?? 0)));
   };
   worker.on('failed', (bullJob, err) => {
     if (bullJob) void recordIfFailed(bullJob, err).catch((e: Error) => log(`could not record a failure: ${e.message}`));
