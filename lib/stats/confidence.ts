@@ -6,7 +6,8 @@
 import { RandomState } from '../util/random-state.js';
 import { checkInteger, checkNumber } from '../util/validate.js';
 import { normalCdf, normalSf } from './distributions.js';
-import { averagePrecision, checkBinaryInputs, requireBothClasses, rocAuc, type BinaryLabels, type Scores } from './metrics.js';
+import { checkBinaryInputs, requireBothClasses, type BinaryLabels, type Scores } from './metrics.js';
+import { rankingAreas } from './ranking.js';
 
 /** Options of {@link bootstrapCi}. */
 export interface BootstrapOptions {
@@ -87,12 +88,16 @@ export function bootstrapCi(
 
 /** Bootstrap interval of {@link rocAuc}. */
 export function rocAucCi(labels: BinaryLabels, scores: Scores, options?: BootstrapOptions): ConfidenceInterval {
-  return bootstrapCi(labels, scores, rocAuc, options);
+  return bootstrapCi(labels, scores, (y, s) => (bothClasses(y) ? rankingAreas(y, s).auc : NaN), options);
 }
 
 /** Bootstrap interval of {@link averagePrecision}. */
 export function averagePrecisionCi(labels: BinaryLabels, scores: Scores, options?: BootstrapOptions): ConfidenceInterval {
-  return bootstrapCi(labels, scores, averagePrecision, options);
+  return bootstrapCi(labels, scores, (y, s) => (y.includes(1) ? rankingAreas(y, s).ap : NaN), options);
+}
+
+function bothClasses(y: Uint8Array): boolean {
+  return y.includes(1) && y.includes(0);
 }
 
 function indicesWhere(y: Uint8Array, value: number): number[] {

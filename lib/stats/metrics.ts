@@ -6,6 +6,7 @@
  * @module
  */
 import { checkNumber, describeValue } from '../util/validate.js';
+import { rankingAreas } from './ranking.js';
 
 /** Ground truth: 1 (or true) = positive (MGMT methylated), 0 (or false) = negative. */
 export type BinaryLabels = ArrayLike<number | boolean>;
@@ -141,12 +142,9 @@ export function rocCurve(labels: BinaryLabels, scores: Scores, { dropIntermediat
  * @see Paper Tables 1-3 (AUC)
  */
 export function rocAuc(labels: BinaryLabels, scores: Scores): number {
-  const { y } = checkBinaryInputs(labels, scores);
+  const { y, s } = checkBinaryInputs(labels, scores);
   requireBothClasses(y, 'rocAuc');
-  const { fpr, tpr } = rocCurve(labels, scores);
-  let area = 0;
-  for (let i = 1; i < fpr.length; i++) area += ((fpr[i] - fpr[i - 1]) * (tpr[i] + tpr[i - 1])) / 2;
-  return area;
+  return rankingAreas(y, s).auc;
 }
 
 /**
@@ -173,12 +171,9 @@ export function prCurve(labels: BinaryLabels, scores: Scores): PrCurve {
  * @see Paper Tables 1-3 (AP)
  */
 export function averagePrecision(labels: BinaryLabels, scores: Scores): number {
-  const { y } = checkBinaryInputs(labels, scores);
+  const { y, s } = checkBinaryInputs(labels, scores);
   if (!y.includes(1)) throw new RangeError('averagePrecision is undefined without positive labels (all labels are 0)');
-  const { precision, recall } = prCurve(labels, scores);
-  let sum = 0;
-  for (let i = 0; i < recall.length - 1; i++) sum -= (recall[i + 1] - recall[i]) * precision[i];
-  return sum;
+  return rankingAreas(y, s).ap;
 }
 
 /** Confusion counts with `score > threshold` predicted positive. */
