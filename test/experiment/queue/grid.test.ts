@@ -7,9 +7,10 @@ import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { planExperiment } from '../../../lib/experiment/plan.js';
 import { enqueueExperiment, executeOnQueue, followExperiment, queueStatus } from '../../../lib/experiment/queue/coordinator.js';
+import { startQueueWorker } from '../../../lib/experiment/queue/worker.js';
 import { redisOptions } from '../../../lib/experiment/queue/connection.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
-import { jobFiles, killWorkers, readLog, removeTempDirs, requireDist, results, runInProcess, startWorker, tempDir, waitFor, writeConfig } from './helpers.js';
+import { FIXTURE_RUNNER, jobFiles, killWorkers, readLog, removeTempDirs, requireDist, results, runInProcess, startWorker, tempDir, waitFor, writeConfig } from './helpers.js';
 
 let redis: TestRedis;
 beforeAll(async () => {
@@ -113,5 +114,22 @@ describe('enqueueExperiment', () => {
       await queue.close();
     }
     expect((await queueStatus({ queueUrl: redis.url, out: a })).pending).toHaveLength(small.jobs.length);
+  });
+});
+
+describe('startQueueWorker', () => {
+  test('the programmatic worker runs a plan on its own queue and closes', { timeout: 120_000 }, async () => {
+    const out = tempDir();
+    const small = planExperiment({ networks: ['transfer'], modalities: ['FLAIR'], folds: 2, radiomics: false });
+    const lines: string[] = [];
+    const worker = await startQueueWorker({ queueUrl: redis.url, queueName: 'api', runner: FIXTURE_RUNNER, concurrency: 2, log: (l) => lines.push(l) });
+    try {
+      const summary = await executeOnQueue(small, { queueUrl: redis.url, queueName: 'api', out, pollMs: 100 });
+      expect(summary.done.toSorted()).toEqual(small.jobs.map((j) => j.id).toSorted());
+      expect(lines.some((l) => l.includes('report: done'))).toBe(true);
+    } finally {
+      await worker.close();
+    }
+    expect(worker.running()).toBe(0);
   });
 });
