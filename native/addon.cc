@@ -10,6 +10,10 @@ void init_conv(Napi::Env env, Napi::Object exports);
 void init_augment(Napi::Env env, Napi::Object exports);
 }
 
+namespace models {
+void init_network(Napi::Env env, Napi::Object exports);
+}
+
 namespace {
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   auto* data = new bridge::AddonData();
@@ -18,6 +22,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   bridge::init_runtime(env, exports);
   ops::init_conv(env, exports);
   ops::init_augment(env, exports);
+  models::init_network(env, exports);
   return exports;
 }
 }  // namespace

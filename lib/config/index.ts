@@ -4,3 +4,4 @@ export * from './train.js';
 export * from './data.js';
 export * from './experiment.js';
 export * from './queue.js';
+export * from './model.js';

@@ -1,3 +1,4 @@
 // Public exports of lib/models. lib/index.ts re-exports everything here.
 export {};
 export * from './medicalnet.js';
+export * from './network.js';
