@@ -74,22 +74,15 @@ export function resolveAugmentConfig(options: AugmentOptions = {}): AugmentConfi
   return AugmentSchema.parse(options);
 }
 
-/** The study's training values (reference-study.md section 5; training.ipynb cell 5). */
+/**
+ * The study's training-loop values (reference-study.md section 5; training.ipynb cell 5). The
+ * optimiser and learning-rate schedule belong to the network (lib/config/model.ts).
+ */
 export const PAPER_TRAIN = {
   /** n_epochs 90 (the notebook overrides the cfg default 60). */
   epochs: 90,
   /** batch_size 12. */
   batchSize: 12,
-  /** Adam lr 1e-5 on the fine-tuned blocks and the classifier. */
-  learningRate: 1e-5,
-  /** Adam lr 1e-4 on the agent. */
-  agentLearningRate: 1e-4,
-  /** l2_reg and agent_l2_reg: Adam weight_decay 1e-8. */
-  weightDecay: 1e-8,
-  agentWeightDecay: 1e-8,
-  /** ReduceLROnPlateau(factor=0.1, patience=20), stepped each epoch on validation ACC + AUC. */
-  lrFactor: 0.1,
-  lrPatience: 20,
   /** Gumbel temperature 100 from epoch 0 (temp_steps=[0], temp_vals=[1e2]). */
   gumbelTau: 100,
   /** sen_threshold and spe_threshold: strict `>` gates on the validation fold. */
@@ -117,11 +110,11 @@ export const TrainSchema = z
     gumbelTau: z
       .union([z.number().positive(), z.array(z.tuple([z.number().int().min(0), z.number().positive()])).min(1)])
       .default(PAPER_TRAIN.gumbelTau)
-      .describe('Gumbel-softmax temperature: a constant, or [[epoch, tau], ...] steps (each from its epoch on)'),
-    plateauMetric: z.enum(['acc+auc', 'loss']).default('acc+auc').describe('Validation quantity the learning-rate schedule watches'),
-    plateauMode: z.enum(['max', 'min', 'auto']).default('auto').describe("'auto': max for acc+auc, min for loss (REF used 'min' on acc+auc, a bug)"),
-    lrFactor: z.number().positive().max(1).default(PAPER_TRAIN.lrFactor).describe('ReduceLROnPlateau factor'),
-    lrPatience: z.number().int().min(0).default(PAPER_TRAIN.lrPatience).describe('ReduceLROnPlateau patience, epochs'),
+      .describe('Gumbel-softmax temperature of SpotTune: a constant, or [[epoch, tau], ...] steps, each from its (0-based) epoch on'),
+    plateauMetric: z
+      .enum(['acc+auc', 'loss'])
+      .default('acc+auc')
+      .describe("Validation quantity the network's ReduceLROnPlateau watches each epoch: 'acc+auc' (the study's; needs scheduler.mode 'max') or 'loss' (needs 'min')"),
     threshold: z.number().min(0).max(1).default(PAPER_TRAIN.threshold).describe('Probability above which a prediction is positive'),
     senWeight: z.number().min(0).max(1).default(PAPER_TRAIN.senWeight).describe('Weight of SEN in M = w SEN + (1 - w) SPE'),
     senThreshold: z.number().min(0).max(1).default(PAPER_TRAIN.senThreshold).describe('An epoch counts for selection only when validation SEN exceeds this'),

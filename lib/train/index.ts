@@ -1,2 +1,3 @@
 // Public exports of lib/train. lib/index.ts re-exports everything here.
-export {};
+export { Trainer, tauAt, metricsCsv, type TrainerOptions, type TrainerEvents, type TrainResult, type EpochRecord, type TrainableNetwork, type TrainableSchedulerState } from './trainer.js';
+export { passMetrics, bceWithLogits, type PassMetrics } from './metrics.js';
