@@ -34,7 +34,7 @@ describe('flip', () => {
     expect(once).toBeInstanceOf(Tensor);
     expect(once.shape).toEqual(shape);
     const twice = (await flip(once)).image;
-    expect(Array.from(twice.dataSync())).toEqual(Array.from(image));
+    expect(Array.from(twice.dataSync() as Float32Array)).toEqual(Array.from(image));
   });
 
   test('randomFlip is reproducible and reports the axes it reversed', async () => {

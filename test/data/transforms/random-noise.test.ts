@@ -56,7 +56,7 @@ describe('randomNoise', () => {
     const a = await randomNoise(Tensor.from(v, shape), { seed: 77 });
     const b = await randomNoise({ data: v, shape }, { seed: 77 });
     expect(a.image).toBeInstanceOf(Tensor);
-    expect(Array.from(a.image.dataSync())).toEqual(Array.from(b.image.data));
+    expect(Array.from(a.image.dataSync() as Float32Array)).toEqual(Array.from(b.image.data));
     const c = await randomNoise({ data: v, shape }, { seed: 78 });
     expect(Array.from(c.image.data)).not.toEqual(Array.from(b.image.data));
   });

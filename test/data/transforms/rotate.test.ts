@@ -69,7 +69,7 @@ describe('rotate', () => {
     expect(a.angleDeg).toBe(b.angleDeg);
     expect(a.angleDeg).toBeGreaterThanOrEqual(-180);
     expect(a.angleDeg).toBeLessThan(180);
-    expect(Array.from(a.image.dataSync())).toEqual(Array.from(b.image.dataSync()));
+    expect(Array.from(a.image.dataSync() as Float32Array)).toEqual(Array.from(b.image.dataSync() as Float32Array));
     const c = await randomRotate(Tensor.from(image, shape), { seed: 43 });
     expect(c.angleDeg).not.toBe(a.angleDeg);
     const fixed = await randomRotate({ data: image, shape }, { seed: 1, rangeDeg: [30, 30] });
