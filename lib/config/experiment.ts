@@ -3,13 +3,15 @@
  * modalities x folds, Gumbel-averaged evaluation, ensembles, statistics, report) as one strict
  * schema. Every default is the paper's value and cites where it comes from (Schmitz, Guo, Wang
  * 2024; "REF" = the study's code, reference-study.md). Training, augmentation and preprocessing
- * settings are the schemas of lib/config/train.ts and lib/config/data.ts, nested here.
+ * settings are the schemas of lib/config/train.ts, lib/config/model.ts and lib/config/data.ts,
+ * nested here.
  * @module
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { nearest } from '../util/validate.js';
 import { GROUPS, MODALITIES, MODALITY_GROUPS, PreprocessSchema } from './data.js';
+import { NetworkSchema } from './model.js';
 import { AugmentSchema, TRAIN_NETWORKS, TrainSchema } from './train.js';
 
 /** The study's experiment-level values. */
@@ -126,6 +128,9 @@ export const ExperimentSchema = z
       .default(structuredClone(PAPER_EXPERIMENT.ensembles) as unknown as Record<string, string[]>)
       .describe('Ensemble name -> the groups or modalities it averages (flat mean over derivative models)'),
     splits: SplitSchema.prefault({}),
+    network: NetworkSchema.omit({ kind: true })
+      .prefault({})
+      .describe('Architecture and optimiser of every network of the grid (its kind comes from networks)'),
     train: TrainSchema.prefault({}),
     augment: AugmentSchema.prefault({}),
     preprocess: PreprocessSchema.prefault({}),

@@ -33,8 +33,11 @@ describe('the paper defaults', () => {
     expect(config.evaluation).toMatchObject({ gumbelSamples: 100, gumbelSeed: 42, threshold: 0.5, commonTestOnly: true });
     expect(config.stats.nemenyiClamp).toBe(false);
   });
-  test('training values come from lib/config/train.ts', () => {
-    expect(config.train).toMatchObject({ epochs: 90, batchSize: 12, gumbelTau: 100, lrFactor: 0.1, lrPatience: 20, senWeight: 0.6, senThreshold: 0.5, speThreshold: 0.5 });
+  test('training and network values come from lib/config/train.ts and model.ts', () => {
+    expect(config.train).toMatchObject({ epochs: 90, batchSize: 12, gumbelTau: 100, senWeight: 0.6, senThreshold: 0.5, speThreshold: 0.5, threshold: 0.5 });
+    expect(config.network).toMatchObject({ depth: 50, learningRate: 1e-5, agentLearningRate: 1e-4, weightDecay: 1e-8, agentWeightDecay: 1e-8 });
+    expect(config.network.scheduler).toMatchObject({ mode: 'max', factor: 0.1, patience: 20 });
+    expect(config.network).not.toHaveProperty('kind');
     expect(config.augment.kinds).toEqual(['flip', 'rotate', 'noise', 'deform']);
   });
   test('the seven ensembles average 3, 4, 4, 7, 7, 8 and 11 derivative models', () => {
@@ -63,6 +66,7 @@ describe('BAD CONFIG: errors name the key path', () => {
     expect(issuesOf({ splits: { sed: 1 } })).toMatch(/splits\.sed: Unknown key "sed"; did you mean "seed"\?/);
     expect(issuesOf({ netwroks: ['spottune'] })).toMatch(/netwroks: Unknown key "netwroks"; did you mean "networks"\?/);
     expect(issuesOf({ train: { epoch: 3 } })).toMatch(/train\.epoch: .*did you mean "epochs"/);
+    expect(issuesOf({ network: { scheduler: { patiense: 3 } } })).toMatch(/network\.scheduler\.patiense: .*did you mean "patience"/);
   });
   test('a wrong type', () => {
     expect(issuesOf({ train: { epochs: '90' } })).toMatch(/train\.epochs: .*number/i);

@@ -105,6 +105,16 @@ describe('the study protocol', () => {
     expect(splits.groups.Struct.train.slice(51).every((id) => dsc.has(id))).toBe(true);
   });
 
+  test('when every patient has every group, all groups share the anchor split', () => {
+    const patients: SplitPatient[] = Array.from({ length: 40 }, (_, i) => ({ id: `P${String(i).padStart(2, '0')}`, label: (i % 3 === 0 ? 1 : 0) as 0 | 1, groups: ['struct', 'DTI', 'DSC'] }));
+    const splits = makeStudySplits(patients);
+    expect(splits.groups.DTI.train).toEqual(splits.groups.DSC.train);
+    expect(splits.groups.struct.test).toEqual(splits.groups.DSC.test);
+    expect(splits.commonTest).toEqual(splits.groups.DSC.test);
+    expect(splits.commonTest).toHaveLength(12); // ceil(0.3 * 40)
+    expect(splits.groups.DSC.folds).toHaveLength(5);
+  });
+
   test('input order does not matter when IDs are sorted (the default)', () => {
     const patients = toPatients(fixture.study[1]);
     const a = makeStudySplits(patients, { anchor: 'B' });
