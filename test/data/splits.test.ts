@@ -7,6 +7,11 @@ import { describe, expect, test } from 'vitest';
 import { RandomState } from '../../lib/util/random-state.js';
 import { kFoldIndices, trainTestSplitIndices } from '../../lib/data/split-sklearn.js';
 import { loadOrMakeStudySplits, makeStudySplits, readSplits, type SplitPatient } from '../../lib/data/splits.js';
+import type { CohortPatient } from '../../lib/data/cohort.js';
+
+// The cohort's patients are split patients as they are (checked by tsc).
+const cohortPatientsAreSplitPatients: readonly SplitPatient[] = [] as CohortPatient[];
+void cohortPatientsAreSplitPatients;
 
 interface Fixture {
   randomState: { seed: number | number[]; skip?: number; randomSample: number[]; permutation?: number[]; randint?: number[]; choice?: number[] }[];
