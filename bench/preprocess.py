@@ -29,6 +29,7 @@ def main():
         prep = 0.0
         n = 0
         t_all = time.perf_counter()
+        c_all = time.process_time()
         for p in job['patients']:
             t = time.perf_counter()
             mask = ref.load_as_sitk(p['mask'])
@@ -45,7 +46,8 @@ def main():
                     np.save(job['save'], out.astype(np.float32))
                 n += 1
         total = time.perf_counter() - t_all
-        print(json.dumps({'rep': rep, 'volumes': n, 'seconds': total, 'decode_s': decode, 'preprocess_s': prep}), flush=True)
+        cpu = time.process_time() - c_all
+        print(json.dumps({'rep': rep, 'volumes': n, 'seconds': total, 'cpu_s': cpu, 'decode_s': decode, 'preprocess_s': prep}), flush=True)
 
 
 if __name__ == '__main__':

@@ -104,46 +104,104 @@ export function gaussianFilter<T extends RealArray>(data: T, shape: Shape3, sigm
   let current: T = data;
   const [D, H, W] = shape;
   const Ctor = data.constructor as new (n: number) => T;
+  // Only the neighbourhood of the non-zero voxels can become non-zero (a masked volume is mostly
+  // zeros): each pass computes the positions whose kernel reaches the non-zero box, the rest stay 0,
+  // exactly as a full pass would leave them.
+  const box = nonZeroBox(data, shape);
   for (let axis = 0; axis < 3; axis++) {
     if (!(sigma[axis] > 1e-15)) continue;
     const w = gaussianKernel(sigma[axis], truncate);
     const r = (w.length - 1) / 2;
     const out = new Ctor(data.length);
+    if (!box) {
+      current = out;
+      continue;
+    }
+    const n = shape[axis];
+    const [lo, hi] = box[axis];
+    let pmin = n;
+    let pmax = -1;
+    for (let p = 0; p < n; p++) {
+      let reaches = p >= lo && p <= hi;
+      for (let j = 1; j <= r && !reaches; j++) {
+        const a = mirrorIndex(p - j, n);
+        const b = mirrorIndex(p + j, n);
+        reaches = (a >= lo && a <= hi) || (b >= lo && b <= hi);
+      }
+      if (reaches) {
+        if (p < pmin) pmin = p;
+        pmax = p;
+      }
+    }
+    const [[z0, z1], [y0, y1], [x0, x1]] = box;
     if (axis === 2) {
-      // rows: copy each into a mirror-extended double line, as SciPy's line buffers do
-      const line = new Float64Array(W + 2 * r);
-      const lefts = Array.from({ length: r + 1 }, (_, j) => r - j);
-      const rights = Array.from({ length: r + 1 }, (_, j) => r + j);
-      for (let row = 0, base = 0; row < D * H; row++, base += W) {
-        for (let p = 0; p < W; p++) line[p + r] = current[base + p];
-        for (let j = 1; j <= r; j++) {
-          line[r - j] = current[base + mirrorIndex(-j, W)];
-          line[r + W - 1 + j] = current[base + mirrorIndex(W - 1 + j, W)];
+      // rows: copy each into a mirror-extended line of the buffer's own type, as SciPy's line buffers do
+      const line = new Ctor(W + 2 * r);
+      const lefts = Array.from({ length: r + 1 }, (_, j) => r + pmin - j);
+      const rights = Array.from({ length: r + 1 }, (_, j) => r + pmin + j);
+      for (let z = z0; z <= z1; z++) {
+        for (let y = y0; y <= y1; y++) {
+          const base = (z * H + y) * W;
+          for (let p = 0; p < W; p++) line[p + r] = current[base + p];
+          for (let j = 1; j <= r; j++) {
+            line[r - j] = current[base + mirrorIndex(-j, W)];
+            line[r + W - 1 + j] = current[base + mirrorIndex(W - 1 + j, W)];
+          }
+          convolveRun(line, out, base + pmin, r + pmin, lefts, rights, w, pmax - pmin + 1);
         }
-        convolveRun(line, out, base, r, lefts, rights, w, W);
       }
     } else {
-      // z or y: whole contiguous runs of the faster axes at once (planes for z, rows for y)
-      const n = shape[axis];
+      // z or y: contiguous runs along x inside the box
       const stride = axis === 0 ? H * W : W;
-      const outer = axis === 0 ? 1 : D;
-      const run = stride;
       const lefts = new Array<number>(r + 1).fill(0);
       const rights = new Array<number>(r + 1).fill(0);
-      for (let q = 0; q < outer; q++) {
-        const base = q * H * W;
-        for (let p = 0; p < n; p++) {
+      const run = x1 - x0 + 1;
+      // (outer, inner) loops over the axes other than `axis` and x
+      const [oLo, oHi, oStride] = axis === 0 ? [y0, y1, W] : [z0, z1, H * W];
+      for (let q = oLo; q <= oHi; q++) {
+        const base = q * oStride + x0;
+        for (let p = pmin; p <= pmax; p++) {
           for (let j = 1; j <= r; j++) {
             lefts[j] = base + mirrorIndex(p - j, n) * stride;
             rights[j] = base + mirrorIndex(p + j, n) * stride;
           }
-          convolveRun(current, out, base + p * stride, base + p * stride, lefts, rights, w, run);
+          const at = base + p * stride;
+          convolveRun(current, out, at, at, lefts, rights, w, run);
         }
       }
     }
+    box[axis] = [pmin, pmax];
     current = out;
   }
   return current === data ? (data.slice() as T) : current;
+}
+
+/** Inclusive [lo, hi] per axis of the non-zero voxels, or undefined when all are zero. */
+function nonZeroBox(data: RealArray, shape: Shape3): Array<[number, number]> | undefined {
+  const [D, H, W] = shape;
+  const lo = [D, H, W];
+  const hi = [-1, -1, -1];
+  for (let z = 0, i = 0; z < D; z++) {
+    for (let y = 0; y < H; y++) {
+      let first = -1;
+      let last = -1;
+      for (let x = 0; x < W; x++, i++) {
+        if (data[i] !== 0) {
+          if (first < 0) first = x;
+          last = x;
+        }
+      }
+      if (first >= 0) {
+        if (z < lo[0]) lo[0] = z;
+        hi[0] = z;
+        if (y < lo[1]) lo[1] = y;
+        if (y > hi[1]) hi[1] = y;
+        if (first < lo[2]) lo[2] = first;
+        if (last > hi[2]) hi[2] = last;
+      }
+    }
+  }
+  return hi[0] < 0 ? undefined : [[lo[0], hi[0]], [lo[1], hi[1]], [lo[2], hi[2]]];
 }
 
 /**
@@ -151,6 +209,9 @@ export function gaussianFilter<T extends RealArray>(data: T, shape: Shape3, sigm
  * for i < run, evaluated left to right in double (SciPy's symmetric correlate1d), stored once.
  */
 function convolveRun(src: RealArray, dst: RealArray, dstAt: number, c: number, lefts: readonly number[], rights: readonly number[], w: Float64Array, run: number): void {
+  // one copy of the hot loop per element type keeps V8's element access monomorphic
+  if (src instanceof Float32Array && dst instanceof Float32Array && lefts.length === 3) return convolve5Float32(src, dst, dstAt, c, lefts, rights, w, run);
+  if (src instanceof Float64Array && dst instanceof Float64Array && lefts.length === 3) return convolve5Float64(src, dst, dstAt, c, lefts, rights, w, run);
   const r = lefts.length - 1;
   if (r === 2) {
     const [w0, w1, w2] = [w[0], w[1], w[2]];
@@ -170,6 +231,42 @@ function convolveRun(src: RealArray, dst: RealArray, dstAt: number, c: number, l
       dst[dstAt + i] = acc;
     }
   }
+}
+
+function convolve5Float32(src: Float32Array, dst: Float32Array, dstAt: number, c: number, lefts: readonly number[], rights: readonly number[], w: Float64Array, run: number): void {
+  const [w0, w1, w2] = [w[0], w[1], w[2]];
+  const [a2, b2, a1, b1] = [lefts[2], rights[2], lefts[1], rights[1]];
+  for (let i = 0; i < run; i++) dst[dstAt + i] = src[c + i] * w2 + (src[a2 + i] + src[b2 + i]) * w0 + (src[a1 + i] + src[b1 + i]) * w1;
+}
+
+function convolve5Float64(src: Float64Array, dst: Float64Array, dstAt: number, c: number, lefts: readonly number[], rights: readonly number[], w: Float64Array, run: number): void {
+  const [w0, w1, w2] = [w[0], w[1], w[2]];
+  const [a2, b2, a1, b1] = [lefts[2], rights[2], lefts[1], rights[1]];
+  for (let i = 0; i < run; i++) dst[dstAt + i] = src[c + i] * w2 + (src[a2 + i] + src[b2 + i]) * w0 + (src[a1 + i] + src[b1 + i]) * w1;
+}
+
+function rangeOf(data: RealArray): [number, number] {
+  return data instanceof Float32Array ? range32(data) : range64(data);
+}
+function range32(data: Float32Array): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}
+function range64(data: Float64Array): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
 }
 
 /** Per-axis source index pairs and weights of linear interpolation for `ndi.zoom(grid_mode=True, mode='mirror')`. */
@@ -284,13 +381,7 @@ export interface RescaleOptions {
  */
 export function rescaleVolume<T extends RealArray>(data: T, shape: Shape3, scale: number, options: RescaleOptions = {}): { data: T; shape: Shape3 } {
   const outShape = rescaledShape(shape, scale);
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i];
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
+  const [lo, hi] = rangeOf(data);
   const factors = shape.map((n, i) => n / outShape[i]);
   const downscaling = outShape.some((m, i) => m < shape[i]);
   let smoothed = data;
@@ -310,13 +401,7 @@ export function rescaleVolume<T extends RealArray>(data: T, shape: Shape3, scale
 
 /** Step 4: `(x - min) / (max - min)` over the whole volume, into float32. Returns undefined for a constant volume. */
 export function minMaxScale(data: RealArray): Float32Array | undefined {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i];
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
+  const [lo, hi] = rangeOf(data);
   if (!(hi > lo)) return undefined;
   const out = new Float32Array(data.length);
   const k = 1 / (hi - lo);
@@ -454,10 +539,14 @@ export function preprocessVolume(image: PreprocessInput, mask: { data: ArrayLike
   }
   let inside = 0;
   let bad = 0;
-  for (let i = 0; i < mask.data.length; i++) {
-    if (mask.data[i] > 0) {
+  const m = mask.data;
+  const v = image.data;
+  const floating = image.sourceDtype === 'float32' || image.sourceDtype === 'float64';
+  for (let i = 0; i < m.length; i++) {
+    if (m[i] > 0) {
       inside++;
-      if (!Number.isFinite(image.data[i])) bad++;
+      // v - v is NaN exactly for NaN and +-Infinity; integer sources cannot hold either
+      if (floating && v[i] - v[i] !== 0) bad++;
     }
   }
   if (inside === 0) return { ok: false, code: 'empty-mask', reason: 'the tumour mask is empty (no label > 0)' };

@@ -83,6 +83,19 @@ describe('steps agree with SciPy / scikit-image', () => {
     expect(maxAbsDiff(got, want)).toBeLessThan(dtype === 'float32' ? 1e-6 : 1e-12);
   });
 
+  test('gaussianFilter on a mostly-zero volume (a blob at an edge) = ndi.gaussian_filter exactly', async () => {
+    const shape: Shape3 = [12, 10, 14];
+    const x = new Float64Array(12 * 10 * 14);
+    const dense = volume(shape, 9);
+    for (let z = 0; z < 3; z++) for (let y = 4; y < 7; y++) for (let xx = 11; xx < 14; xx++) x[(z * 10 + y) * 14 + xx] = dense[(z * 10 + y) * 14 + xx] + 1;
+    const inPath = join(dir, 'g-sparse.npy');
+    writeNpy64(inPath, x, shape);
+    ref('gaussian', inPath, '0.5,1.2,0.5', join(dir, 'g-sparse-out.npy'));
+    const want = await readNpy64(join(dir, 'g-sparse-out.npy'));
+    expect(maxAbsDiff(gaussianFilter(x, shape, [0.5, 1.2, 0.5]), want)).toBeLessThan(1e-15);
+    expect(Array.from(gaussianFilter(new Float64Array(8), [2, 2, 2], [0.5, 0.5, 0.5]))).toEqual(new Array(8).fill(0));
+  });
+
   test.each([
     [[20, 17, 9], [10, 8, 5]],
     [[7, 6, 5], [14, 3, 5]], // upsampling reaches past the edges: mirror mapping of coordinates
