@@ -56,8 +56,15 @@ class Case:
         return torch.autocast(self.device.type, enabled=False)
 
     def volume(self, batch, shape, seed=1):
+        """The batch in host memory, as a data loader hands it over (never timed)."""
         g = torch.Generator().manual_seed(seed)
-        x = torch.rand((batch, 1, *shape), generator=g).to(self.device)
+        self.host = torch.rand((batch, 1, *shape), generator=g)
+        return self.host
+
+    @property
+    def x(self):
+        """The batch on the device, moved from host memory at every step as ours is."""
+        x = self.host.to(self.device)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last_3d)
         return x
@@ -78,7 +85,7 @@ class SpotTuneTrain(Case):
         self.model = self.place(models.spottune50()).train()
         self.opt = torch.optim.Adam(models.main_parameters(self.model), lr=p.get('lr', 1e-5), weight_decay=p.get('weightDecay', 1e-8))
         self.agent_opt = torch.optim.Adam(self.model.agent.parameters(), lr=p.get('agentLr', 1e-4), weight_decay=p.get('agentWeightDecay', 1e-8))
-        self.x = self.volume(p['batch'], p['shape'])
+        self.volume(p['batch'], p['shape'])
         self.y = (torch.arange(p['batch']) % 2).float().view(-1, 1).to(self.device)
         self.tau = p.get('tau', 100.0)
         self.gen = torch.Generator().manual_seed(7)
@@ -89,11 +96,12 @@ class SpotTuneTrain(Case):
 
     def step(self):
         with self.autocast():
-            logits = self.model.agent_logits(self.x)
+            x = self.x
+            logits = self.model.agent_logits(x)
             policy = models.gumbel_policy(logits, self.tau, self.gen)
             if self.amp:
                 policy = policy.to(torch.bfloat16)  # keeps the mix in bf16, as ours does
-            out = self.model(self.x, policy)
+            out = self.model(x, policy)
             loss = F.binary_cross_entropy_with_logits(out.float(), self.y)
         self.opt.zero_grad(set_to_none=True)
         self.agent_opt.zero_grad(set_to_none=True)
@@ -114,7 +122,7 @@ class SpotTunePredict(Case):
         p = self.p
         torch.manual_seed(p.get('seed', 42))
         self.model = self.place(models.spottune50()).eval()
-        self.x = self.volume(p['batch'], p['shape'])
+        self.volume(p['batch'], p['shape'])
         self.gen = torch.Generator().manual_seed(7)
         with torch.no_grad():
             fwd, _ = models.count_flops(self.model, self.predict)
@@ -122,11 +130,12 @@ class SpotTunePredict(Case):
 
     def predict(self):
         with self.autocast():
-            logits = self.model.agent_logits(self.x)
+            x = self.x
+            logits = self.model.agent_logits(x)
             policy = models.gumbel_policy(logits, 1.0, self.gen)
             if self.amp:
                 policy = policy.to(torch.bfloat16)
-            return torch.sigmoid(self.model(self.x, policy).float())
+            return torch.sigmoid(self.model(x, policy).float())
 
     def run(self):
         with torch.no_grad():
@@ -138,7 +147,7 @@ class ResNetForward(Case):
     def setup(self):
         torch.manual_seed(self.p.get('seed', 42))
         self.model = self.place(models.resnet50()).eval()
-        self.x = self.volume(self.p['batch'], self.p['shape'])
+        self.volume(self.p['batch'], self.p['shape'])
         with torch.no_grad():
             fwd, _ = models.count_flops(self.model, self.forward)
         self.info = {'flops': fwd}
@@ -161,7 +170,7 @@ class ResNetTrain(Case):
         torch.manual_seed(p.get('seed', 42))
         self.model = self.place(models.resnet50()).train()
         self.opt = torch.optim.Adam(self.model.parameters(), lr=p.get('lr', 1e-5), weight_decay=p.get('weightDecay', 1e-8))
-        self.x = self.volume(p['batch'], p['shape'])
+        self.volume(p['batch'], p['shape'])
         self.y = (torch.arange(p['batch']) % 2).float().view(-1, 1).to(self.device)
         fwd, bwd = models.count_flops(self.model, self.step)
         self.opt.zero_grad(set_to_none=True)
