@@ -302,3 +302,88 @@ export async function loadMedicalNet(
   await network.loadStateDict(loadable, { strict: false });
   return report;
 }
+
+/** A MedicalNet ResNet used as a feature extractor; see {@link createMedicalNetEncoder}. */
+export interface MedicalNetEncoder {
+  /** Depth of the ResNet (10, 18, 34, 50, ...). */
+  readonly depth: number;
+  /** Length of a feature vector: 512 (basic blocks) or 2048 (bottlenecks). */
+  readonly features: number;
+  /**
+   * Global-average-pooled last-stage features, eval mode (BatchNorm running statistics).
+   * @param input float32 [N, 1, D, H, W], C-order
+   * @returns [N, features], row-major
+   */
+  embed(input: Float32Array, shape: readonly number[]): Promise<Float32Array>;
+  dispose(): void;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Options of {@link createMedicalNetEncoder}. */
+export interface MedicalNetEncoderOptions extends LoadPthOptions {
+  /** ResNet depth; default: read from the checkpoint's keys. */
+  depth?: number;
+  /** 'cpu' (default), 'cuda' or 'cuda:N'. */
+  device?: 'cpu' | 'cuda' | `cuda:${number}`;
+}
+
+/**
+ * Loads MedicalNet weights into a ResNet3d and returns a feature extractor: the global-average-
+ * pooled output of layer4 (2048 values per volume for ResNet50, 512 for ResNet10/18/34).
+ *
+ * The network's head is set to the identity (fc = I, bias 0), so its logits are exactly the pooled
+ * features: x_i * 1 plus zeros, with no rounding.
+ * @example
+ * await using encoder = await createMedicalNetEncoder('resnet_50.pth');
+ * const features = await encoder.embed(volume.data, [1, 1, ...volume.shape]);   // Float32Array(2048)
+ * @throws CheckpointError when the weights are not a MedicalNet ResNet (or not of `depth`)
+ */
+export async function createMedicalNetEncoder(
+  weights: string | Uint8Array | StateDict | Map<unknown, unknown>,
+  options: MedicalNetEncoderOptions = {},
+): Promise<MedicalNetEncoder> {
+  const tree = typeof weights === 'string' || weights instanceof Uint8Array ? await loadPth(weights, options) : weights;
+  const checkpoint = stateDictOf(tree);
+  const detected = detectArchitecture(checkpoint);
+  const depth = options.depth ?? detected.depth;
+  if (depth === undefined || !MEDICALNET_ARCHITECTURES[depth]) {
+    throw new CheckpointError(`Cannot tell which MedicalNet ResNet these weights are (${detected.summary}); pass options.depth`, 'ERR_CHECKPOINT_LAYOUT');
+  }
+  if (options.depth !== undefined && detected.depth !== undefined && detected.depth !== options.depth) {
+    throw new CheckpointError(`These weights are a ResNet${detected.depth} (${detected.summary}), not a ResNet${options.depth}`, 'ERR_CHECKPOINT_MISMATCH');
+  }
+  const architecture = MEDICALNET_ARCHITECTURES[depth];
+  const features = 512 * (architecture.block === 'bottleneck' ? 4 : 1);
+  // Loaded lazily: the addon is needed only here.
+  const { createResNet3d } = await import('./network.js');
+  const network = await createResNet3d({
+    depth: depth as never,
+    shortcutType: detected.shortcut ?? architecture.shortcut,
+    numClasses: features,
+    device: options.device ?? 'cpu',
+  });
+  try {
+    await loadMedicalNet(network, checkpoint);
+    const identity = new Float32Array(features * features);
+    for (let i = 0; i < features; i++) identity[i * features + i] = 1;
+    await network.loadStateDict(
+      new Map([
+        ['fc.weight', { dtype: 'float32', shape: [features, features], data: identity }],
+        ['fc.bias', { dtype: 'float32', shape: [features], data: new Float32Array(features) }],
+      ]),
+      { strict: false },
+    );
+  } catch (err) {
+    network.dispose();
+    throw err;
+  }
+  return {
+    depth,
+    features,
+    async embed(input, shape) {
+      return (await network.predict(input, shape)).logits;
+    },
+    dispose: () => network.dispose(),
+    [Symbol.asyncDispose]: async () => network.dispose(),
+  };
+}

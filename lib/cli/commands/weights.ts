@@ -94,6 +94,64 @@ function formatInspection(r: WeightsInspection, all: boolean): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** What `spottune embed --json` prints. */
+export interface EmbedResult {
+  weights: string;
+  arch: string;
+  input: string;
+  /** [D, H, W] of the volume fed to the network (after the chosen axis order). */
+  shape: number[];
+  normalize: 'none' | 'minmax' | 'zscore';
+  /** Global-average-pooled last-stage features (2048 for ResNet50, 512 for ResNet10/18/34). */
+  features: number[];
+}
+
+function normalizeVolume(data: Float32Array, mode: EmbedResult['normalize']): Float32Array {
+  if (mode === 'none') return data;
+  let lo = Infinity;
+  let hi = -Infinity;
+  let sum = 0;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+    sum += v;
+  }
+  const out = new Float32Array(data.length);
+  if (mode === 'minmax') {
+    const range = hi - lo || 1;
+    for (let i = 0; i < data.length; i++) out[i] = (data[i] - lo) / range;
+    return out;
+  }
+  const mean = sum / data.length;
+  let ss = 0;
+  for (let i = 0; i < data.length; i++) ss += (data[i] - mean) ** 2;
+  const std = Math.sqrt(ss / data.length) || 1;
+  for (let i = 0; i < data.length; i++) out[i] = (data[i] - mean) / std;
+  return out;
+}
+
+/** Runs a MedicalNet ResNet on one NIfTI volume and returns its pooled last-stage features. */
+export async function embedVolume(options: {
+  weights: string;
+  arch: string;
+  input: string;
+  normalize?: EmbedResult['normalize'];
+  axisOrder?: 'kji' | 'ijk';
+  volume?: number;
+  device?: 'cpu' | 'cuda' | `cuda:${number}`;
+}): Promise<EmbedResult> {
+  const { checkOneOf } = await import('../../util/validate.js');
+  const arch = checkOneOf(options.arch, 'arch', ['resnet10', 'resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152', 'resnet200'] as const);
+  const normalize = checkOneOf(options.normalize ?? 'none', 'normalize', ['none', 'minmax', 'zscore'] as const);
+  const { readNifti } = await import('../../io/nifti.js');
+  const { createMedicalNetEncoder } = await import('../../models/medicalnet.js');
+  const volume = await readNifti(options.input, { axisOrder: options.axisOrder ?? 'kji', volume: options.volume ?? 0 });
+  await using encoder = await createMedicalNetEncoder(options.weights, { depth: Number(arch.slice('resnet'.length)), device: options.device });
+  const features = await encoder.embed(normalizeVolume(volume.data, normalize), [1, 1, ...volume.shape]);
+  return { weights: options.weights, arch, input: options.input, shape: [...volume.shape], normalize, features: Array.from(features) };
+}
+
 /** Registers the `spottune weights` command(s). */
 export function registerWeights(program: Command): void {
   const weights = program.command('weights').description('read PyTorch checkpoints (.pth) safely, without Python');
@@ -106,5 +164,33 @@ export function registerWeights(program: Command): void {
     .action(async (file: string, opts: { json?: boolean; all?: boolean }) => {
       const report = await inspectWeights(file);
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatInspection(report, opts.all === true));
+    });
+
+  program
+    .command('embed')
+    .description('run a MedicalNet ResNet on one NIfTI volume and print its global-average-pooled last-stage features')
+    .requiredOption('--weights <file>', 'MedicalNet checkpoint (resnet_50.pth, ...)')
+    .requiredOption('--input <volume>', 'a NIfTI volume (.nii or .nii.gz), fed as stored')
+    .option('--arch <name>', 'resnet10, resnet18, resnet34, resnet50, resnet101, resnet152 or resnet200', 'resnet50')
+    .option('--normalize <mode>', 'none (as stored), minmax ([0, 1]) or zscore', 'none')
+    .option('--axis-order <order>', "kji (as stored: [nz, ny, nx]) or ijk (nibabel's [nx, ny, nz])", 'kji')
+    .option('--volume <index>', 'which volume of a 4-D file', '0')
+    .option('--device <device>', "cpu, cuda or cuda:N", 'cpu')
+    .option('--json', 'print as JSON')
+    .action(async (opts: { weights: string; input: string; arch: string; normalize: string; axisOrder: string; volume: string; device: string; json?: boolean }) => {
+      const result = await embedVolume({
+        weights: opts.weights,
+        input: opts.input,
+        arch: opts.arch,
+        normalize: opts.normalize as EmbedResult['normalize'],
+        axisOrder: opts.axisOrder as 'kji' | 'ijk',
+        volume: Number(opts.volume),
+        device: opts.device as 'cpu',
+      });
+      process.stdout.write(
+        opts.json
+          ? `${JSON.stringify(result)}\n`
+          : `# ${result.arch} features of ${result.input} [${result.shape.join(', ')}], ${result.features.length} values\n${result.features.map((v) => v.toPrecision(8)).join('\n')}\n`,
+      );
     });
 }
