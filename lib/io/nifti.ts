@@ -316,10 +316,13 @@ export async function readNifti(path: string, options: ReadNiftiOptions = {}): P
   const scaled = slope !== 1 || inter !== 0;
   let data: Float32Array;
   if (stored instanceof Float32Array && !scaled) data = stored;
-  else {
+  else if (stored instanceof Float64Array || stored instanceof Int32Array || stored instanceof Uint32Array) {
+    // values float32 cannot hold exactly: scale in double, round once
     data = new Float32Array(stored.length);
-    if (scaled) for (let i = 0; i < stored.length; i++) data[i] = stored[i] * slope + inter;
-    else for (let i = 0; i < stored.length; i++) data[i] = stored[i];
+    for (let i = 0; i < stored.length; i++) data[i] = stored[i] * slope + inter;
+  } else {
+    data = new Float32Array(stored); // native conversion; exact for 8/16-bit integers and float32
+    if (scaled) scaleInPlace(data, slope, inter);
   }
   const spacing: [number, number, number] = [Math.abs(header.pixDims[3] || 1), Math.abs(header.pixDims[2] || 1), Math.abs(header.pixDims[1] || 1)];
   const shape: [number, number, number] = [nz, ny, nx];
@@ -328,6 +331,10 @@ export async function readNifti(path: string, options: ReadNiftiOptions = {}): P
     return { data: reverseAxes(data, shape), shape: [nx, ny, nz], spacing: [spacing[2], spacing[1], spacing[0]], affine, header, axisOrder, volumes: count, scaled };
   }
   return { data, shape, spacing, affine, header, axisOrder, volumes: count, scaled };
+}
+
+function scaleInPlace(data: Float32Array, slope: number, inter: number): void {
+  for (let i = 0; i < data.length; i++) data[i] = data[i] * slope + inter;
 }
 
 /** Reads only the header of a NIfTI file (inflating only its first bytes). */
