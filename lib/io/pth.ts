@@ -382,7 +382,7 @@ function parseOwned(bytes: Uint8Array, options: LoadPthOptions): PthFile {
 }
 
 const HEAD_BYTES = 4 << 20;
-const READ_CHUNK = 8 << 20;
+const READ_CHUNK = 1 << 20;
 
 /**
  * Reads a file into a fresh buffer, placed so that a legacy checkpoint's storages start 8-byte
