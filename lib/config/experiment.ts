@@ -127,6 +127,10 @@ export const ExperimentSchema = z
       .record(z.string().min(1), z.array(ensembleMember).min(1))
       .default(structuredClone(PAPER_EXPERIMENT.ensembles) as unknown as Record<string, string[]>)
       .describe('Ensemble name -> the groups or modalities it averages (flat mean over derivative models)'),
+    radiomics: z
+      .boolean()
+      .default(true)
+      .describe('Also score the radiomics random-forest baseline (Li et al. 2018, six features) on the same splits (paper Table 1); needs the structural modalities'),
     splits: SplitSchema.prefault({}),
     network: NetworkSchema.omit({ kind: true })
       .prefault({})

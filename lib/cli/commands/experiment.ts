@@ -1,6 +1,87 @@
 import type { Command } from 'commander';
+import { addQueueOptions, printQueueStatus } from './worker.js';
 
-/** Registers the `spottune experiment` command(s). */
+interface ExperimentFlags {
+  data?: string;
+  config?: string;
+  out: string;
+  weights?: string;
+  cache?: string;
+  device?: string;
+  concurrency: string;
+  resume?: boolean;
+  synthetic?: boolean;
+  progress: boolean;
+  queue?: string;
+  status?: boolean;
+  experimentName?: string;
+}
+
+/** Registers `spottune experiment`: the study's whole protocol as one resumable command. */
 export function registerExperiment(program: Command): void {
-  void program;
+  const command = program
+    .command('experiment')
+    .description("the study's protocol: splits, the networks x modalities x folds grid, Gumbel-averaged evaluation, ensembles, metrics, statistics, report")
+    .requiredOption('--out <dir>', 'experiment folder: experiment.json, splits.json, runs/, jobs/, report/')
+    .option('--data <dir>', 'cohort in the UPENN-GBM layout (the TCIA NIfTI package folder)')
+    .option('--config <file>', "experiment configuration (JSON, see configs/paper.json and configs/experiment.schema.json); default: the paper's values")
+    .option('--weights <file>', 'MedicalNet checkpoint for SpotTune and transfer (resnet_50.pth)')
+    .option('--cache <dir>', 'prepared-volume cache (default <out>/cache)')
+    .option('--device <device>', 'cpu, cuda or cuda:N for the trainings in this process')
+    .option('--concurrency <k>', 'jobs at once in this process', '1')
+    .option('--resume', 'continue the experiment in --out (its experiment.json names the data, weights and config)')
+    .option('--synthetic', 'mark the cohort as synthetic in the report')
+    .option('--no-progress', 'no progress bar');
+  addQueueOptions(command).action(async (flags: ExperimentFlags) => {
+    const [{ loadExperimentConfig }, { runExperiment }, { readFile }, { existsSync }, { join }, progress] = await Promise.all([
+      import('../../config/experiment.js'),
+      import('../../experiment/run.js'),
+      import('node:fs/promises'),
+      import('node:fs'),
+      import('node:path'),
+      import('../experiment-progress.js'),
+    ]);
+    if (flags.status) {
+      if (!flags.queue) throw new TypeError('--status needs --queue <url>');
+      await printQueueStatus({ queue: flags.queue, out: flags.out, experimentName: flags.experimentName });
+      return;
+    }
+    const concurrency = Number(flags.concurrency);
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`Expected a positive integer for --concurrency but received ${JSON.stringify(flags.concurrency)}`);
+    // --resume takes what the first run recorded; explicit flags still win.
+    const previous = flags.resume && existsSync(join(flags.out, 'experiment.json'))
+      ? (JSON.parse(await readFile(join(flags.out, 'experiment.json'), 'utf8')) as { data: string; weights: string | null; cache: string; config: unknown; synthetic: boolean; notes: string[] })
+      : undefined;
+    const data = flags.data ?? previous?.data;
+    if (!data) throw new TypeError('Expected --data <dir> (the cohort), or --resume in an experiment folder');
+    const config = flags.config ? await loadExperimentConfig(flags.config) : (previous?.config ?? {});
+    const { planOf } = await import('../../experiment/setup.js');
+    const { resolveExperimentConfig } = await import('../../config/experiment.js');
+    const jobs = planOf(resolveExperimentConfig(config)).jobs.length;
+    const bar = progress.experimentProgress(jobs, { enabled: flags.progress && process.stderr.isTTY === true });
+    const controller = new AbortController();
+    const stop = () => controller.abort(Object.assign(new Error('stopped; run again with --resume to continue'), { name: 'AbortError' }));
+    process.once('SIGINT', stop);
+    try {
+      const run = await runExperiment({
+        data,
+        out: flags.out,
+        config: config as never,
+        weights: flags.weights ?? previous?.weights ?? undefined,
+        cache: flags.cache ?? previous?.cache,
+        synthetic: flags.synthetic ?? previous?.synthetic,
+        notes: previous?.notes,
+        device: flags.device,
+        concurrency,
+        queueUrl: flags.queue,
+        events: bar.events,
+        signal: controller.signal,
+      });
+      bar.stop();
+      process.stdout.write(`${progress.experimentSummaryLines(run).join('\n')}\n`);
+    } finally {
+      bar.stop();
+      process.off('SIGINT', stop);
+    }
+  });
 }

@@ -1,0 +1,331 @@
+/**
+ * The experiment's job runner: what each job of the plan does. The in-process executor and the
+ * queue workers both load this module (`createJobRunner`), so the two modes run the same code on
+ * the same files. Every job reads `<out>/experiment.json` (see setup.ts) and writes only inside
+ * `<out>`; a training resumes from its last checkpoint, so a retried job picks up where it died.
+ * @module
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { modalityGroup, type Modality } from '../config/data.js';
+import { expandEnsemble } from '../config/experiment.js';
+import { expandTrainingSet } from '../data/augment.js';
+import { openCohort } from '../data/cohort.js';
+import { averageFolds, ensemble, meanOf, type PatientProbabilities } from '../eval/ensemble.js';
+import { readNifti } from '../io/nifti.js';
+import { loadPth, stateDictOf } from '../io/pth.js';
+import { loadMedicalNet } from '../models/medicalnet.js';
+import { createNetwork, type Network } from '../models/network.js';
+import { summarizeEnsemble, summarizeGroupStatistics } from '../report/summarize.js';
+import type { ExperimentResults, ReportPolicy } from '../report/types.js';
+import { writeReport } from '../report/render.js';
+import { radiomicsBaseline, studyFeatureRow, studyFeatures, type PatientVolumes } from '../radiomics/study.js';
+import { Trainer } from '../train/trainer.js';
+import type { JobRunner } from './executor.js';
+import { evaluateJobId, jobDone, readJobResult, trainJobId, type EvaluateJob, type Job, type TrainJob } from './plan.js';
+import type { RunnerContext } from './queue/runner.js';
+import { openExperiment, planOf, type ExperimentFile } from './setup.js';
+import type { PreparedCohort } from '../data/cache.js';
+import type { Splits } from '../data/splits.js';
+
+type Experiment = { out: string; device: string; file: ExperimentFile; cache: PreparedCohort; splits: Splits };
+
+/** What a training job records. */
+export interface TrainJobResult {
+  selectedEpoch: number;
+  selection: 'best' | 'last';
+  epochs: number;
+  validation: { m: number; sen: number; spe: number; acc: number; auc: number };
+  modelPath: string;
+}
+
+/** What an evaluation job records: the derivative model on its group's test patients. */
+export interface EvaluateJobResult extends PatientProbabilities {
+  network: string;
+  modality: string;
+  /** Folds whose model was averaged (a failed training leaves its fold out). */
+  folds: number[];
+  /** Gumbel samples averaged per SpotTune fold model (1 for the ResNets). */
+  samples: number;
+  /** SpotTune: [patient][block] fraction of samples and folds routed through the fine-tuned block. */
+  policyFractions?: number[][];
+}
+
+/** What the radiomics job records. */
+export interface RadiomicsJobResult extends PatientProbabilities {
+  trainPatients: number;
+  excluded: { id: string; set: 'train' | 'test'; features: string[] }[];
+}
+
+/** The folder of one training run. */
+export function trainRunDir(out: string, job: Pick<TrainJob, 'network' | 'modality' | 'fold'>): string {
+  return join(out, 'runs', job.network, job.modality, `fold${job.fold}`);
+}
+
+function sampleOf(cache: PreparedCohort, splits: Splits, modality: Modality) {
+  return (id: string) => ({ id, label: splits.labels[id], load: () => cache.load(id, modality) });
+}
+
+function patientsWith(cache: PreparedCohort, modality: Modality): Set<string> {
+  return new Set(cache.patients.filter((p) => p.modalities.includes(modality)).map((p) => p.id));
+}
+
+async function createFor(exp: Experiment, kind: TrainJob['network']): Promise<Network> {
+  return createNetwork({ ...exp.file.config.network, kind, device: exp.device });
+}
+
+async function runTraining(exp: Experiment, job: TrainJob, signal: AbortSignal): Promise<TrainJobResult> {
+  const { cache, splits, file } = exp;
+  const modality = job.modality as Modality;
+  const folds = splits.groups[modalityGroup(modality)]?.folds;
+  if (!folds?.[job.fold]) throw new RangeError(`The splits have no fold ${job.fold} for ${modality}`);
+  const has = patientsWith(cache, modality);
+  const sample = sampleOf(cache, splits, modality);
+  const base = folds[job.fold].train.filter((id) => has.has(id)).map(sample);
+  const validation = folds[job.fold].validation.filter((id) => has.has(id)).map(sample);
+  const train = expandTrainingSet(base, cache.shape, { ...file.config.augment, device: exp.device }).samples;
+  const network = await createFor(exp, job.network);
+  try {
+    if (job.network !== 'random') {
+      if (!file.weights) throw new TypeError(`The ${job.network} network needs MedicalNet weights; the experiment has none`);
+      await loadMedicalNet(network, file.weights);
+    }
+    const outDir = trainRunDir(exp.out, job);
+    const trainer = new Trainer({
+      network,
+      train,
+      validation,
+      shape: cache.shape,
+      config: file.config.train,
+      outDir,
+      signal,
+      meta: { network: job.network, modality, fold: job.fold, weights: file.weights },
+    });
+    const result = await trainer.run({ resume: true });
+    const v = result.selected.validation;
+    return {
+      selectedEpoch: result.selectedEpoch,
+      selection: result.selection,
+      epochs: result.history.length,
+      validation: { m: v.m, sen: v.sen, spe: v.spe, acc: v.acc, auc: v.auc },
+      modelPath: result.modelPath ?? join(outDir, 'model.pth'),
+    };
+  } finally {
+    network.dispose();
+  }
+}
+
+/**
+ * One fold model's probabilities on `ids`: for SpotTune the mean over `samples` Gumbel samples
+ * (seeds gumbelSeed, gumbelSeed + 1, ...; the paper's 100 with seed 42), with the fraction of
+ * samples that routed each patient through each fine-tuned block.
+ */
+async function predictFold(
+  network: Network,
+  volumes: Float32Array[],
+  shape: readonly number[],
+  options: { samples: number; seed: number; batchSize: number },
+): Promise<{ probabilities: number[]; policy?: number[][] }> {
+  const [D, H, W] = shape;
+  const voxels = D * H * W;
+  const probabilities: number[] = [];
+  const policy: number[][] = [];
+  const samples = network.isSpotTune ? options.samples : 1;
+  for (let start = 0; start < volumes.length; start += options.batchSize) {
+    const batch = volumes.slice(start, start + options.batchSize);
+    const input = new Float32Array(batch.length * voxels);
+    batch.forEach((v, i) => input.set(v, i * voxels));
+    const sums = new Float64Array(batch.length);
+    let counts: Float64Array | undefined;
+    for (let s = 0; s < samples; s++) {
+      const p = await network.predict(input, [batch.length, 1, D, H, W], network.isSpotTune ? { policy: 'sample', seed: options.seed + s } : {});
+      for (let i = 0; i < batch.length; i++) sums[i] += p.probabilities[i];
+      if (p.policy) {
+        counts ??= new Float64Array(p.policy.length);
+        for (let j = 0; j < p.policy.length; j++) counts[j] += p.policy[j];
+      }
+    }
+    for (let i = 0; i < batch.length; i++) probabilities.push(sums[i] / samples);
+    if (counts) {
+      const blocks = counts.length / batch.length;
+      for (let i = 0; i < batch.length; i++) policy.push(Array.from(counts.subarray(i * blocks, (i + 1) * blocks), (c) => c / samples));
+    }
+  }
+  return { probabilities, ...(policy.length > 0 ? { policy } : {}) };
+}
+
+async function runEvaluation(exp: Experiment, job: EvaluateJob): Promise<EvaluateJobResult> {
+  const { cache, splits, file } = exp;
+  const modality = job.modality as Modality;
+  const group = splits.groups[modalityGroup(modality)];
+  const has = patientsWith(cache, modality);
+  const patients = group.test.filter((id) => has.has(id));
+  const volumes = await Promise.all(patients.map((id) => cache.load(id, modality)));
+  const trained = group.folds
+    .map((_, fold) => fold)
+    .filter((fold) => jobDone(exp.out, trainJobId(job.network, modality, fold)));
+  if (trained.length === 0) throw new Error(`No fold of ${job.network} on ${modality} finished training`);
+  const evaluation = file.config.evaluation;
+  const perFold: PatientProbabilities[] = [];
+  const policies: number[][][] = [];
+  for (const fold of trained) {
+    const { modelPath } = await readJobResult<TrainJobResult>(exp.out, trainJobId(job.network, modality, fold));
+    const network = await createFor(exp, job.network);
+    try {
+      await network.loadStateDict(stateDictOf(await loadPth(modelPath)), { strict: true });
+      const { probabilities, policy } = await predictFold(network, volumes, cache.shape, {
+        samples: evaluation.gumbelSamples,
+        seed: evaluation.gumbelSeed,
+        batchSize: file.config.train.batchSize,
+      });
+      perFold.push({ patients, probabilities });
+      if (policy) policies.push(policy);
+    } finally {
+      network.dispose();
+    }
+  }
+  const derivative = averageFolds(perFold);
+  return {
+    network: job.network,
+    modality,
+    ...derivative,
+    folds: trained,
+    samples: job.network === 'spottune' ? evaluation.gumbelSamples : 1,
+    ...(policies.length > 0 ? { policyFractions: patients.map((_, i) => meanOf(policies.map((p) => p[i]), 'fold policies')) } : {}),
+  };
+}
+
+const STRUCTURAL = ['T1', 'T1GD', 'T2', 'FLAIR'] as const;
+
+async function runRadiomics(exp: Experiment): Promise<RadiomicsJobResult> {
+  const { file, splits } = exp;
+  const struct = splits.groups.struct;
+  if (!struct) throw new RangeError('The radiomics baseline needs the structural group (T1, T1GD, T2, FLAIR) in the grid');
+  const cohort = await openCohort(file.data, { mask: file.config.preprocess.mask });
+  const byId = new Map(cohort.patients.map((p) => [p.id, p]));
+  const excluded: RadiomicsJobResult['excluded'] = [];
+  const rows = async (ids: readonly string[], set: 'train' | 'test') => {
+    const kept: { id: string; row: number[] }[] = [];
+    for (const id of ids) {
+      const patient = byId.get(id);
+      if (!patient) throw new RangeError(`Patient ${id} of the splits is not in the cohort ${cohort.root}`);
+      const volumes: PatientVolumes = { segmentation: await readNifti(patient.mask) };
+      for (const m of STRUCTURAL) if (patient.images[m]) volumes[m] = await readNifti(patient.images[m]!);
+      const features = studyFeatures(volumes);
+      const row = studyFeatureRow(features);
+      if (row) kept.push({ id, row });
+      else excluded.push({ id, set, features: features.excluded.map((e) => `${e.feature}: ${e.reason}`) });
+    }
+    return kept;
+  };
+  // The forest trains on the structural training pool and is scored on the common test set.
+  const train = await rows(struct.train, 'train');
+  const test = await rows(splits.commonTest, 'test');
+  if (train.length === 0 || test.length === 0) throw new RangeError('Every patient was excluded from the radiomics baseline (see its excluded list)');
+  const probabilities = radiomicsBaseline({
+    trainFeatures: train.map((r) => r.row),
+    trainLabels: train.map((r) => splits.labels[r.id]),
+    testFeatures: test.map((r) => r.row),
+    seed: file.config.train.seed,
+  });
+  return { patients: test.map((r) => r.id), probabilities: Array.from(probabilities), trainPatients: train.length, excluded };
+}
+
+async function runAnalysis(exp: Experiment, jobs: readonly Job[]): Promise<ExperimentResults> {
+  const { file, splits } = exp;
+  const config = file.config;
+  const test = splits.commonTest;
+  const labels = test.map((id) => splits.labels[id]);
+  const score = (y: readonly number[], p: readonly number[]) =>
+    summarizeEnsemble(y, p, {
+      threshold: config.evaluation.threshold,
+      bootstrapResamples: config.stats.bootstrapResamples,
+      bootstrapSeed: config.stats.bootstrapSeed,
+      ciLevel: config.stats.ciLevel,
+    });
+  const groups = Object.keys(config.ensembles);
+  const results: ExperimentResults = {
+    title: config.report.title,
+    synthetic: file.synthetic,
+    createdAt: new Date().toISOString(),
+    threshold: config.evaluation.threshold,
+    networks: [...config.networks],
+    groups,
+    testPatients: test.map((id) => ({ id, label: splits.labels[id] })),
+    ensembles: {},
+    notes: [...file.notes],
+    ...(groups.includes('DSC+DTI') ? { highlightGroup: 'DSC+DTI' } : {}),
+  };
+  const probabilitiesOf: Record<string, Record<string, number[]>> = {};
+  const policies: ReportPolicy[] = [];
+  for (const network of config.networks) {
+    const derivatives = new Map<string, EvaluateJobResult>();
+    for (const modality of config.modalities) {
+      const id = evaluateJobId(network, modality);
+      if (jobs.some((j) => j.id === id) && jobDone(exp.out, id)) derivatives.set(modality, await readJobResult<EvaluateJobResult>(exp.out, id));
+    }
+    results.ensembles[network] = {};
+    probabilitiesOf[network] = {};
+    for (const [name, members] of Object.entries(config.ensembles)) {
+      const modalities = expandEnsemble(members);
+      if (!modalities.every((m) => derivatives.has(m))) {
+        results.notes!.push(`${network} ${name}: not scored, a derivative model is missing (${modalities.filter((m) => !derivatives.has(m)).join(', ')})`);
+        continue;
+      }
+      const p = ensemble(derivatives, modalities, test);
+      probabilitiesOf[network][name] = p;
+      results.ensembles[network][name] = score(labels, p);
+    }
+    for (const d of derivatives.values()) {
+      if (!d.policyFractions) continue;
+      const index = new Map(d.patients.map((p, i) => [p, i]));
+      policies.push({
+        title: `${d.modality} (mean of ${d.folds.length} fold model${d.folds.length === 1 ? '' : 's'} x ${d.samples} Gumbel samples)`,
+        patients: test,
+        fractions: test.map((id) => d.policyFractions![index.get(id)!]),
+        ...(d.policyFractions[0].length !== 16 ? { blocks: d.policyFractions[0].map((_, b) => `block ${b}`) } : {}),
+      });
+    }
+  }
+  if (policies.length > 0) results.policies = policies;
+  if (config.networks.length >= 3) {
+    results.statistics = {};
+    for (const name of groups) {
+      const byNetwork: Record<string, number[]> = {};
+      for (const network of config.networks) if (probabilitiesOf[network][name]) byNetwork[network] = probabilitiesOf[network][name];
+      if (Object.keys(byNetwork).length >= 3) results.statistics[name] = summarizeGroupStatistics(byNetwork, { clamp: config.stats.nemenyiClamp });
+    }
+  }
+  if (jobs.some((j) => j.kind === 'radiomics') && jobDone(exp.out, 'radiomics')) {
+    const rf = await readJobResult<RadiomicsJobResult>(exp.out, 'radiomics');
+    const scored = score(rf.patients.map((id) => splits.labels[id]), rf.probabilities);
+    results.baseline = { name: 'Radiomics RF', metrics: scored.metrics, curves: scored.curves, patients: rf.patients.length };
+  }
+  return results;
+}
+
+/**
+ * Builds the runner of the experiment in `context.out` (its experiment.json must exist): the
+ * {@link JobRunner} both executors call.
+ */
+export async function createJobRunner(context: RunnerContext): Promise<JobRunner> {
+  const opened = await openExperiment(context.out);
+  const exp: Experiment = { out: context.out, device: context.device ?? opened.file.config.network.device, ...opened };
+  return async (job, signal) => {
+    switch (job.kind) {
+      case 'train':
+        return runTraining(exp, job, signal);
+      case 'evaluate':
+        return runEvaluation(exp, job);
+      case 'radiomics':
+        return runRadiomics(exp);
+      case 'analysis':
+        return runAnalysis(exp, planOf(exp.file.config).jobs);
+      case 'report': {
+        const results = await readJobResult<ExperimentResults>(exp.out, 'analysis');
+        const files = await writeReport(results, join(exp.out, 'report'), { formats: exp.file.config.report.formats });
+        return { files: files.filter((f) => existsSync(f)) };
+      }
+    }
+  };
+}
