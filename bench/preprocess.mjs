@@ -26,7 +26,7 @@ const { values: opt } = parseArgs({
   },
 });
 const lib = await import(join(root, 'dist/lib/index.js'));
-const { synthCohort, openCohort, readNifti, preprocessVolume, resolvePreprocess, presetCropBox, prepareCohort, readNpy, MODALITIES } = lib;
+const { synthCohort, openCohort, readNiftiRaw, preprocessVolume, resolvePreprocess, presetCropBox, prepareCohort, readNpy, MODALITIES } = lib;
 
 let synthSeconds;
 let dataDir = opt.data && resolve(opt.data);
@@ -54,13 +54,13 @@ async function ours(saveFirst) {
   const t0 = performance.now();
   for (const p of patients) {
     let t = performance.now();
-    const mask = await readNifti(p.mask);
+    const mask = await readNiftiRaw(p.mask);
     decode += performance.now() - t;
     for (const path of p.images) {
       t = performance.now();
-      const img = await readNifti(path);
+      const img = await readNiftiRaw(path);
       const t1 = performance.now();
-      const r = preprocessVolume({ data: img.data, shape: img.shape, sourceDtype: img.scaled ? 'float32' : img.header.dtype }, mask, box, config);
+      const r = preprocessVolume({ data: img.stored, shape: img.shape, sourceDtype: img.header.dtype, slope: img.slope, inter: img.inter }, mask, box, config); // what prepareCohort does
       prep += performance.now() - t1;
       decode += t1 - t;
       if (!r.ok) throw new Error(`${path}: ${r.reason}`);

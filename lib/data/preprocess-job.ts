@@ -4,7 +4,7 @@
  * @module
  */
 import type { CropBox, PreprocessConfig } from '../config/data.js';
-import { readNifti, type NiftiVolume } from '../io/nifti.js';
+import { readNiftiRaw, type NiftiRawVolume } from '../io/nifti.js';
 import { writeNpy } from './cache.js';
 import { preprocessVolume, type SkipCode } from './preprocess.js';
 
@@ -18,17 +18,14 @@ export interface PatientJob {
 
 export type ItemResult = { id: string; modality: string; ok: true; decoded: number } | { id: string; modality: string; ok: false; code: SkipCode; reason: string; decoded: number };
 
-function sourceDtype(v: NiftiVolume) {
-  return v.scaled ? 'float32' : v.header.dtype; // SimpleITK reads scaled integers as float
-}
 
 /** Runs a job, reporting each modality as it finishes. Never throws for bad data or unreadable files. */
 export async function runPatientJob(job: PatientJob, report: (r: ItemResult) => void, aborted: () => boolean = () => false): Promise<void> {
-  let mask: NiftiVolume | undefined;
+  let mask: NiftiRawVolume | undefined;
   let maskError: string | undefined;
   let decoded = 0;
   try {
-    mask = await readNifti(job.maskPath);
+    mask = await readNiftiRaw(job.maskPath);
     decoded++;
   } catch (err) {
     maskError = `cannot read the mask ${job.maskPath}: ${(err as Error).message}`;
@@ -41,16 +38,17 @@ export async function runPatientJob(job: PatientJob, report: (r: ItemResult) => 
       decoded = 0;
       continue;
     }
-    let image: NiftiVolume;
+    let image: NiftiRawVolume;
     try {
-      image = await readNifti(item.imagePath);
+      image = await readNiftiRaw(item.imagePath);
       decoded++;
     } catch (err) {
       report({ ...base, ok: false, code: 'read-error', reason: `cannot read ${item.imagePath}: ${(err as Error).message}`, decoded });
       decoded = 0;
       continue;
     }
-    const result = preprocessVolume({ data: image.data, shape: image.shape, sourceDtype: sourceDtype(image) }, mask, job.box, job.config);
+    // stored voxels straight in: scaled integers become float32 (as SimpleITK reads them), others keep their type for img_as_float
+    const result = preprocessVolume({ data: image.stored, shape: image.shape, sourceDtype: image.header.dtype, slope: image.slope, inter: image.inter }, mask, job.box, job.config);
     if (result.ok) {
       await writeNpy(item.outPath, result.data, result.shape);
       report({ ...base, ok: true, decoded });

@@ -11,7 +11,7 @@
  * @module
  */
 import { GEOMETRY_PRESETS, PreprocessSchema, type CropBox, type PreprocessConfig, type PreprocessOptions } from '../config/data.js';
-import type { VoxelDType } from '../io/volume.js';
+import type { VoxelArray, VoxelDType } from '../io/volume.js';
 
 /** A floating-point working buffer. */
 export type RealArray = Float32Array | Float64Array;
@@ -491,16 +491,24 @@ export function maskCropConvert(image: PreprocessInput, mask: ArrayLike<number>,
     throw new RangeError(`Crop box [${box.map(([a, b]) => `${a}:${b}`).join(', ')}] does not fit a volume of shape [${shape.join(', ')}]`);
   }
   const out: Shape3 = [z1 - z0, y1 - y0, x1 - x0];
-  const max = intensity === 'img_as_float' ? INT_MAX[image.sourceDtype] : undefined;
-  const keep32 = image.sourceDtype === 'float32'; // skimage keeps float32 as float32; everything else becomes float64
+  const slope = image.slope ?? 1;
+  const inter = image.inter ?? 0;
+  const scaled = slope !== 1 || inter !== 0;
+  const sourceDtype = scaled ? 'float32' : image.sourceDtype;
+  const max = intensity === 'img_as_float' ? INT_MAX[sourceDtype] : undefined;
+  const keep32 = sourceDtype === 'float32'; // skimage keeps float32 as float32; everything else becomes float64
   const result: RealArray = keep32 ? new Float32Array(out[0] * out[1] * out[2]) : new Float64Array(out[0] * out[1] * out[2]);
   const k = max === undefined ? 1 : 1 / max;
-  const signed = max !== undefined && image.sourceDtype.startsWith('int');
+  const signed = max !== undefined && sourceDtype.startsWith('int');
   const src = image.data;
   let o = 0;
   for (let z = z0; z < z1; z++) {
     for (let y = y0; y < y1; y++) {
       const row = (z * shape[1] + y) * shape[2];
+      if (scaled) {
+        for (let x = row + x0; x < row + x1; x++, o++) if (mask[x] > 0) result[o] = Math.fround(src[x] * slope + inter);
+        continue;
+      }
       for (let x = row + x0; x < row + x1; x++, o++) {
         if (mask[x] > 0) {
           const v = src[x] * k;
@@ -514,8 +522,12 @@ export function maskCropConvert(image: PreprocessInput, mask: ArrayLike<number>,
 
 /** What {@link preprocessVolume} needs to know about the image. */
 export interface PreprocessInput {
-  data: Float32Array | Float64Array;
+  /** Voxels: float32 from readNifti, or the stored array from readNiftiRaw (with slope/inter). */
+  data: VoxelArray;
   shape: Shape3;
+  /** scl_slope / scl_inter still to apply to `data` (readNiftiRaw); values then round to float32, as readNifti's do. */
+  slope?: number;
+  inter?: number;
   /** The stored voxel type, for the img_as_float conversion; 'float32' when scl_slope/inter applied (SimpleITK then reads float). */
   sourceDtype: VoxelDType;
 }
@@ -541,7 +553,7 @@ export function preprocessVolume(image: PreprocessInput, mask: { data: ArrayLike
   let bad = 0;
   const m = mask.data;
   const v = image.data;
-  const floating = image.sourceDtype === 'float32' || image.sourceDtype === 'float64';
+  const floating = image.data instanceof Float32Array || image.data instanceof Float64Array;
   for (let i = 0; i < m.length; i++) {
     if (m[i] > 0) {
       inside++;

@@ -260,9 +260,44 @@ function swapBytes(bytes: Uint8Array, width: number): void {
  * const t1 = await readNifti('UPENN-GBM-00001_11_T1.nii.gz'); // t1.shape = [155, 240, 240]
  */
 export async function readNifti(path: string, options: ReadNiftiOptions = {}): Promise<NiftiVolume> {
+  const axisOrder = checkOneOf(options.axisOrder ?? 'kji', 'options.axisOrder', ['kji', 'ijk'] as const);
+  const raw = await readNiftiRaw(path, options);
+  const { stored, slope, inter, scaled, shape, spacing } = raw;
+  let data: Float32Array;
+  if (stored instanceof Float32Array && !scaled) data = stored;
+  else if (stored instanceof Float64Array || stored instanceof Int32Array || stored instanceof Uint32Array) {
+    // values float32 cannot hold exactly: scale in double, round once
+    data = new Float32Array(stored.length);
+    for (let i = 0; i < stored.length; i++) data[i] = stored[i] * slope + inter;
+  } else {
+    data = new Float32Array(stored); // native conversion; exact for 8/16-bit integers and float32
+    if (scaled) scaleInPlace(data, slope, inter);
+  }
+  const base = { affine: raw.affine, header: raw.header, volumes: raw.volumes, scaled, axisOrder };
+  if (axisOrder === 'ijk') return { ...base, data: reverseAxes(data, shape), shape: [shape[2], shape[1], shape[0]], spacing: [spacing[2], spacing[1], spacing[0]] };
+  return { ...base, data, shape, spacing };
+}
+
+/** A volume as stored: the typed array of the file's datatype, with the scaling still to apply. */
+export interface NiftiRawVolume extends Volume<VoxelArray> {
+  /** The stored voxels (shape [nz, ny, nx]). Real values are `stored * slope + inter`. */
+  stored: VoxelArray;
+  slope: number;
+  inter: number;
+  /** slope/inter differ from 1/0. */
+  scaled: boolean;
+  header: NiftiHeader;
+  volumes: number;
+}
+
+/**
+ * Reads a NIfTI file like {@link readNifti} but returns the voxels in their stored type without
+ * converting or scaling them (`data` = `stored`), in the stored 'kji' order: the fast path for
+ * pipelines that consume each voxel once.
+ */
+export async function readNiftiRaw(path: string, options: { volume?: number } = {}): Promise<NiftiRawVolume> {
   if (typeof path !== 'string' || path.length === 0) throw new TypeError(`Expected a file path for path but received ${describeValue(path)}`);
   const index = checkInteger(options.volume ?? 0, 'options.volume', { min: 0 });
-  const axisOrder = checkOneOf(options.axisOrder ?? 'kji', 'options.axisOrder', ['kji', 'ijk'] as const);
 
   const stream = await openStream(path);
   let header: NiftiHeader | undefined;
@@ -314,23 +349,9 @@ export async function readNifti(path: string, options: ReadNiftiOptions = {}): P
   if (!Number.isFinite(slope) || slope === 0) [slope, inter] = [1, 0];
   if (!Number.isFinite(inter)) inter = 0;
   const scaled = slope !== 1 || inter !== 0;
-  let data: Float32Array;
-  if (stored instanceof Float32Array && !scaled) data = stored;
-  else if (stored instanceof Float64Array || stored instanceof Int32Array || stored instanceof Uint32Array) {
-    // values float32 cannot hold exactly: scale in double, round once
-    data = new Float32Array(stored.length);
-    for (let i = 0; i < stored.length; i++) data[i] = stored[i] * slope + inter;
-  } else {
-    data = new Float32Array(stored); // native conversion; exact for 8/16-bit integers and float32
-    if (scaled) scaleInPlace(data, slope, inter);
-  }
   const spacing: [number, number, number] = [Math.abs(header.pixDims[3] || 1), Math.abs(header.pixDims[2] || 1), Math.abs(header.pixDims[1] || 1)];
   const shape: [number, number, number] = [nz, ny, nx];
-  const affine = headerAffine(header);
-  if (axisOrder === 'ijk') {
-    return { data: reverseAxes(data, shape), shape: [nx, ny, nz], spacing: [spacing[2], spacing[1], spacing[0]], affine, header, axisOrder, volumes: count, scaled };
-  }
-  return { data, shape, spacing, affine, header, axisOrder, volumes: count, scaled };
+  return { data: stored, stored, shape, spacing, affine: headerAffine(header), header, volumes: count, slope, inter, scaled };
 }
 
 function scaleInPlace(data: Float32Array, slope: number, inter: number): void {

@@ -59,11 +59,17 @@ describe('prepareCohort writes a cache that openCache reads', () => {
     const cache = await openCache(out);
     expect(cache.shape).toEqual([35, 43, 43]);
     const p = cohort.patients[0];
+    // the cache reads stored voxels (readNiftiRaw); the result equals preprocessing readNifti's float32 voxels
+    for (const q of cohort.patients) {
+      for (const m of ['FLAIR', 'DTI_FA', 'DSC_PSR'] as const) {
+        if (!q.images[m]) continue;
+        const [img, mask] = await Promise.all([readNifti(q.images[m]!), readNifti(q.mask)]);
+        const want = preprocessVolume({ data: img.data, shape: img.shape, sourceDtype: img.scaled ? 'float32' : img.header.dtype }, mask, [[0, 70], [20, 106], [22, 104]], resolvePreprocess(small));
+        if (!want.ok) throw new Error(want.reason);
+        expect(await cache.load(q.id, m)).toEqual(want.data);
+      }
+    }
     const got = await cache.load(p.id, 'FLAIR');
-    const [img, mask] = await Promise.all([readNifti(p.images.FLAIR!), readNifti(p.mask)]);
-    const want = preprocessVolume({ data: img.data, shape: img.shape, sourceDtype: img.header.dtype }, mask, [[0, 70], [20, 106], [22, 104]], resolvePreprocess(small));
-    if (!want.ok) throw new Error(want.reason);
-    expect(got).toEqual(want.data);
     expect(got.reduce((a, v) => Math.min(a, v), 1)).toBe(0);
     expect(got.reduce((a, v) => Math.max(a, v), 0)).toBe(1);
     await expect(cache.load(nanVolume.id, 'T1')).rejects.toThrow(/skipped: 1 NaN\/Inf voxel/);
