@@ -68,9 +68,10 @@ const CASES = {
   },
 
   async preprocess(p) {
-    // readNifti + the data area's preprocessVolume (lib/data/preprocess.ts): mask, crop, skimage-exact
-    // rescale (Gaussian anti-aliasing + linear zoom), min-max, pad; the same steps as the reference
-    const readNifti = need('readNifti');
+    // What prepareCohort does per volume: readNiftiRaw (stored voxels, no float conversion) and the
+    // data area's preprocessVolume (lib/data/preprocess.ts): mask, crop, skimage-exact rescale
+    // (Gaussian anti-aliasing + linear zoom), min-max, pad; the same steps as the reference
+    const readNiftiRaw = need('readNiftiRaw');
     const preprocessVolume = need('preprocessVolume');
     const config = need('resolvePreprocess')({});
     const box = need('presetCropBox')(config.crop);
@@ -78,9 +79,11 @@ const CASES = {
       info: {},
       async run() {
         for (const [imagePath, maskPath] of p.files) {
-          const [image, mask] = await Promise.all([readNifti(imagePath), readNifti(maskPath)]);
-          const scaled = image.scaled ? 'float32' : image.header.dtype;
-          const out = preprocessVolume({ data: image.data, shape: image.shape, sourceDtype: scaled }, mask, box, config);
+          // one after the other, as the single-threaded reference does
+          const image = await readNiftiRaw(imagePath);
+          const mask = await readNiftiRaw(maskPath);
+          const input = { data: image.stored, shape: image.shape, sourceDtype: image.header.dtype, slope: image.slope, inter: image.inter };
+          const out = preprocessVolume(input, mask, box, config);
           if (!out.ok) throw new Error(`preprocessVolume refused ${imagePath}: ${out.reason}`);
         }
       },

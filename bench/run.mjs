@@ -19,8 +19,10 @@
 //   --out FILE         where to write the JSON (default bench/results/<date>-<machine>.json)
 //   --machine NAME     the machine's name in the file name and record
 //   --timeout S        per-message timeout, seconds (default 900)
+//   --area-benches     also run the data and training areas' own throughput benchmarks
+//                      (bench/preprocess.mjs, bench/augment.mjs) and fold their JSON into the results
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +48,7 @@ const { values: opt } = parseArgs({
     machine: { type: 'string' },
     timeout: { type: 'string', default: '900' },
     'no-memory': { type: 'boolean', default: false },
+    'area-benches': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -371,6 +374,31 @@ function slug(s) {
   return s.toLowerCase().replace(/\(r\)|\(tm\)|cpu|@.*$/g, '').replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40);
 }
 
+/**
+ * The areas' own benchmarks, run as they are (each alternates ours and the Python stack itself)
+ * with their JSON folded into these results.
+ */
+function runAreaBenches() {
+  const out = {};
+  const dir = join(root, 'bench/out');
+  mkdirSync(dir, { recursive: true });
+  const scripts = [
+    ['preprocess', 'bench/preprocess.mjs', ['--python', opt.python]],
+    ['augment', 'bench/augment.mjs', ['--threads', String(threads), ...(cuda ? ['--device', opt.device] : [])]],
+  ];
+  for (const [name, script, args] of scripts) {
+    if (!existsSync(join(root, script))) continue;
+    const file = join(dir, `area-${name}.json`);
+    process.stderr.write(`  ${script} ... `);
+    const t = performance.now();
+    const r = spawnSync(process.execPath, [join(root, script), ...args, '--out', file], { cwd: root, encoding: 'utf8', timeout: timeoutMs });
+    process.stderr.write(`${((performance.now() - t) / 1e3).toFixed(0)} s\n`);
+    if (r.status === 0 && existsSync(file)) out[name] = JSON.parse(readFileSync(file, 'utf8'));
+    else out[name] = { error: `exit ${r.status ?? r.signal}: ${(r.stderr || r.stdout || '').trim().split('\n').slice(-3).join(' | ')}` };
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Output
 
@@ -458,6 +486,7 @@ async function main() {
     writeResults(result); // partial results survive an interrupted run
   }
   await Promise.all([ours?.close(), theirs?.close()]);
+  if (opt['area-benches']) result.areaBenches = runAreaBenches();
   result.machine.loadAverageAfter = loadavg().map((x) => +x.toFixed(2));
   const file = writeResults(result);
   console.log(`\n${table(result.cases)}\n\nthreads: ${threads}; results: ${file.replace(`${root}/`, '')}`);
