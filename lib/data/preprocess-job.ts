@@ -24,6 +24,7 @@ export async function runPatientJob(job: PatientJob, report: (r: ItemResult) => 
   let mask: NiftiRawVolume | undefined;
   let maskError: string | undefined;
   let decoded = 0;
+  const writes: Promise<void>[] = [];
   try {
     mask = await readNiftiRaw(job.maskPath);
     decoded++;
@@ -31,7 +32,7 @@ export async function runPatientJob(job: PatientJob, report: (r: ItemResult) => 
     maskError = `cannot read the mask ${job.maskPath}: ${(err as Error).message}`;
   }
   for (const item of job.items) {
-    if (aborted()) return;
+    if (aborted()) break;
     const base = { id: job.id, modality: item.modality };
     if (!mask) {
       report({ ...base, ok: false, code: 'read-error', reason: maskError!, decoded });
@@ -50,11 +51,15 @@ export async function runPatientJob(job: PatientJob, report: (r: ItemResult) => 
     // stored voxels straight in: scaled integers become float32 (as SimpleITK reads them), others keep their type for img_as_float
     const result = preprocessVolume({ data: image.stored, shape: image.shape, sourceDtype: image.header.dtype, slope: image.slope, inter: image.inter }, mask, job.box, job.config);
     if (result.ok) {
-      await writeNpy(item.outPath, result.data, result.shape);
-      report({ ...base, ok: true, decoded });
+      // the write (fsync, rename) overlaps the next volume's work
+      const d = decoded;
+      const write = writeNpy(item.outPath, result.data, result.shape).then(() => report({ ...base, ok: true, decoded: d }));
+      write.catch(() => {}); // observed now, rethrown by Promise.all below: no unhandled rejection meanwhile
+      writes.push(write);
     } else {
       report({ ...base, ok: false, code: result.code, reason: result.reason, decoded });
     }
     decoded = 0;
   }
+  await Promise.all(writes);
 }
