@@ -153,7 +153,7 @@ function anatomy(shape: [number, number, number], spacingMm: number, random: () 
   const noise = new Float32Array(n);
   for (let i = 0; i < n; i++) noise[i] = random() * 2 - 1;
   const blobs = new Float32Array(n);
-  const period = 8 / spacingMm; // an 8 mm texture
+  const period = 20 / spacingMm; // a 20 mm texture: coarse enough to survive the 2x downscale
   const phase = [random() * 6.28, random() * 6.28, random() * 6.28];
   const k = (2 * Math.PI) / period;
   let o = 0;
@@ -200,10 +200,12 @@ function labels(classes: Uint8Array): Uint8Array {
 function modalityVolume(a: Anatomy, modality: Modality, signal: number, random: () => number, offset: number): VoxelArray {
   const spec = LEVELS[modality];
   const levels = spec.levels.map((l, cls) => (cls === BG ? 0 : l * (1 + (random() * 2 - 1) * 0.06)));
-  // MGMT signal: the necrotic core moves towards the rim's intensity, and the oedema gains texture
-  const core = levels[CORE] + Math.min(1, 0.45 * signal) * (levels[RIM] - levels[CORE]);
+  // MGMT signal: every tumour class but the brightest darkens (30% at signal 1), so the contrast
+  // survives per-volume min-max scaling whichever class sets the maximum; the oedema gains texture
+  const tumour = [OEDEMA, RIM, CORE];
+  const brightest = tumour.reduce((best, c) => (spec.levels[c] > spec.levels[best] ? c : best), OEDEMA); // nominal, not jittered
+  for (const c of tumour) if (c !== brightest) levels[c] *= 1 - Math.min(0.7, 0.3 * signal);
   const texture = 0.15 * signal * levels[OEDEMA];
-  levels[CORE] = core;
   const n = a.classes.length;
   const out = spec.dtype === 'int16' ? new Int16Array(n) : new Float32Array(n);
   const scale = spec.scale / (spec.slope ?? 1);
@@ -235,8 +237,8 @@ function modalityVolume(a: Anatomy, modality: Modality, signal: number, random: 
  *
  * Volumes: an ellipsoid brain (cortex, white matter, ventricles; skull-stripped), smooth bias and
  * voxel noise, a tumour with necrotic core (label 1), enhancing rim (4) and oedema (2). Methylated
- * tumours carry `signal`: the core's intensity moves towards the rim's (45% of the way at
- * `signal` 1) and the oedema gains an 8 mm texture, in `signalModalities`. Structural images are
+ * tumours carry `signal`: every tumour class but the modality's brightest darkens (by 30% at
+ * `signal` 1) and the oedema gains a 20 mm texture, in `signalModalities`. Structural images are
  * int16, DTI/DSC float32, masks uint8. Deterministic: the same options give the same files.
  *
  * @see SynthSchema for the options; GEOMETRY_PRESETS for the 'full' and 'small' geometry.
