@@ -23,7 +23,7 @@ export function hashUniform(seed: number, n: number): Float64Array {
     x = Math.imul(x, 0x7feb352d) >>> 0;
     x ^= x >>> 15;
     x = Math.imul(x, 0x846ca68b) >>> 0;
-    x ^= x >>> 16;
+    x = (x ^ (x >>> 16)) >>> 0; // `^` yields a signed int32; >>> 0 makes it unsigned again
     out[i] = x / 2147483648 - 1;
   }
   return out;
