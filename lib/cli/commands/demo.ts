@@ -14,7 +14,7 @@ export function registerDemo(program: Command): void {
     .command('demo')
     .description("the study's whole protocol on a synthetic cohort, reduced to run on a 2-core CPU in minutes; prints where the report is")
     .option('--out <dir>', 'output folder (re-running resumes)', 'demo-out')
-    .option('--patients <n>', 'baseline patients of the synthetic cohort', '60')
+    .option('--patients <n>', 'baseline patients of the synthetic cohort', '64')
     .option('--seed <n>', 'seed of the cohort, the splits and the trainings', '42')
     .option('--concurrency <k>', 'trainings at once', '2')
     .option('--no-progress', 'no progress bar')
