@@ -1,6 +1,6 @@
 /**
  * `spottune worker`: runs experiment jobs from a BullMQ queue on this machine. Also the queue
- * options and the `--status` output that `spottune experiment` shares (see docs/scale-out.md).
+ * options and the `--status` output that `spottune experiment` shares (see README, "Scaling out").
  * @module
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -31,7 +31,7 @@ export interface WorkerCommandOptions {
 export function registerWorker(program: Command): void {
   program
     .command('worker')
-    .description('run experiment jobs from a Redis queue on this machine, each in its own process (see docs/scale-out.md)')
+    .description('run experiment jobs from a Redis queue on this machine, each in its own process (see README, "Scaling out")')
     .requiredOption('--queue <url>', 'Redis URL: redis://[[user]:password@]host[:port][/db], or rediss:// for TLS')
     .option('--device <device>', 'device of the jobs: cpu, cuda, cuda:1 (passed to each job as SPOTTUNE_DEVICE)')
     .option('--concurrency <k>', 'jobs at once on this worker (several trainings fit on one large GPU)', positiveInt('--concurrency'), QUEUE_DEFAULTS.concurrency)
