@@ -119,6 +119,12 @@ export async function setupExperiment(options: SetupOptions): Promise<Experiment
   const splitsPath = join(out, 'splits.json');
   const { splits } = await loadOrMakeStudySplits(splitsPath, patients, config.splits, { groups });
   if (splits.commonTest.length === 0) throw new RangeError('The splits have no common test patient: no patient has every modality group of the grid');
+  const positives = splits.commonTest.filter((id) => splits.labels[id] === 1).length;
+  if (positives === 0 || positives === splits.commonTest.length) {
+    throw new RangeError(
+      `The common test set (${splits.commonTest.length} patients, ${positives} methylated) has one class only, so AUC and AP are undefined; use a larger cohort or another splits.seed`,
+    );
+  }
   for (const [name, members] of Object.entries(config.ensembles)) {
     if (expandEnsemble(members).length === 0) throw new RangeError(`Ensemble ${name} has no modality`);
   }

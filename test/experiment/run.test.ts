@@ -99,6 +99,15 @@ describe('errors before any training', () => {
     await expect(setupExperiment({ data, out: join(root, 'folds'), config: { ...config, splits: { folds: 40 } }, weights })).rejects.toThrow(RangeError);
   });
 
+  test('a common test set of one class', async () => {
+    const tiny = join(root, 'tiny');
+    await synthCohort({ out: tiny, patients: 12, size: 'small', seed: 11, signal: 4 });
+    const err = await setupExperiment({ data: tiny, out: join(root, 'one-class'), config: { ...config, splits: { folds: 2, seed: 3 } }, weights }).catch((e: unknown) => e);
+    // either the folds or the common test set cannot be made from 12 patients: both are RangeErrors before training
+    expect(err).toBeInstanceOf(RangeError);
+    expect(existsSync(join(root, 'one-class', 'runs'))).toBe(false);
+  });
+
   test('SpotTune and transfer without weights', async () => {
     await expect(setupExperiment({ data, out: join(root, 'no-weights'), config })).rejects.toThrow(/weights/);
   });
