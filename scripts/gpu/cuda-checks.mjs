@@ -14,6 +14,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { formulaStateDict, makeInput } from '../fixtures/networks/formula.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { values: opt } = parseArgs({
@@ -30,45 +31,7 @@ const fixture = (name) => JSON.parse(readFileSync(join(root, 'test/fixtures/netw
 // The fixtures' optimiser (make_fixtures.py TRAIN): rates large enough that one Adam step shows.
 const TRAIN = { learningRate: 1e-3, agentLearningRate: 1e-2, weightDecay: 1e-2, agentWeightDecay: 1e-2 };
 
-// --- the fixtures' deterministic weights and inputs (test/models/formula.ts, the same arithmetic)
-function nameSeed(name) {
-  let s = 0;
-  for (let i = 0; i < name.length; i++) s = (s * 31 + name.charCodeAt(i)) % 100003;
-  return s;
-}
-function hashUniform(seed, n) {
-  const out = new Float64Array(n);
-  const base = (seed * 7919) >>> 0;
-  for (let i = 0; i < n; i++) {
-    let x = (i + base) >>> 0;
-    x ^= x >>> 16;
-    x = Math.imul(x, 0x7feb352d) >>> 0;
-    x ^= x >>> 15;
-    x = Math.imul(x, 0x846ca68b) >>> 0;
-    x ^= x >>> 16;
-    out[i] = x / 2147483648 - 1;
-  }
-  return out;
-}
-function formula(name, shape) {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const leaf = name.slice(name.lastIndexOf('.') + 1);
-  if (leaf === 'num_batches_tracked') return { dtype: 'int64', shape: [...shape], data: new BigInt64Array(n) };
-  const v = hashUniform(nameSeed(name), n);
-  const out = new Float32Array(n);
-  const fanIn = shape.length >= 2 ? shape.slice(1).reduce((a, b) => a * b, 1) : 1;
-  const convScale = Math.sqrt(3.0 / fanIn);
-  for (let i = 0; i < n; i++) {
-    if (leaf === 'weight' && shape.length >= 2) out[i] = v[i] * convScale;
-    else if (leaf === 'weight') out[i] = 0.6 + 0.1 * v[i];
-    else if (leaf === 'bias' || leaf === 'running_mean') out[i] = 0.05 * v[i];
-    else if (leaf === 'running_var') out[i] = 1.0 + 0.25 * (1.0 + v[i]);
-    else throw new Error(`no formula for ${name}`);
-  }
-  return { dtype: 'float32', shape: [...shape], data: out };
-}
-const formulaStateDict = (info) => new Map(info.map((e) => [e.name, formula(e.name, e.shape)]));
-const makeInput = (shape) => Float32Array.from(hashUniform(12345, shape.reduce((a, b) => a * b, 1)));
+// The fixtures' deterministic weights and inputs, shared with test/models/formula.ts.
 
 function relativeError(actual, expected) {
   if (actual.length !== expected.length) return Infinity;
@@ -95,9 +58,19 @@ const summaryError = (a, e) =>
 
 // --- bookkeeping
 const results = [];
-function record(group, what, err) {
-  results.push({ group, what, relError: err, pass: err < tol });
+// As test/models/network.test.ts: a quantity is held to --tol unless PyTorch's own float32 result
+// is farther than that from its float64 result (the fixture's `precision`), then to 4x that gap.
+const within = (precision) => Math.max(tol, 4 * (precision ?? 0));
+function record(group, what, err, limit = tol) {
+  results.push({ group, what, relError: err, tolerance: limit, pass: err < limit });
 }
+// Where a gradient is that noisy the sign of Adam's first step can flip: compare its size only.
+function recordUpdate(group, key, actual, expected, gradientPrecision, updatePrecision) {
+  if (gradientPrecision < tol / 4) return record(group, `Adam update ${key}`, relativeError(actual.head, expected.head), within(updatePrecision));
+  const size = (s) => Math.max(...s.head.map(Math.abs));
+  record(group, `largest Adam update ${key}`, relativeError([size(actual)], [size(expected)]), within(updatePrecision));
+}
+const backward = (pr, key) => Math.max(pr.gradients?.[key] ?? 0, pr.gradientAbsSums?.[key] ?? 0);
 function recordEqual(group, what, actual, expected) {
   const a = Array.from(actual);
   const same = a.length === expected.length && a.every((v, i) => v === expected[i]);
@@ -118,18 +91,20 @@ async function checkResNet(lib, name) {
     await net.loadStateDict(formulaStateDict(net.stateInfo()));
     const x = makeInput(fx.shape);
     const { logits } = await net.predict(x, fx.shape);
-    record(name, 'eval logits', relativeError(logits, fx.evalLogits));
+    const pr = fx.precision ?? {};
+    record(name, 'eval logits', relativeError(logits, fx.evalLogits), within(pr.evalLogits));
     let step;
     const updates = await updatesAfterStep(net, async () => {
       step = await net.trainStep(x, fx.shape, Float32Array.from(fx.labels), { seed: 0 });
     }, Object.keys(fx.updates));
-    record(name, 'loss', relativeError([step.loss], [fx.loss]));
-    record(name, 'train-mode probabilities', relativeError(step.probabilities, fx.probabilities));
+    const forward = within(Math.max(pr.loss ?? 0, pr.probabilities ?? 0));
+    record(name, 'loss', relativeError([step.loss], [fx.loss]), forward);
+    record(name, 'train-mode probabilities', relativeError(step.probabilities, fx.probabilities), forward);
     const grads = await net.gradients(Object.keys(fx.gradients));
-    for (const [key, expected] of Object.entries(fx.gradients)) record(name, `gradient ${key}`, summaryError(summarise(grads.get(key).data), expected));
-    for (const [key, expected] of Object.entries(fx.updates)) record(name, `Adam update ${key}`, relativeError(updates.get(key).head, expected.head));
+    for (const [key, expected] of Object.entries(fx.gradients)) record(name, `gradient ${key}`, summaryError(summarise(grads.get(key).data), expected), within(backward(pr, key)));
+    for (const [key, expected] of Object.entries(fx.updates)) recordUpdate(name, key, updates.get(key), expected, backward(pr, key), pr.updates?.[key]);
     const state = await net.stateDict();
-    for (const [key, expected] of Object.entries(fx.buffers)) record(name, `buffer ${key}`, summaryError(summarise(state.get(key).data), expected));
+    for (const [key, expected] of Object.entries(fx.buffers)) record(name, `buffer ${key}`, summaryError(summarise(state.get(key).data), expected), within(pr.buffers?.[key]));
   } finally {
     net.dispose();
   }
@@ -161,17 +136,19 @@ async function checkSpotTune(lib) {
       record(name, `policy-aware = two-copy logits (seed ${seed})`, relativeError(sel.logits, both.logits));
     }
     let step;
+    const pr = fx.precision ?? {};
     const updates = await updatesAfterStep(net, async () => {
       step = await net.trainStep(x, fx.shape, Float32Array.from(fx.labels), { seed: 0, tau: fx.tau, gumbelNoise: Float32Array.from(fx.noise) });
     }, Object.keys(fx.updates));
     recordEqual(name, 'train policy', step.policy, fx.trainPolicy);
-    record(name, 'loss', relativeError([step.loss], [fx.loss]));
-    record(name, 'train-mode probabilities', relativeError(step.probabilities, fx.probabilities));
+    const forward = within(Math.max(pr.loss ?? 0, pr.probabilities ?? 0));
+    record(name, 'loss', relativeError([step.loss], [fx.loss]), forward);
+    record(name, 'train-mode probabilities', relativeError(step.probabilities, fx.probabilities), forward);
     const grads = await net.gradients();
-    for (const [key, expected] of Object.entries(fx.gradients)) record(name, `gradient ${key}`, summaryError(summarise(grads.get(key).data), expected));
-    for (const [key, expected] of Object.entries(fx.updates)) record(name, `Adam update ${key}`, relativeError(updates.get(key).head, expected.head));
+    for (const [key, expected] of Object.entries(fx.gradients)) record(name, `gradient ${key}`, summaryError(summarise(grads.get(key).data), expected), within(backward(pr, key)));
+    for (const [key, expected] of Object.entries(fx.updates)) recordUpdate(name, key, updates.get(key), expected, backward(pr, key), pr.updates?.[key]);
     const state = await net.stateDict();
-    for (const [key, expected] of Object.entries(fx.buffers)) record(name, `buffer ${key}`, summaryError(summarise(state.get(key).data), expected));
+    for (const [key, expected] of Object.entries(fx.buffers)) record(name, `buffer ${key}`, summaryError(summarise(state.get(key).data), expected), within(pr.buffers?.[key]));
   } finally {
     net.dispose();
   }
@@ -218,7 +195,7 @@ async function main() {
         (bad.length ? `; FAILED: ${bad.map((r) => r.error ?? `${r.what}${r.relError !== undefined ? ` ${r.relError.toExponential(2)}` : ' (differs)'}`).join('; ')}` : ''),
     );
   }
-  console.log(`cuda-checks on ${device}: ${results.length - report.failed}/${results.length} within ${tol}, max relative error ${report.maxRelError.toExponential(2)}, ${report.seconds.toFixed(0)} s`);
+  console.log(`cuda-checks on ${device}: ${results.length - report.failed}/${results.length} within their tolerance (--tol ${tol}, or 4x PyTorch's own float32 gap), max relative error ${report.maxRelError.toExponential(2)}, ${report.seconds.toFixed(0)} s`);
   process.exitCode = report.failed ? 1 : 0;
 }
 
