@@ -10,6 +10,7 @@ import { GEOMETRY_PRESETS, GROUP_FOLDERS, MODALITIES, MODALITY_GROUPS, SynthSche
 import { writeNifti } from '../io/nifti.js';
 import type { Affine, VoxelArray } from '../io/volume.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { mulberry32 } from '../util/mulberry32.js';
 
 /** What {@link synthCohort} wrote. */
 export interface SynthCohortResult {
@@ -59,17 +60,6 @@ const LEVELS: Record<Modality, { levels: number[]; scale: number; dtype: 'int16'
   DSC_PSR: { levels: [0, 0.9, 0.85, 0.9, 0.88, 0.7, 0.9], scale: 1, dtype: 'float32' },
 };
 
-/** mulberry32: a small, fast, seedable PRNG; uniform in [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A seed for (seed, scan number, stream), mixed so nearby inputs give unrelated streams. */
 function mix(...parts: number[]): number {
@@ -267,7 +257,7 @@ export async function synthCohort(options: SynthOptions, onProgress?: (p: SynthP
 
   // The scan plan.
   const N = config.patients;
-  const plan = rng(mix(config.seed, 0xc0ffee));
+  const plan = mulberry32(mix(config.seed, 0xc0ffee));
   const extras = N >= 4 ? Math.max(1, Math.round(0.1 * N)) : 0;
   const total = N + 2 * extras;
   const order = shuffle([...Array(total).keys()], plan); // scan numbers assigned to roles at random
@@ -303,7 +293,7 @@ export async function synthCohort(options: SynthOptions, onProgress?: (p: SynthP
   const oldFolderFor = scans.find((x) => !x.followUp)?.id;
 
   for (const scan of scans) {
-    const a = anatomy(shape, s, rng(mix(config.seed, scan.num, scan.followUp ? 21 : 11)));
+    const a = anatomy(shape, s, mulberry32(mix(config.seed, scan.num, scan.followUp ? 21 : 11)));
     const tasks: Array<() => Promise<void>> = [];
     const struct = join(root, GROUP_FOLDERS.struct, scan.id);
     const signal = scan.mgmt === 'Methylated' ? config.signal : 0;
@@ -314,7 +304,7 @@ export async function synthCohort(options: SynthOptions, onProgress?: (p: SynthP
       const folder = MODALITY_GROUPS.struct.includes(m as never) ? struct : MODALITY_GROUPS.DTI.includes(m as never) ? join(root, GROUP_FOLDERS.DTI, GROUP_FOLDERS.DTI, scan.id) : join(root, GROUP_FOLDERS.DSC, scan.id);
       // volumes are made when their write starts, so at most a few are in memory at once
       tasks.push(async () => {
-        const random = rng(mix(config.seed, scan.num, scan.followUp ? 21 : 11, 100 + idx));
+        const random = mulberry32(mix(config.seed, scan.num, scan.followUp ? 21 : 11, 100 + idx));
         const vol = modalityVolume(a, m, signalModalities.has(m) ? signal : 0, random, 7919 * (idx + 1));
         await write(join(folder, `${scan.id}_${m}.nii.gz`), vol, LEVELS[m].slope);
         if (m === 'T1' && scan.id === oldFolderFor) await write(join(struct, 'old', `${scan.id}_${m}.nii.gz`), vol);
@@ -342,7 +332,7 @@ export async function synthCohort(options: SynthOptions, onProgress?: (p: SynthP
 
   const header = 'ID,Gender,Age_at_scan_years,Survival_from_surgery_days_UPDATED,Survival_Status,Survival_Censor,IDH1,MGMT,KPS,GTR_over90percent';
   const rows = scans.map((x) => {
-    const r = rng(mix(config.seed, x.num, 7));
+    const r = mulberry32(mix(config.seed, x.num, 7));
     const age = (35 + r() * 45).toFixed(0);
     const days = Math.round(100 + r() * 1500);
     return [x.id, r() < 0.6 ? 'M' : 'F', age, String(days), r() < 0.8 ? 'Deceased' : 'Alive', '1', 'Wildtype', x.mgmt, 'Not Available', r() < 0.5 ? 'Y' : 'N'].join(',');

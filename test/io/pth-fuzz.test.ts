@@ -4,20 +4,10 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { CheckpointError } from '../../lib/native/errors.js';
 import { parsePth } from '../../lib/io/index.js';
+import { mulberry32 } from '../../lib/util/mulberry32.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/pth/${name}`, import.meta.url));
 
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Mutation = (bytes: Uint8Array, rand: () => number) => Uint8Array;
 const int = (rand: () => number, n: number) => Math.floor(rand() * n);
@@ -70,7 +60,7 @@ const CASES_PER_BASE = Number(process.env.PTH_FUZZ_CASES ?? 1200); // raise loca
 describe('fuzz: mutated checkpoints only ever throw CheckpointError', () => {
   test.each(BASES)('%s', (name) => {
     const base = fixture(name);
-    const rand = prng(0x5eed + name.length * 7919);
+    const rand = mulberry32(0x5eed + name.length * 7919);
     const names = Object.keys(MUTATIONS);
     const outcomes = { loaded: 0, refused: 0 };
     for (let i = 0; i < CASES_PER_BASE; i++) {
