@@ -1,7 +1,8 @@
 // NativeNetwork: one ResNet3d or SpotTune3d with its optimizers and scheduler, as a JS object.
 // lib/models/network.ts validates every argument and resolves the configuration; this file trusts
 // what it receives and holds no defaults. Every call that runs the network runs on a worker thread
-// (one step per call, driven by a TS loop, so a long training never holds a libuv pool thread).
+// (one step per call, driven by a TS loop, so a long training never holds a libuv pool thread), and
+// every such call does its arithmetic on the network's own thread (bridge/serial_thread.h).
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>
@@ -10,6 +11,7 @@
 #include <memory>
 
 #include "bridge/common.h"
+#include "bridge/serial_thread.h"
 #include "models/resnet3d.h"
 #include "models/spottune3d.h"
 #include "optim/adam_state.h"
@@ -163,6 +165,7 @@ class AutocastScope {
 // ---------------------------------------------------------------------------------------------
 
 struct State {
+  std::shared_ptr<bridge::SerialThread> thread;  // first member, so the last destroyed
   Config config;
   torch::Device device{torch::kCPU};
   ResNet3d resnet{nullptr};
@@ -242,8 +245,9 @@ void convert_channels_last(torch::nn::Module& m) {
   }
 }
 
-std::shared_ptr<State> build_state(const Config& c) {
+std::shared_ptr<State> build_state(const Config& c, std::shared_ptr<bridge::SerialThread> thread) {
   auto s = std::make_shared<State>();
+  s->thread = std::move(thread);
   s->config = c;
   s->device = bridge::parse_device(c.device);
   auto generator = at::make_generator<at::CPUGeneratorImpl>(c.init_seed);
@@ -384,8 +388,21 @@ Outputs run_predict(State& s, const torch::Tensor& input, const CallOptions& o) 
   return out;
 }
 
+// Frees the gradients (PyTorch's zero_grad(set_to_none=True); LibTorch 1.13's zero_grad() only zeroes
+// them). Done before the forward pass, so the last step's gradients are not held through this step's
+// activations, and stay readable through gradients() until the next step.
+void clear_gradients(torch::optim::Optimizer& optimizer) {
+  for (auto& group : optimizer.param_groups()) {
+    for (auto& p : group.params()) {
+      if (p.mutable_grad().defined()) p.mutable_grad().reset();
+    }
+  }
+}
+
 Outputs run_train_step(State& s, const torch::Tensor& input, const torch::Tensor& labels, const CallOptions& o) {
   torch::AutoGradMode grad(true);
+  clear_gradients(*s.main_opt);
+  if (s.agent_opt) clear_gradients(*s.agent_opt);
   s.set_training(true);
   ForwardContext ctx{at::make_generator<at::CPUGeneratorImpl>(o.seed)};
   Outputs out;
@@ -413,8 +430,6 @@ Outputs run_train_step(State& s, const torch::Tensor& input, const torch::Tensor
     throw CodedError("ERR_NONFINITE_LOSS", "the loss is " + std::to_string(out.loss) +
                                                "; the step was not applied (check the inputs and the learning rate)");
   }
-  s.main_opt->zero_grad();
-  if (s.agent_opt) s.agent_opt->zero_grad();
   loss.backward();
   s.main_opt->step();
   if (s.agent_opt) s.agent_opt->step();
@@ -509,6 +524,16 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
     };
   }
 
+  // Runs `work` on the network's own thread from a pool thread and settles a Promise with `done`;
+  // the network is busy with `what` until then.
+  template <typename Result, typename Work>
+  Napi::Promise start_on(const std::shared_ptr<State>& s, Work work, typename PromiseWorker<Result>::Done done,
+                         const char* what) {
+    std::shared_ptr<bridge::SerialThread> thread = s->thread;
+    return PromiseWorker<Result>::start(
+        Env(), [thread, work]() mutable { return thread->run(work); }, std::move(done), hold(what));
+  }
+
   Napi::Value init_network(const Napi::CallbackInfo& info) {
     return bridge::guard(info, [&]() -> Napi::Value {
       if (disposed_) throw CodedError("ERR_DISPOSED", "the network was disposed");
@@ -517,7 +542,11 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
       Config config = read_config(info[0].As<Napi::Object>());
       auto done = hold("initialisation");
       return PromiseWorker<std::shared_ptr<State>>::start(
-          info.Env(), [config]() { return build_state(config); },
+          info.Env(),
+          [config, thread = std::make_shared<bridge::SerialThread>()]() {
+            auto build = [&]() { return build_state(config, thread); };
+            return thread->run(build);
+          },
           [this](Napi::Env env, std::shared_ptr<State>& s) -> Napi::Value {
             if (!disposed_) state_ = s;
             return env.Undefined();
@@ -533,9 +562,8 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
       if (shape.size() != 5) throw CodedError("ERR_INVALID_ARG_VALUE", "shape must be [N, C, D, H, W]");
       torch::Tensor input = bridge::tensor_from_typed_array(typed_array_arg(info, 0, "input"), shape, torch::kFloat32);
       CallOptions o = read_call_options(object_arg(info, 2, "options"), shape[0], s->num_blocks);
-      return PromiseWorker<Outputs>::start(
-          info.Env(), [s, input, o]() { return run_predict(*s, input, o); },
-          [](Napi::Env env, Outputs& out) -> Napi::Value { return outputs_to_js(env, out, false); }, hold("predict"));
+      return start_on<Outputs>(s, [s, input, o]() { return run_predict(*s, input, o); },
+          [](Napi::Env env, Outputs& out) -> Napi::Value { return outputs_to_js(env, out, false); }, "predict");
     });
   }
 
@@ -548,9 +576,8 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
       torch::Tensor labels = bridge::tensor_from_typed_array(typed_array_arg(info, 2, "labels"),
                                                              {shape[0], s->config.num_classes}, torch::kFloat32);
       CallOptions o = read_call_options(object_arg(info, 3, "options"), shape[0], s->num_blocks);
-      return PromiseWorker<Outputs>::start(
-          info.Env(), [s, input, labels, o]() { return run_train_step(*s, input, labels, o); },
-          [](Napi::Env env, Outputs& out) -> Napi::Value { return outputs_to_js(env, out, true); }, hold("trainStep"));
+      return start_on<Outputs>(s, [s, input, labels, o]() { return run_train_step(*s, input, labels, o); },
+          [](Napi::Env env, Outputs& out) -> Napi::Value { return outputs_to_js(env, out, true); }, "trainStep");
     });
   }
 
@@ -635,16 +662,14 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
   Napi::Value state_dict(const Napi::CallbackInfo& info) {
     return bridge::guard(info, [&]() -> Napi::Value {
       auto s = live("stateDict");
-      return PromiseWorker<Entries>::start(
-          info.Env(),
-          [s]() {
+      return start_on<Entries>(s, [s]() {
             Entries out;
             for (const auto& name : s->order) {
               out.emplace_back(name, s->entries.at(name).detach().to(torch::kCPU).contiguous().clone());
             }
             return out;
           },
-          [](Napi::Env env, Entries& e) -> Napi::Value { return entries_to_js(env, e); }, hold("stateDict"));
+          [](Napi::Env env, Entries& e) -> Napi::Value { return entries_to_js(env, e); }, "stateDict");
     });
   }
 
@@ -660,23 +685,19 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
                                                  " but received " + c10::str(t.sizes()));
         }
       }
-      return PromiseWorker<bool>::start(
-          info.Env(),
-          [s, incoming]() {
+      return start_on<bool>(s, [s, incoming]() {
             torch::NoGradGuard no_grad;
             for (const auto& [name, t] : incoming) s->entries.at(name).copy_(t);
             return true;
           },
-          [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); }, hold("loadStateDict"));
+          [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); }, "loadStateDict");
     });
   }
 
   Napi::Value gradients(const Napi::CallbackInfo& info) {
     return bridge::guard(info, [&]() -> Napi::Value {
       auto s = live("gradients");
-      return PromiseWorker<Entries>::start(
-          info.Env(),
-          [s]() {
+      return start_on<Entries>(s, [s]() {
             Entries out;
             for (const auto& name : s->order) {
               const auto& t = s->entries.at(name);
@@ -684,16 +705,14 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
             }
             return out;
           },
-          [](Napi::Env env, Entries& e) -> Napi::Value { return entries_to_js(env, e); }, hold("gradients"));
+          [](Napi::Env env, Entries& e) -> Napi::Value { return entries_to_js(env, e); }, "gradients");
     });
   }
 
   Napi::Value optimizer_state(const Napi::CallbackInfo& info) {
     return bridge::guard(info, [&]() -> Napi::Value {
       auto s = live("optimizerState");
-      return PromiseWorker<Entries>::start(
-          info.Env(),
-          [s]() {
+      return start_on<Entries>(s, [s]() {
             Entries out = optim::export_adam_state(*s->main_opt, s->main_params, "main.");
             if (s->agent_opt) {
               auto agent = optim::export_adam_state(*s->agent_opt, s->agent_params, "agent.");
@@ -701,7 +720,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
             }
             return out;
           },
-          [](Napi::Env env, Entries& e) -> Napi::Value { return entries_to_js(env, e); }, hold("optimizerState"));
+          [](Napi::Env env, Entries& e) -> Napi::Value { return entries_to_js(env, e); }, "optimizerState");
     });
   }
 
@@ -709,15 +728,13 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
     return bridge::guard(info, [&]() -> Napi::Value {
       auto s = live("loadOptimizerState");
       auto incoming = entries_from_js(info[0]);
-      return PromiseWorker<bool>::start(
-          info.Env(),
-          [s, incoming]() {
+      return start_on<bool>(s, [s, incoming]() {
             torch::NoGradGuard no_grad;
             optim::import_adam_state(*s->main_opt, s->main_params, "main.", incoming);
             if (s->agent_opt) optim::import_adam_state(*s->agent_opt, s->agent_params, "agent.", incoming);
             return true;
           },
-          [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); }, hold("loadOptimizerState"));
+          [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); }, "loadOptimizerState");
     });
   }
 
@@ -740,9 +757,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
       auto s = live("move the network");
       if (info.Length() < 1 || !info[0].IsString()) throw CodedError("ERR_INVALID_ARG_TYPE", "device must be a string");
       const torch::Device device = bridge::parse_device(info[0].As<Napi::String>().Utf8Value());
-      return PromiseWorker<bool>::start(
-          info.Env(),
-          [s, device]() {
+      return start_on<bool>(s, [s, device]() {
             // Module::to keeps each parameter's identity (set_data), so the optimizers still hold them.
             s->root->to(device);
             s->device = device;
@@ -752,7 +767,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
             if (s->on_cuda() && s->config.channels_last) convert_channels_last(*s->root);
             return true;
           },
-          [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); }, hold("to"));
+          [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); }, "to");
     });
   }
 

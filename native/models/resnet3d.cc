@@ -52,10 +52,12 @@ Block3dImpl::Block3dImpl(const Block3dOptions& options) : options_(options) {
   }
 }
 
+// ReLUs and the residual sum work in place, as MedicalNet's nn.ReLU(inplace=True) does: BatchNorm's
+// and addition's backward passes need neither output, so each in-place op saves a full activation.
 torch::Tensor Block3dImpl::forward(const torch::Tensor& x) {
-  torch::Tensor out = torch::relu(bn1(conv1(x)));
+  torch::Tensor out = bn1(conv1(x)).relu_();
   if (options_.bottleneck()) {
-    out = torch::relu(bn2(conv2(out)));
+    out = bn2(conv2(out)).relu_();
     out = bn3(conv3(out));
   } else {
     out = bn2(conv2(out));
@@ -71,7 +73,7 @@ torch::Tensor Block3dImpl::forward(const torch::Tensor& x) {
     residual = s == 1 ? x : F::avg_pool3d(x, F::AvgPool3dFuncOptions(1).stride(s));
     residual = torch::constant_pad_nd(residual, {0, 0, 0, 0, 0, 0, 0, out_planes() - x.size(1)}, 0);
   }
-  return torch::relu(out + residual);
+  return out.add_(residual).relu_();
 }
 
 int64_t Architecture::num_blocks() const {
@@ -134,7 +136,7 @@ ResNet3dImpl::ResNet3dImpl(const ResNet3dOptions& options) : options_(options) {
 }
 
 torch::Tensor ResNet3dImpl::stem(const torch::Tensor& x) {
-  return F::max_pool3d(torch::relu(bn1(conv1(x))), F::MaxPool3dFuncOptions(3).stride(2).padding(1));
+  return F::max_pool3d(bn1(conv1(x)).relu_(), F::MaxPool3dFuncOptions(3).stride(2).padding(1));
 }
 
 torch::Tensor classify(const torch::Tensor& features, torch::nn::Linear& fc, double dropout, bool training,

@@ -41,7 +41,7 @@ void SpotTune3dImpl::copy_blocks_to_parallel() {
 }
 
 torch::Tensor SpotTune3dImpl::stem(const torch::Tensor& x) {
-  return F::max_pool3d(torch::relu(bn1(conv1(x))), F::MaxPool3dFuncOptions(3).stride(2).padding(1));
+  return F::max_pool3d(bn1(conv1(x)).relu_(), F::MaxPool3dFuncOptions(3).stride(2).padding(1));
 }
 
 torch::Tensor SpotTune3dImpl::agent_logits(const torch::Tensor& x) {
