@@ -1,12 +1,13 @@
 /**
  * NIfTI-1 and NIfTI-2 reading and writing, `.nii` and `.nii.gz`. Headers are parsed with
- * nifti-reader-js; gzip goes through Node's zlib, streamed on read (only the bytes of the requested
- * volume are inflated), and every write is atomic.
+ * nifti-reader-js; gzip goes through Node's zlib: a whole file is inflated in one call into one buffer
+ * sized from its header (an early volume of a long 4-D file is streamed instead, inflating only the
+ * bytes up to it), and every write is atomic.
  * @module
  */
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { createGunzip, gzip as gzipCallback } from 'node:zlib';
+import { open, readFile } from 'node:fs/promises';
+import { constants as zlibConstants, createGunzip, gunzip as gunzipCallback, gunzipSync, gzip as gzipCallback } from 'node:zlib';
 import { promisify } from 'node:util';
 import * as nifti from 'nifti-reader-js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -14,6 +15,7 @@ import { checkInteger, checkOneOf, describeValue } from '../util/validate.js';
 import { checkVolume, dtypeOf, reverseAxes, type Affine, type AxisOrder, type Volume, type VoxelArray, type VoxelDType } from './volume.js';
 
 const gzip = promisify(gzipCallback);
+const gunzip = promisify(gunzipCallback);
 
 /** A NIfTI file could not be read or written. `code` is stable: ERR_NIFTI_FORMAT, ERR_NIFTI_DATATYPE, ERR_NIFTI_TRUNCATED. */
 export class NiftiError extends Error {
@@ -290,60 +292,148 @@ export interface NiftiRawVolume extends Volume<VoxelArray> {
   volumes: number;
 }
 
-/**
- * Reads a NIfTI file like {@link readNifti} but returns the voxels in their stored type without
- * converting or scaling them (`data` = `stored`), in the stored 'kji' order: the fast path for
- * pipelines that consume each voxel once.
- */
-export async function readNiftiRaw(path: string, options: { volume?: number } = {}): Promise<NiftiRawVolume> {
-  if (typeof path !== 'string' || path.length === 0) throw new TypeError(`Expected a file path for path but received ${describeValue(path)}`);
-  const index = checkInteger(options.volume ?? 0, 'options.volume', { min: 0 });
+/** How {@link readNiftiRaw} inflates a `.nii.gz`. */
+export type InflateMode = 'auto' | 'whole' | 'stream';
 
+/** Options of {@link readNiftiRaw}. */
+export interface ReadNiftiRawOptions {
+  /** Which volume of a 4-D file (0-based). Default 0. */
+  volume?: number;
+  /**
+   * 'whole' inflates the file in one call on libuv's thread pool into one buffer sized from the
+   * header (the fast path, and the gzip CRC and length are checked); 'stream' inflates only the
+   * bytes up to the wanted volume (less work and memory for an early volume of a long 4-D file).
+   * 'auto' (default) streams only when the wanted volume ends before half of the file.
+   */
+  inflate?: InflateMode;
+}
+
+/** First bytes read to find the header (and, inflated, enough for any NIfTI header plus a little). */
+const HEAD_BYTES = 1 << 16;
+
+/** A zlib error as a NiftiError: a cut-off stream is truncation, anything else a corrupt file. */
+function gzipError(err: unknown, path: string): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(e?.message ?? '')) return new NiftiError('ERR_NIFTI_TRUNCATED', 'the gzip stream ends early (truncated .nii.gz)', path);
+  if (typeof e?.code === 'string' && e.code.startsWith('Z_')) return new NiftiError('ERR_NIFTI_FORMAT', `corrupt gzip data (${e.message})`, path);
+  return err;
+}
+
+/**
+ * The file's first bytes, inflated when gzipped (only as much as `HEAD_BYTES` of input gives:
+ * a truncated stream is inflated as far as it goes, never an error here).
+ */
+async function readHead(path: string): Promise<{ gz: boolean; head: Buffer }> {
+  const handle = await open(path, 'r');
+  let first: Buffer;
+  try {
+    const buf = Buffer.alloc(HEAD_BYTES);
+    const { bytesRead } = await handle.read(buf, 0, HEAD_BYTES, 0);
+    first = buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+  const gz = first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
+  if (!gz) return { gz, head: first };
+  // grow the input until the output holds a NIfTI-2 header: a compressed header is a few hundred
+  // bytes, and small inputs bound the output (deflate expands at most ~1032:1)
+  let head = Buffer.alloc(0);
+  for (let n = 512; ; n *= 8) {
+    try {
+      head = gunzipSync(first.subarray(0, n), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+    } catch (err) {
+      throw gzipError(err, path);
+    }
+    if (head.length >= 540 || n >= first.length) return { gz, head };
+  }
+}
+
+/** The voxel bytes of volume `index` and the header, inflating as {@link ReadNiftiRawOptions.inflate} says. */
+async function readVolumeBytes(path: string, index: number, mode: InflateMode): Promise<{ header: NiftiHeader; bytes: Uint8Array }> {
+  const { gz, head } = await readHead(path);
+  if (head.length < 348) throw new NiftiError('ERR_NIFTI_FORMAT', 'file too short for a NIfTI header', path);
+  const header = parseHeader(head, path);
+  const { count, bytes } = layout(header, path);
+  if (index >= count) throw new RangeError(`Expected options.volume in [0, ${count - 1}] for ${path} (${count} volume(s)) but received ${index}`);
+  const start = Math.floor(header.voxOffset) + index * bytes;
+  const end = start + bytes;
+  const total = Math.floor(header.voxOffset) + count * bytes;
+  const whole = mode === 'whole' || (mode === 'auto' && 2 * end >= total);
+  let data: Uint8Array;
+  if (!gz) data = await readRange(path, start, end);
+  else if (!whole) data = await streamRange(path, start, end);
+  else {
+    let file: Buffer = await readFile(path);
+    try {
+      // one output chunk of the header's size: no concatenation, no copy
+      file = await gunzip(file, { chunkSize: Math.max(1 << 16, total + 64) });
+    } catch (err) {
+      throw gzipError(err, path);
+    }
+    data = file.subarray(start, Math.min(end, file.length));
+  }
+  if (data.length < bytes) throw new NiftiError('ERR_NIFTI_TRUNCATED', `voxel data ends early: ${data.length} of ${bytes} bytes of volume ${index}`, path);
+  return { header, bytes: data };
+}
+
+/** Bytes [start, end) of an uncompressed file (fewer when it ends early). */
+async function readRange(path: string, start: number, end: number): Promise<Uint8Array> {
+  const handle = await open(path, 'r');
+  try {
+    const out = new Uint8Array(end - start);
+    let filled = 0;
+    while (filled < out.length) {
+      const { bytesRead } = await handle.read(out, filled, out.length - filled, start + filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return out.subarray(0, filled);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Bytes [start, end) of the inflated file, inflating no further than `end`. */
+async function streamRange(path: string, start: number, end: number): Promise<Uint8Array> {
   const stream = await openStream(path);
-  let header: NiftiHeader | undefined;
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let out: Uint8Array | undefined;
-  let start = 0; // byte offset of the wanted volume in the (inflated) file
+  const out = new Uint8Array(end - start);
   let filled = 0;
-  let position = 0; // bytes of the file consumed so far
-  const begin = () => {
-    const head = Buffer.concat(pending);
-    pending = [];
-    header = parseHeader(head, path);
-    const { count, bytes } = layout(header, path);
-    if (index >= count) throw new RangeError(`Expected options.volume in [0, ${count - 1}] for ${path} (${count} volume(s)) but received ${index}`);
-    start = Math.floor(header.voxOffset) + index * bytes;
-    out = new Uint8Array(bytes);
-    filled = copyInto(out, head, 0, start);
-    position = head.length;
-  };
+  let position = 0;
   try {
     for await (const chunk of stream) {
-      if (!header) {
-        pending.push(chunk);
-        pendingBytes += chunk.length;
-        if (pendingBytes >= 540) begin();
-      } else {
-        filled += copyInto(out!, chunk, position, start);
-        position += chunk.length;
-      }
-      if (out && filled === out.length) break;
+      filled += copyInto(out, chunk, position, start);
+      position += chunk.length;
+      if (filled === out.length) break;
     }
-    if (!header && pendingBytes >= 348) begin(); // a file shorter than a NIfTI-2 header
+  } catch (err) {
+    throw gzipError(err, path);
   } finally {
     stream.destroy();
   }
-  if (!header) throw new NiftiError('ERR_NIFTI_FORMAT', 'file too short for a NIfTI header', path);
-  if (!out || filled < out.length) throw new NiftiError('ERR_NIFTI_TRUNCATED', `voxel data ends early: ${filled} of ${out?.length ?? 0} bytes of volume ${index}`, path);
-  const h = header as NiftiHeader;
+  return out.subarray(0, filled);
+}
 
-  const { nx, ny, nz, count } = layout(h, path);
-  header = h;
+/**
+ * Reads a NIfTI file like {@link readNifti} but returns the voxels in their stored type without
+ * converting or scaling them (`data` = `stored`), in the stored 'kji' order: the fast path for
+ * pipelines that consume each voxel once. `stored` may be a view into a larger buffer (mind its
+ * `byteOffset`).
+ */
+export async function readNiftiRaw(path: string, options: ReadNiftiRawOptions = {}): Promise<NiftiRawVolume> {
+  if (typeof path !== 'string' || path.length === 0) throw new TypeError(`Expected a file path for path but received ${describeValue(path)}`);
+  const index = checkInteger(options.volume ?? 0, 'options.volume', { min: 0 });
+  const mode = checkOneOf(options.inflate ?? 'auto', 'options.inflate', ['auto', 'whole', 'stream'] as const);
+  const { header, bytes } = await readVolumeBytes(path, index, mode);
+  const { nx, ny, nz, count } = layout(header, path);
   const width = BYTES[header.dtype];
+  let out = bytes;
   const nativeLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-  if (header.littleEndian !== nativeLE) swapBytes(out, width);
-  const stored = new ARRAYS[header.dtype](out.buffer, 0, nx * ny * nz);
+  if (header.littleEndian !== nativeLE) {
+    out = out.slice(); // never swap a caller-visible or shared buffer in place
+    swapBytes(out, width);
+  }
+  if (out.byteOffset % width !== 0) out = out.slice(); // typed arrays need aligned views
+  const stored = new ARRAYS[header.dtype](out.buffer, out.byteOffset, nx * ny * nz);
   let slope = header.sclSlope;
   let inter = header.sclInter;
   if (!Number.isFinite(slope) || slope === 0) [slope, inter] = [1, 0];
@@ -360,19 +450,10 @@ function scaleInPlace(data: Float32Array, slope: number, inter: number): void {
 
 /** Reads only the header of a NIfTI file (inflating only its first bytes). */
 export async function readNiftiHeader(path: string): Promise<NiftiHeader> {
-  const stream = await openStream(path);
-  const chunks: Buffer[] = [];
-  let n = 0;
-  try {
-    for await (const chunk of stream) {
-      chunks.push(chunk);
-      n += chunk.length;
-      if (n >= 540) break;
-    }
-  } finally {
-    stream.destroy();
-  }
-  return parseHeader(Buffer.concat(chunks), path);
+  if (typeof path !== 'string' || path.length === 0) throw new TypeError(`Expected a file path for path but received ${describeValue(path)}`);
+  const { head } = await readHead(path);
+  if (head.length < 348) throw new NiftiError('ERR_NIFTI_FORMAT', 'file too short for a NIfTI header', path);
+  return parseHeader(head, path);
 }
 
 function layout(h: NiftiHeader, path?: string): { nx: number; ny: number; nz: number; count: number; bytes: number } {
