@@ -1,5 +1,6 @@
 // What the networks promise besides equality with PyTorch: seeded reproducibility, an exact resume
 // from a checkpoint, freezing, state-dict round trips, and clear errors for bad calls.
+import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { CheckpointError, TorchError } from '../../lib/native/errors.js';
 import {
@@ -218,5 +219,40 @@ describe('BAD CALL', () => {
     await expect(net.predict(x, SHAPE)).rejects.toMatchObject({ code: 'ERR_DISPOSED' });
     expect(() => net.parameterCount()).toThrow(/disposed/);
     net.dispose(); // twice is fine
+  });
+});
+
+describe('threads', () => {
+  /** The process's live threads (Linux: /proc/self/status). */
+  function threads(): number {
+    const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('Threads:'));
+    return Number(line!.split(/\s+/)[1]);
+  }
+  /** The count once it is `expected` (or, for -1, once it has not changed for 100 ms): a joined thread leaves /proc a moment after join returns. */
+  async function settle(expected: number): Promise<number> {
+    let last = threads();
+    for (let i = 0, same = 0; i < 100 && (expected < 0 ? same < 5 : last !== expected); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      const now = threads();
+      same = now === last ? same + 1 : 0;
+      last = now;
+    }
+    return last;
+  }
+
+  test('each network computes on a thread of its own, joined when the network is disposed', async () => {
+    const warm = await createResNet3d({ depth: 10 }); // brings up libuv's pool and LibTorch's threads
+    await warm.trainStep(x, SHAPE, labels, { seed: 0 });
+    warm.dispose();
+    const baseline = await settle(-1);
+    const nets = await Promise.all([createResNet3d({ depth: 10 }), createResNet3d({ depth: 10 }), createSpotTune3d(small)]);
+    await Promise.all(nets.map((n, i) => n.trainStep(x, SHAPE, labels, { seed: i })));
+    // Three threads of their own (plus, with several intra-op threads, an OpenMP team each).
+    expect(threads()).toBeGreaterThanOrEqual(baseline + 3);
+    // Disposing in the middle of a step: the step still settles, then its thread goes.
+    const running = nets[2]!.trainStep(x, SHAPE, labels, { seed: 9 });
+    for (const n of nets) n.dispose();
+    await expect(running).resolves.toMatchObject({ loss: expect.any(Number) });
+    expect(await settle(baseline)).toBe(baseline);
   });
 });
