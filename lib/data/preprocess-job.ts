@@ -6,7 +6,7 @@
 import type { CropBox, PreprocessConfig } from '../config/data.js';
 import { readNiftiRaw, type NiftiRawVolume } from '../io/nifti.js';
 import { writeNpy } from './cache.js';
-import { preprocessVolume, type SkipCode } from './preprocess.js';
+import { maskRegion, preprocessVolume, type MaskRegion, type SkipCode } from './preprocess.js';
 
 export interface PatientJob {
   id: string;
@@ -21,17 +21,21 @@ export type ItemResult = { id: string; modality: string; ok: true; decoded: numb
 
 /** Runs a job, reporting each modality as it finishes. Never throws for bad data or unreadable files. */
 export async function runPatientJob(job: PatientJob, report: (r: ItemResult) => void, aborted: () => boolean = () => false): Promise<void> {
-  let mask: NiftiRawVolume | undefined;
+  let mask: (NiftiRawVolume & { region: MaskRegion }) | undefined;
   let maskError: string | undefined;
   let decoded = 0;
   const writes: Promise<void>[] = [];
   try {
-    mask = await readNiftiRaw(job.maskPath);
+    const m = await readNiftiRaw(job.maskPath);
+    mask = Object.assign(m, { region: maskRegion(m.data, m.shape) }); // where the tumour is: once for every modality
     decoded++;
   } catch (err) {
     maskError = `cannot read the mask ${job.maskPath}: ${(err as Error).message}`;
   }
-  for (const item of job.items) {
+  // the next image inflates on libuv's thread pool while this one is preprocessed
+  const read = (path: string) => readNiftiRaw(path).then((image) => ({ image }), (err: Error) => ({ err }));
+  let next = mask && job.items.length > 0 ? read(job.items[0].imagePath) : undefined;
+  for (const [k, item] of job.items.entries()) {
     if (aborted()) break;
     const base = { id: job.id, modality: item.modality };
     if (!mask) {
@@ -39,15 +43,15 @@ export async function runPatientJob(job: PatientJob, report: (r: ItemResult) => 
       decoded = 0;
       continue;
     }
-    let image: NiftiRawVolume;
-    try {
-      image = await readNiftiRaw(item.imagePath);
-      decoded++;
-    } catch (err) {
-      report({ ...base, ok: false, code: 'read-error', reason: `cannot read ${item.imagePath}: ${(err as Error).message}`, decoded });
+    const got = await next!;
+    next = k + 1 < job.items.length && !aborted() ? read(job.items[k + 1].imagePath) : undefined;
+    if ('err' in got) {
+      report({ ...base, ok: false, code: 'read-error', reason: `cannot read ${item.imagePath}: ${got.err.message}`, decoded });
       decoded = 0;
       continue;
     }
+    const image = got.image;
+    decoded++;
     // stored voxels straight in: scaled integers become float32 (as SimpleITK reads them), others keep their type for img_as_float
     const result = preprocessVolume({ data: image.stored, shape: image.shape, sourceDtype: image.header.dtype, slope: image.slope, inter: image.inter }, mask, job.box, job.config);
     if (result.ok) {
@@ -61,5 +65,6 @@ export async function runPatientJob(job: PatientJob, report: (r: ItemResult) => 
     }
     decoded = 0;
   }
+  await next; // an aborted job leaves no read running
   await Promise.all(writes);
 }

@@ -344,6 +344,340 @@ export function zoomLinear<T extends RealArray>(data: T, shape: Shape3, outShape
   return out;
 }
 
+/**
+ * Where a mask's tumour lies: the number of voxels with label > 0 and their bounding box
+ * (half-open, undefined when there are none). Computed once per patient by the pipelines that
+ * preprocess several modalities against one mask, and passed to {@link preprocessVolume} as
+ * `mask.region`.
+ */
+export interface MaskRegion {
+  inside: number;
+  box: CropBox | undefined;
+}
+
+/** {@link MaskRegion} of a mask of shape [D, H, W]: one pass over its voxels. */
+export function maskRegion(mask: ArrayLike<number>, shape: readonly number[]): MaskRegion {
+  const [D, H, W] = shape;
+  if (mask.length !== D * H * W) throw new RangeError(`Expected mask to hold ${D * H * W} voxels for shape [${shape.join(', ')}] but it holds ${mask.length}`);
+  if (mask.length === 0) return { inside: 0, box: undefined };
+  // a row whose bytes are all zero holds no label > 0: a memcmp skips it (most rows of a mask)
+  const bytes = ArrayBuffer.isView(mask) ? Buffer.from(mask.buffer, mask.byteOffset, mask.byteLength) : undefined;
+  const rowBytes = bytes ? bytes.length / (D * H) : 0;
+  const zeros = Buffer.alloc(rowBytes);
+  let inside = 0;
+  let z0 = D, z1 = -1, y0 = H, y1 = -1, x0 = W, x1 = -1;
+  for (let z = 0, i = 0; z < D; z++) {
+    for (let y = 0; y < H; y++, i += W) {
+      if (bytes && bytes.compare(zeros, 0, rowBytes, i * (rowBytes / W), (i + W) * (rowBytes / W)) === 0) continue;
+      let first = -1;
+      let last = -1;
+      for (let x = 0; x < W; x++) {
+        if (mask[i + x] > 0) {
+          inside++;
+          if (first < 0) first = x;
+          last = x;
+        }
+      }
+      if (first >= 0) {
+        if (z < z0) z0 = z;
+        z1 = z;
+        if (y < y0) y0 = y;
+        if (y > y1) y1 = y;
+        if (first < x0) x0 = first;
+        if (last > x1) x1 = last;
+      }
+    }
+  }
+  return { inside, box: z1 < 0 ? undefined : [[z0, z1 + 1], [y0, y1 + 1], [x0, x1 + 1]] };
+}
+
+/**
+ * A volume of shape `full` that is zero outside a box: `data` holds the box (origin `at`, shape
+ * `shape`), followed by `tail` zeros that stand for any row outside it. The preprocessing after
+ * masking runs on these, so its cost follows the tumour's size rather than the crop's; every value
+ * is the one the dense computation gives (same terms, same order, zeros read as zeros).
+ */
+interface Sparse<T extends RealArray> {
+  full: Shape3;
+  at: Shape3;
+  shape: Shape3;
+  data: T;
+}
+
+function sparseAlloc<T extends RealArray>(Ctor: new (n: number) => T, full: Shape3, at: Shape3, shape: Shape3): Sparse<T> {
+  // the zero tail is one full row long: a run along x never reads past it
+  return { full, at, shape, data: new Ctor(shape[0] * shape[1] * shape[2] + full[2]) };
+}
+
+function sparseSize(s: Sparse<RealArray>): number {
+  return s.shape[0] * s.shape[1] * s.shape[2];
+}
+
+/** Re-embeds `s` into the box [at, at + shape) (zeros where `s` has no box). */
+function sparseEmbed<T extends RealArray>(s: Sparse<T>, at: Shape3, shape: Shape3): Sparse<T> {
+  if (at.every((a, i) => a === s.at[i] && shape[i] === s.shape[i])) return s;
+  const out = sparseAlloc(s.data.constructor as new (n: number) => T, s.full, at, shape);
+  const lo = [0, 1, 2].map((i) => Math.max(at[i], s.at[i]));
+  const hi = [0, 1, 2].map((i) => Math.min(at[i] + shape[i], s.at[i] + s.shape[i]));
+  if (lo.some((l, i) => l >= hi[i])) return out;
+  const run = hi[2] - lo[2];
+  for (let z = lo[0]; z < hi[0]; z++) {
+    for (let y = lo[1]; y < hi[1]; y++) {
+      const src = ((z - s.at[0]) * s.shape[1] + (y - s.at[1])) * s.shape[2] + (lo[2] - s.at[2]);
+      const dst = ((z - at[0]) * shape[1] + (y - at[1])) * shape[2] + (lo[2] - at[2]);
+      out.data.set(s.data.subarray(src, src + run), dst);
+    }
+  }
+  return out;
+}
+
+/** Range of the whole volume `s` stands for (its box's values, and 0 when the box leaves voxels out). */
+function sparseRange(s: Sparse<RealArray>): [number, number] {
+  const n = sparseSize(s);
+  let [lo, hi] = rangeOf(s.data.subarray(0, n));
+  if (s.shape.some((m, i) => m < s.full[i])) {
+    if (0 < lo) lo = 0;
+    if (0 > hi) hi = 0;
+  }
+  return [lo, hi];
+}
+
+/** {@link gaussianFilter} of the volume `s` stands for (the passes reach only the box's neighbourhood). */
+function sparseGaussian<T extends RealArray>(s: Sparse<T>, sigma: readonly number[], truncate = 4): Sparse<T> {
+  let current = s;
+  const Ctor = s.data.constructor as new (n: number) => T;
+  const full = s.full;
+  for (let axis = 0; axis < 3; axis++) {
+    if (!(sigma[axis] > 1e-15)) continue;
+    const w = gaussianKernel(sigma[axis], truncate);
+    const r = (w.length - 1) / 2;
+    const n = full[axis];
+    const lo = current.at[axis];
+    const hi = lo + current.shape[axis] - 1;
+    // the positions whose kernel reaches the box (as gaussianFilter computes them)
+    let pmin = n;
+    let pmax = -1;
+    for (let p = 0; p < n; p++) {
+      let reaches = p >= lo && p <= hi;
+      for (let j = 1; j <= r && !reaches; j++) {
+        const a = mirrorIndex(p - j, n);
+        const b = mirrorIndex(p + j, n);
+        reaches = (a >= lo && a <= hi) || (b >= lo && b <= hi);
+      }
+      if (reaches) {
+        if (p < pmin) pmin = p;
+        pmax = p;
+      }
+    }
+    const at = [...current.at] as Shape3;
+    const shape = [...current.shape] as Shape3;
+    at[axis] = pmin;
+    shape[axis] = pmax - pmin + 1;
+    const out = sparseAlloc(Ctor, full, at, shape);
+    const src = current.data;
+    const [cd, ch, cw] = current.shape;
+    const zero = cd * ch * cw; // the zero tail
+    if (axis === 2) {
+      // rows: each into a mirror-extended line of the full width, of the buffer's own type, as SciPy's line buffers do
+      const W = full[2];
+      const line = new Ctor(W + 2 * r);
+      const lefts = Array.from({ length: r + 1 }, (_, j) => r + pmin - j);
+      const rights = Array.from({ length: r + 1 }, (_, j) => r + pmin + j);
+      for (let q = 0; q < cd * ch; q++) {
+        line.fill(0);
+        line.set(src.subarray(q * cw, (q + 1) * cw), r + lo);
+        for (let j = 1; j <= r; j++) {
+          line[r - j] = line[r + mirrorIndex(-j, W)];
+          line[r + W - 1 + j] = line[r + mirrorIndex(W - 1 + j, W)];
+        }
+        convolveRun(line, out.data, q * shape[2], r + pmin, lefts, rights, w, shape[2]);
+      }
+    } else {
+      // z or y: contiguous runs along x; a neighbour outside the box reads the zero tail
+      const lefts = new Array<number>(r + 1).fill(0);
+      const rights = new Array<number>(r + 1).fill(0);
+      const offset = (q: number, base: number, stride: number) => (q >= lo && q <= hi ? base + (q - lo) * stride : zero);
+      const [outer, stride, outStride, oStride, oOutStride] = axis === 0 ? [ch, ch * cw, shape[1] * cw, cw, cw] : [cd, cw, cw, ch * cw, shape[1] * cw];
+      for (let o = 0; o < outer; o++) {
+        const base = o * oStride;
+        const outBase = o * oOutStride;
+        for (let p = pmin; p <= pmax; p++) {
+          for (let j = 1; j <= r; j++) {
+            lefts[j] = offset(mirrorIndex(p - j, n), base, stride);
+            rights[j] = offset(mirrorIndex(p + j, n), base, stride);
+          }
+          convolveRun(src, out.data, outBase + (p - pmin) * outStride, offset(p, base, stride), lefts, rights, w, cw);
+        }
+      }
+    }
+    current = out;
+  }
+  return current === s ? { ...s, data: s.data.slice() as T } : current;
+}
+
+/** {@link zoomLinear} of the volume `s` stands for, to `outShape`: computed where a source neighbour lies in the box. */
+function sparseZoom<T extends RealArray>(s: Sparse<T>, outShape: Shape3): Sparse<T> {
+  const axes = [0, 1, 2].map((a) => {
+    const z = zoomAxis(s.full[a], outShape[a]);
+    const lo = s.at[a];
+    const hi = lo + s.shape[a] - 1;
+    let kmin = outShape[a];
+    let kmax = -1;
+    for (let k = 0; k < outShape[a]; k++) {
+      if ((z.i0[k] >= lo && z.i0[k] <= hi) || (z.i1[k] >= lo && z.i1[k] <= hi)) {
+        if (k < kmin) kmin = k;
+        kmax = k;
+      }
+    }
+    // the source indices those outputs read, with the box: the container to read from
+    let smin = lo;
+    let smax = hi;
+    for (let k = kmin; k <= kmax; k++) {
+      smin = Math.min(smin, z.i0[k], z.i1[k]);
+      smax = Math.max(smax, z.i0[k], z.i1[k]);
+    }
+    return { ...z, kmin, kmax, smin, smax };
+  });
+  const Ctor = s.data.constructor as new (n: number) => T;
+  // no output reads the box (a narrow box between the samples of a strong downscale): all zeros
+  if (axes.some((a) => a.kmax < a.kmin)) return sparseAlloc(Ctor, outShape, [0, 0, 0], [0, 0, 0]);
+  const at = axes.map((a) => a.kmin) as Shape3;
+  const shape = axes.map((a) => a.kmax - a.kmin + 1) as Shape3;
+  const out = sparseAlloc(Ctor, outShape, at, shape);
+  const src = sparseEmbed(s, axes.map((a) => a.smin) as Shape3, axes.map((a) => a.smax - a.smin + 1) as Shape3);
+  const [az, ay, ax] = axes;
+  const [, H, W] = src.shape;
+  const shift = (i: Int32Array, from: number, k0: number, k1: number, stride: number) => Int32Array.from(i.subarray(k0, k1 + 1), (v) => (v - from) * stride);
+  const z0 = shift(az.i0, az.smin, az.kmin, az.kmax, H * W);
+  const z1 = shift(az.i1, az.smin, az.kmin, az.kmax, H * W);
+  const y0 = shift(ay.i0, ay.smin, ay.kmin, ay.kmax, W);
+  const y1 = shift(ay.i1, ay.smin, ay.kmin, ay.kmax, W);
+  const x0 = shift(ax.i0, ax.smin, ax.kmin, ax.kmax, 1);
+  const x1 = shift(ax.i1, ax.smin, ax.kmin, ax.kmax, 1);
+  const tz = az.t.subarray(az.kmin, az.kmax + 1);
+  const ty = ay.t.subarray(ay.kmin, ay.kmax + 1);
+  const tx = ax.t.subarray(ax.kmin, ax.kmax + 1);
+  if (src.data instanceof Float32Array) trilinear32(src.data, out.data as Float32Array, z0, z1, tz, y0, y1, ty, x0, x1, tx);
+  else trilinear64(src.data as Float64Array, out.data as Float64Array, z0, z1, tz, y0, y1, ty, x0, x1, tx);
+  return out;
+}
+
+// zoomLinear's sum, one copy per element type (monomorphic element access)
+function trilinear32(data: Float32Array, out: Float32Array, z0: Int32Array, z1: Int32Array, tzs: Float64Array, y0: Int32Array, y1: Int32Array, tys: Float64Array, x0: Int32Array, x1: Int32Array, txs: Float64Array): void {
+  let o = 0;
+  for (let z = 0; z < z0.length; z++) {
+    const za = z0[z];
+    const zb = z1[z];
+    const tz = tzs[z];
+    const wz0 = 1 - tz;
+    for (let y = 0; y < y0.length; y++) {
+      const ya = y0[y];
+      const yb = y1[y];
+      const ty = tys[y];
+      const wy0 = 1 - ty;
+      for (let x = 0; x < x0.length; x++, o++) {
+        const xa = x0[x];
+        const xb = x1[x];
+        const tx = txs[x];
+        const wx0 = 1 - tx;
+        let acc = data[za + ya + xa] * wz0 * wy0 * wx0;
+        acc += data[za + ya + xb] * wz0 * wy0 * tx;
+        acc += data[za + yb + xa] * wz0 * ty * wx0;
+        acc += data[za + yb + xb] * wz0 * ty * tx;
+        acc += data[zb + ya + xa] * tz * wy0 * wx0;
+        acc += data[zb + ya + xb] * tz * wy0 * tx;
+        acc += data[zb + yb + xa] * tz * ty * wx0;
+        acc += data[zb + yb + xb] * tz * ty * tx;
+        out[o] = acc;
+      }
+    }
+  }
+}
+function trilinear64(data: Float64Array, out: Float64Array, z0: Int32Array, z1: Int32Array, tzs: Float64Array, y0: Int32Array, y1: Int32Array, tys: Float64Array, x0: Int32Array, x1: Int32Array, txs: Float64Array): void {
+  let o = 0;
+  for (let z = 0; z < z0.length; z++) {
+    const za = z0[z];
+    const zb = z1[z];
+    const tz = tzs[z];
+    const wz0 = 1 - tz;
+    for (let y = 0; y < y0.length; y++) {
+      const ya = y0[y];
+      const yb = y1[y];
+      const ty = tys[y];
+      const wy0 = 1 - ty;
+      for (let x = 0; x < x0.length; x++, o++) {
+        const xa = x0[x];
+        const xb = x1[x];
+        const tx = txs[x];
+        const wx0 = 1 - tx;
+        let acc = data[za + ya + xa] * wz0 * wy0 * wx0;
+        acc += data[za + ya + xb] * wz0 * wy0 * tx;
+        acc += data[za + yb + xa] * wz0 * ty * wx0;
+        acc += data[za + yb + xb] * wz0 * ty * tx;
+        acc += data[zb + ya + xa] * tz * wy0 * wx0;
+        acc += data[zb + ya + xb] * tz * wy0 * tx;
+        acc += data[zb + yb + xa] * tz * ty * wx0;
+        acc += data[zb + yb + xb] * tz * ty * tx;
+        out[o] = acc;
+      }
+    }
+  }
+}
+
+/** {@link rescaleVolume} of the volume `s` stands for. */
+function sparseRescale<T extends RealArray>(s: Sparse<T>, scale: number, options: RescaleOptions): Sparse<T> {
+  const outShape = rescaledShape(s.full, scale);
+  const [lo, hi] = sparseRange(s);
+  const downscaling = outShape.some((m, i) => m < s.full[i]);
+  let smoothed = s;
+  if ((options.antiAliasing ?? true) && downscaling) smoothed = sparseGaussian(s, s.full.map((n, i) => Math.max(0, (n / outShape[i] - 1) / 2)));
+  const out = sparseZoom(smoothed, outShape);
+  if (options.clip ?? true) {
+    // zeros outside the box are inside [lo, hi]: the input then had zeros too
+    const data = out.data;
+    const n = sparseSize(out);
+    for (let i = 0; i < n; i++) {
+      const v = data[i];
+      if (v < lo) data[i] = lo;
+      else if (v > hi) data[i] = hi;
+    }
+  }
+  return out;
+}
+
+/** Steps 4-5 on a sparse volume: `(x - min) / (max - min)` into float32, zero-padded to `target`. */
+function sparseMinMaxPad(s: Sparse<RealArray>, target: readonly number[] | undefined): { data: Float32Array; shape: Shape3 } | undefined {
+  const [lo, hi] = sparseRange(s);
+  if (!(hi > lo)) return undefined;
+  const k = 1 / (hi - lo);
+  const full = s.full;
+  if (target && full.some((n, i) => n > target[i])) throw new RangeError(`Cannot pad a volume of shape [${full.join(', ')}] to the smaller [${target.join(', ')}]`);
+  const shape = (target ? [target[0], target[1], target[2]] : [...full]) as Shape3;
+  const before = shape.map((n, i) => Math.floor((n - full[i]) / 2));
+  const out = new Float32Array(shape[0] * shape[1] * shape[2]);
+  const background = (0 - lo) * k; // the value of every voxel outside the box
+  const [bz, by, bx] = s.at;
+  const [sd, sh, sw] = s.shape;
+  const data = s.data;
+  for (let z = 0; z < full[0]; z++) {
+    for (let y = 0; y < full[1]; y++) {
+      const dst = ((z + before[0]) * shape[1] + (y + before[1])) * shape[2] + before[2];
+      const inBox = z >= bz && z < bz + sd && y >= by && y < by + sh;
+      if (!inBox) {
+        if (background !== 0) out.fill(background, dst, dst + full[2]);
+        continue;
+      }
+      if (background !== 0) {
+        out.fill(background, dst, dst + bx);
+        out.fill(background, dst + bx + sw, dst + full[2]);
+      }
+      const src = ((z - bz) * sh + (y - by)) * sw;
+      for (let x = 0; x < sw; x++) out[dst + bx + x] = (data[src + x] - lo) * k;
+    }
+  }
+  return { data: out, shape };
+}
+
 const INT_MAX: Partial<Record<VoxelDType, number>> = { uint8: 255, int8: 127, int16: 32767, uint16: 65535, int32: 2147483647, uint32: 4294967295 };
 
 /**
@@ -490,6 +824,13 @@ export function maskCropConvert(image: PreprocessInput, mask: ArrayLike<number>,
   if (z1 > shape[0] || y1 > shape[1] || x1 > shape[2] || z0 < 0 || y0 < 0 || x0 < 0 || z1 <= z0 || y1 <= y0 || x1 <= x0) {
     throw new RangeError(`Crop box [${box.map(([a, b]) => `${a}:${b}`).join(', ')}] does not fit a volume of shape [${shape.join(', ')}]`);
   }
+  return maskConvertBox(image, mask, box, intensity, 0);
+}
+
+/** {@link maskCropConvert}'s values inside `box` (which fits the volume), into an array with `tail` zeros after them. */
+function maskConvertBox(image: PreprocessInput, mask: ArrayLike<number>, box: CropBox, intensity: PreprocessConfig['intensity'], tail: number): { data: RealArray; shape: Shape3 } {
+  const [[z0, z1], [y0, y1], [x0, x1]] = box;
+  const shape = image.shape;
   const out: Shape3 = [z1 - z0, y1 - y0, x1 - x0];
   const slope = image.slope ?? 1;
   const inter = image.inter ?? 0;
@@ -497,7 +838,8 @@ export function maskCropConvert(image: PreprocessInput, mask: ArrayLike<number>,
   const sourceDtype = scaled ? 'float32' : image.sourceDtype;
   const max = intensity === 'img_as_float' ? INT_MAX[sourceDtype] : undefined;
   const keep32 = sourceDtype === 'float32'; // skimage keeps float32 as float32; everything else becomes float64
-  const result: RealArray = keep32 ? new Float32Array(out[0] * out[1] * out[2]) : new Float64Array(out[0] * out[1] * out[2]);
+  const size = out[0] * out[1] * out[2] + tail;
+  const result: RealArray = keep32 ? new Float32Array(size) : new Float64Array(size);
   const k = max === undefined ? 1 : 1 / max;
   const signed = max !== undefined && sourceDtype.startsWith('int');
   const src = image.data;
@@ -539,44 +881,58 @@ export interface PreprocessInput {
  * constant result.
  *
  * @param image Voxels as stored ('kji', [D, H, W]).
- * @param mask Segmentation labels, same shape (label > 0 = tumour).
+ * The work after masking follows the tumour's bounding box, not the crop's size.
+ *
+ * @param image Voxels as stored ('kji', [D, H, W]).
+ * @param mask Segmentation labels, same shape (label > 0 = tumour), with its {@link maskRegion} when
+ *   the caller has it (preprocessing several modalities against one mask: computed once, not per call).
  * @param box The crop box (see {@link presetCropBox}).
  */
-export function preprocessVolume(image: PreprocessInput, mask: { data: ArrayLike<number>; shape: readonly number[] }, box: CropBox, config: PreprocessConfig): PreprocessResult {
+export function preprocessVolume(image: PreprocessInput, mask: { data: ArrayLike<number>; shape: readonly number[]; region?: MaskRegion }, box: CropBox, config: PreprocessConfig): PreprocessResult {
   if (image.shape.length !== 3 || mask.shape.some((n, i) => n !== image.shape[i]) || mask.data.length !== image.data.length) {
     return { ok: false, code: 'shape-mismatch', reason: `image shape [${image.shape.join(', ')}] differs from mask shape [${mask.shape.join(', ')}]` };
   }
   if (box.some(([, end], i) => end > image.shape[i])) {
     return { ok: false, code: 'shape-mismatch', reason: `crop box [${box.map(([a, b]) => `${a}:${b}`).join(', ')}] exceeds the volume shape [${image.shape.join(', ')}]` };
   }
-  let inside = 0;
-  let bad = 0;
-  const m = mask.data;
-  const v = image.data;
-  const floating = image.data instanceof Float32Array || image.data instanceof Float64Array;
-  for (let i = 0; i < m.length; i++) {
-    if (m[i] > 0) {
-      inside++;
-      // v - v is NaN exactly for NaN and +-Infinity; integer sources cannot hold either
-      if (floating && v[i] - v[i] !== 0) bad++;
-    }
-  }
-  if (inside === 0) return { ok: false, code: 'empty-mask', reason: 'the tumour mask is empty (no label > 0)' };
+  const region = mask.region ?? maskRegion(mask.data, image.shape);
+  if (region.inside === 0 || !region.box) return { ok: false, code: 'empty-mask', reason: 'the tumour mask is empty (no label > 0)' };
+  const bad = nonFiniteInside(image.data, mask.data, image.shape, region.box);
   if (bad > 0) return { ok: false, code: 'non-finite', reason: `${bad} NaN/Inf voxel(s) inside the tumour mask` };
 
-  const cropped = maskCropConvert(image, mask.data, box, config.intensity);
-  const real = cropped.data;
-  const scaled = config.scale === 1 ? { data: real, shape: cropped.shape } : rescaleVolume(real, cropped.shape, config.scale, { antiAliasing: config.antiAliasing });
-  const unit = minMaxScale(scaled.data);
-  if (!unit) {
+  // Everything outside the tumour's box is zero once masked: the rest runs on that box (and the
+  // neighbourhood the filters reach), giving exactly the values of the whole-crop computation.
+  const crop = box.map(([a, b]) => b - a) as Shape3;
+  const inner = box.map(([a, b], i) => [Math.max(a, region.box![i][0]), Math.min(b, region.box![i][1])]) as CropBox;
+  if (inner.some(([a, b]) => b <= a)) return { ok: false, code: 'outside-crop', reason: 'no non-zero tumour voxel inside the crop box' };
+  const cropped = maskConvertBox(image, mask.data, inner, config.intensity, crop[2]);
+  const sparse: Sparse<RealArray> = { full: crop, at: inner.map(([a], i) => a - box[i][0]) as Shape3, shape: cropped.shape, data: cropped.data };
+  const scaled = config.scale === 1 ? sparse : sparseRescale(sparse, config.scale, { antiAliasing: config.antiAliasing });
+  const prepared = sparseMinMaxPad(scaled, config.padTo ?? undefined);
+  if (!prepared) {
     let any = false;
-    for (let i = 0; i < cropped.data.length && !any; i++) any = cropped.data[i] !== 0;
+    const n = sparseSize(sparse);
+    for (let i = 0; i < n && !any; i++) any = sparse.data[i] !== 0;
     return any
       ? { ok: false, code: 'constant', reason: 'the masked, cropped, rescaled volume is constant (max = min)' }
       : { ok: false, code: 'outside-crop', reason: 'no non-zero tumour voxel inside the crop box' };
   }
-  const padded = config.padTo ? padTo(unit, scaled.shape, config.padTo) : { data: unit, shape: scaled.shape };
-  return { ok: true, data: padded.data, shape: padded.shape };
+  return { ok: true, data: prepared.data, shape: prepared.shape };
+}
+
+/** Voxels with label > 0 whose value is NaN or +-Infinity (0 for integer sources), looked for inside `box` only. */
+function nonFiniteInside(data: VoxelArray, mask: ArrayLike<number>, shape: Shape3, box: CropBox): number {
+  if (!(data instanceof Float32Array || data instanceof Float64Array)) return 0;
+  const [[z0, z1], [y0, y1], [x0, x1]] = box;
+  let bad = 0;
+  for (let z = z0; z < z1; z++) {
+    for (let y = y0; y < y1; y++) {
+      const row = (z * shape[1] + y) * shape[2];
+      // v - v is NaN exactly for NaN and +-Infinity
+      for (let i = row + x0; i < row + x1; i++) if (mask[i] > 0 && data[i] - data[i] !== 0) bad++;
+    }
+  }
+  return bad;
 }
 
 /** Re-export for callers that build configs by hand. */
