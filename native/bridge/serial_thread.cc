@@ -2,16 +2,16 @@
 
 namespace bridge {
 
-SerialThread::SerialThread() : thread_([this]() { loop(); }) {}
+SerialThread::SerialThread() : queue_(std::make_shared<Queue>()), thread_([queue = queue_]() { loop(queue); }) {}
 
 SerialThread::~SerialThread() {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
+    std::lock_guard<std::mutex> lock(queue_->mutex);
+    queue_->stopping = true;
   }
-  wake_.notify_one();
-  // The owner is never destroyed on this thread (tasks borrow it, they do not hold it); if it ever
-  // were, joining would wait on itself.
+  queue_->wake.notify_one();
+  // Destroyed on its own thread (a call's work released there when its environment went away):
+  // joining would wait on itself, so the thread finishes alone.
   if (std::this_thread::get_id() == thread_.get_id()) {
     thread_.detach();
   } else {
@@ -21,23 +21,23 @@ SerialThread::~SerialThread() {
 
 void SerialThread::post(std::function<void()> task) {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    queue_.push_back(std::move(task));
+    std::lock_guard<std::mutex> lock(queue_->mutex);
+    queue_->tasks.push_back(std::move(task));
   }
-  wake_.notify_one();
+  queue_->wake.notify_one();
 }
 
-void SerialThread::loop() {
+void SerialThread::loop(const std::shared_ptr<Queue>& queue) {
   for (;;) {
     std::function<void()> task;
     {
-      std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [this]() { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and nothing left to run
-      task = std::move(queue_.front());
-      queue_.pop_front();
+      std::unique_lock<std::mutex> lock(queue->mutex);
+      queue->wake.wait(lock, [&]() { return queue->stopping || !queue->tasks.empty(); });
+      if (queue->tasks.empty()) return;  // stopping, and nothing left to run
+      task = std::move(queue->tasks.front());
+      queue->tasks.pop_front();
     }
-    task();  // packaged_task stores any exception in its future; nothing escapes here
+    task();  // ThreadPromise's tasks catch everything; nothing escapes here
   }
 }
 

@@ -1,26 +1,27 @@
-// A thread owned by one network that runs its LibTorch calls one at a time, in order.
+// A thread owned by one network that runs its LibTorch calls one at a time, in order, and settles
+// each call's Promise on the JS thread through a ThreadSafeFunction.
 //
-// Why a network does not simply run on whichever libuv pool thread picked up its call: glibc gives
-// each thread that allocates its own malloc arena, and memory freed into one arena is not reused by
+// Why a network does not run on whichever libuv pool thread picks up its call: glibc gives each
+// thread that allocates its own malloc arena, and memory freed into one arena is not reused by
 // another. A training loop whose steps hop between pool threads leaves a step's worth of freed
-// activations in every arena it visited (measured: 2.50 GB peak RSS for SpotTune3D-50 steps hopping
+// activations in every arena it visits (measured: 2.50 GB peak RSS for SpotTune3D-50 steps hopping
 // across the pool against 1.75 GB on one thread). Thread-local LibTorch state (grad mode, autocast,
-// the current CUDA stream, the OpenMP team) also stays with one thread.
-//
-// The pool thread that runs a PromiseWorker hands its work here and waits, so a call still occupies
-// one pool slot while it runs, exactly as before; only the thread doing the arithmetic changes.
+// the current CUDA stream, the OpenMP team) also stays with one thread. And the pool, which also
+// serves fs and zlib, is left free while a network computes.
 #pragma once
+
+#include <napi.h>
 
 #include <condition_variable>
 #include <deque>
-#include <exception>
 #include <functional>
-#include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
-#include <type_traits>
 #include <utility>
+
+#include "bridge/common.h"
 
 namespace bridge {
 
@@ -31,28 +32,117 @@ class SerialThread {
   SerialThread(const SerialThread&) = delete;
   SerialThread& operator=(const SerialThread&) = delete;
 
-  // Runs `fn` on this thread and waits for it; returns what it returns and rethrows what it throws
-  // (the exception object itself, so CodedError and c10::Error keep their codes).
-  template <typename Fn>
-  std::invoke_result_t<Fn&> run(Fn& fn) {
-    using Result = std::invoke_result_t<Fn&>;
-    if (std::this_thread::get_id() == thread_.get_id()) return fn();  // already here: nested call
-    // Shared with the queued task: the future may wake this caller before the task has returned.
-    auto task = std::make_shared<std::packaged_task<Result()>>([&fn]() -> Result { return fn(); });
-    std::future<Result> done = task->get_future();
-    post([task]() { (*task)(); });
-    return done.get();
+  // Queues `task` to run on this thread after those queued before it. `task` must not throw.
+  void post(std::function<void()> task);
+
+ private:
+  // What the thread itself uses, shared with it: if the owner is ever destroyed on this thread, the
+  // thread is detached and finishes with its own reference.
+  struct Queue {
+    std::mutex mutex;
+    std::condition_variable wake;
+    std::deque<std::function<void()>> tasks;
+    bool stopping = false;
+  };
+  static void loop(const std::shared_ptr<Queue>& queue);
+
+  std::shared_ptr<Queue> queue_;
+  std::thread thread_;  // last: started once the queue exists
+};
+
+// Runs `work` on `thread` and returns a Promise that `done(env, result)` resolves on the JS thread
+// (or that rejects with the coded error `work` threw). `finally` runs on the JS thread first, either
+// way. `work` must not touch Napi values; `done` builds them. What the call captures is released on
+// the JS thread, unless the environment ends before the call does (see below).
+template <typename Result>
+class ThreadPromise {
+ public:
+  using Work = std::function<Result()>;
+  using Done = std::function<Napi::Value(Napi::Env, Result&)>;
+
+  static Napi::Promise start(Napi::Env env, const std::shared_ptr<SerialThread>& thread, Work work, Done done,
+                             std::function<void()> finally = {}) {
+    auto* call = new Call{Napi::Promise::Deferred::New(env), std::move(work), std::move(done), std::move(finally)};
+    Napi::Promise promise = call->deferred.Promise();
+    auto gate = std::make_shared<Gate>();
+    Channel channel;
+    try {
+      channel = Channel::New(env, "spottune3d", 0, 1, nullptr, &ThreadPromise::closed, new std::shared_ptr<Gate>(gate));
+    } catch (...) {
+      if (call->finally) call->finally();
+      delete call;
+      throw;
+    }
+    thread->post([call, channel, gate]() {
+      try {
+        call->result.emplace(call->work());
+      } catch (...) {
+        call->failure = describe_current_exception();
+      }
+      std::lock_guard<std::mutex> lock(gate->mutex);
+      if (gate->closed || channel.BlockingCall(call) != napi_ok) {
+        // The environment went away first (a worker thread ended): the network the work holds is
+        // released here; the rest holds JS handles and is left to the environment's teardown.
+        release_work(call);
+        if (gate->closed) return;
+      }
+      channel.Release();
+    });
+    return promise;
   }
 
  private:
-  void post(std::function<void()> task);
-  void loop();
+  struct Call {
+    Napi::Promise::Deferred deferred;
+    Work work;
+    Done done;
+    std::function<void()> finally;
+    std::optional<Result> result;
+    Failure failure;
+  };
 
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<std::function<void()>> queue_;
-  bool stopping_ = false;
-  std::thread thread_;  // last: started once the members above exist
+  // Node deletes a thread-safe function when its environment is torn down, even while a thread
+  // still holds it; its finalizer closes this gate so that the thread never calls it after that.
+  struct Gate {
+    std::mutex mutex;
+    bool closed = false;
+  };
+
+  static void closed(Napi::Env, std::shared_ptr<Gate>* gate, std::nullptr_t*) {
+    {
+      std::lock_guard<std::mutex> lock((*gate)->mutex);
+      (*gate)->closed = true;
+    }
+    delete gate;
+  }
+
+  static void release_work(Call* call) {
+    call->work = nullptr;
+    call->result.reset();
+  }
+
+  static void settle(Napi::Env env, Napi::Function, std::nullptr_t*, Call* call) {
+    if (call == nullptr) return;
+    if (env == nullptr) {  // delivered while the environment tears down
+      release_work(call);
+      return;
+    }
+    std::unique_ptr<Call> owned(call);
+    if (owned->finally) owned->finally();
+    if (!owned->result) {
+      owned->deferred.Reject(make_error(env, owned->failure).Value());
+      return;
+    }
+    try {
+      owned->deferred.Resolve(owned->done(env, *owned->result));
+    } catch (const Napi::Error& e) {
+      owned->deferred.Reject(e.Value());
+    } catch (...) {
+      owned->deferred.Reject(make_error(env, describe_current_exception()).Value());
+    }
+  }
+
+  using Channel = Napi::TypedThreadSafeFunction<std::nullptr_t, Call, &ThreadPromise::settle>;
 };
 
 }  // namespace bridge

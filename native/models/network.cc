@@ -20,7 +20,7 @@
 namespace models {
 
 using bridge::CodedError;
-using bridge::PromiseWorker;
+using bridge::ThreadPromise;
 using optim::NamedTensors;
 
 namespace {
@@ -524,14 +524,12 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
     };
   }
 
-  // Runs `work` on the network's own thread from a pool thread and settles a Promise with `done`;
-  // the network is busy with `what` until then.
+  // Runs `work` on the network's own thread and settles a Promise with `done`; the network is busy
+  // with `what` until then.
   template <typename Result, typename Work>
-  Napi::Promise start_on(const std::shared_ptr<State>& s, Work work, typename PromiseWorker<Result>::Done done,
+  Napi::Promise start_on(const std::shared_ptr<State>& s, Work work, typename ThreadPromise<Result>::Done done,
                          const char* what) {
-    std::shared_ptr<bridge::SerialThread> thread = s->thread;
-    return PromiseWorker<Result>::start(
-        Env(), [thread, work]() mutable { return thread->run(work); }, std::move(done), hold(what));
+    return ThreadPromise<Result>::start(Env(), s->thread, std::move(work), std::move(done), hold(what));
   }
 
   Napi::Value init_network(const Napi::CallbackInfo& info) {
@@ -541,12 +539,9 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
       if (info.Length() < 1 || !info[0].IsObject()) throw CodedError("ERR_INVALID_ARG_TYPE", "config must be an object");
       Config config = read_config(info[0].As<Napi::Object>());
       auto done = hold("initialisation");
-      return PromiseWorker<std::shared_ptr<State>>::start(
-          info.Env(),
-          [config, thread = std::make_shared<bridge::SerialThread>()]() {
-            auto build = [&]() { return build_state(config, thread); };
-            return thread->run(build);
-          },
+      auto thread = std::make_shared<bridge::SerialThread>();
+      return ThreadPromise<std::shared_ptr<State>>::start(
+          info.Env(), thread, [config, thread]() { return build_state(config, thread); },
           [this](Napi::Env env, std::shared_ptr<State>& s) -> Napi::Value {
             if (!disposed_) state_ = s;
             return env.Undefined();

@@ -53,3 +53,39 @@ test('tensors left to the garbage collector are freed', () => {
   expect(run.status).toBe(0);
   expect(Number(run.stdout.trim())).toBeLessThan(1.5e9);
 });
+
+test('a worker thread ended in the middle of a training step takes neither the process nor the network thread with it', () => {
+  const lib = fileURLToPath(new URL('../../dist/lib/index.js', import.meta.url));
+  const worker = `
+    const { parentPort } = require('node:worker_threads');
+    import(${JSON.stringify(lib)}).then(async (lib) => {
+      const net = await lib.createSpotTune3d({ depth: 10, agentDepth: 10 });
+      parentPort.postMessage('ready');
+      await net.trainStep(new Float32Array(2 * 24 ** 3).fill(0.5), [2, 1, 24, 24, 24], new Float32Array([1, 0]), { seed: 1 });
+    });`;
+  const script = `
+    import { Worker } from 'node:worker_threads';
+    import { readFileSync } from 'node:fs';
+    const threads = () => Number(/Threads:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]);
+    const counts = [];
+    for (let round = 0; round < 3; round++) {
+      const w = new Worker(${JSON.stringify(worker)}, { eval: true, execArgv: [] });
+      await new Promise((resolve) => w.on('message', resolve));
+      await new Promise((resolve) => setTimeout(resolve, 30 * round)); // the step is running
+      await w.terminate();
+      for (let i = 0; i < 200 && threads() > (counts[0] ?? Infinity); i++) await new Promise((r) => setTimeout(r, 25));
+      counts.push(threads());
+    }
+    const lib = await import(${JSON.stringify(lib)});
+    const net = await lib.createResNet3d({ depth: 10 });
+    const out = await net.predict(new Float32Array(16 ** 3), [1, 1, 16, 16, 16]);
+    console.log(JSON.stringify({ counts, probabilities: out.probabilities.length }));
+  `;
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 240_000 });
+  expect(run.signal).toBeNull();
+  expect(run.stderr).toBe('');
+  expect(run.status).toBe(0);
+  const { counts, probabilities } = JSON.parse(run.stdout.trim().split('\n').pop()!);
+  expect(probabilities).toBe(1); // the main thread's networks still work
+  expect(counts[2]).toBe(counts[0]); // the ended workers' network threads are gone, not piling up
+});
