@@ -131,31 +131,6 @@ const RANGES: Partial<Record<VoxelDType, [number, number]>> = {
 };
 const BYTES: Record<VoxelDType, number> = { uint8: 1, int8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, float32: 4, float64: 8 };
 
-/** Opens `path` as a byte stream, inflating it when it starts with the gzip magic. */
-async function openStream(path: string): Promise<AsyncIterable<Buffer> & { destroy(): void }> {
-  const handle = await open(path, 'r');
-  const magic = Buffer.alloc(2);
-  try {
-    await handle.read(magic, 0, 2, 0);
-  } finally {
-    await handle.close();
-  }
-  const raw = createReadStream(path, { highWaterMark: 1 << 20 });
-  if (magic[0] === 0x1f && magic[1] === 0x8b) {
-    const gunzip = createGunzip({ chunkSize: 1 << 20 });
-    raw.on('error', (err) => gunzip.destroy(err));
-    raw.pipe(gunzip);
-    const stream = gunzip as unknown as AsyncIterable<Buffer> & { destroy(): void };
-    const destroy = gunzip.destroy.bind(gunzip);
-    stream.destroy = () => {
-      raw.destroy();
-      destroy();
-    };
-    return stream;
-  }
-  return raw as unknown as AsyncIterable<Buffer> & { destroy(): void };
-}
-
 function toArrayBuffer(buf: Buffer): ArrayBuffer {
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
 }
@@ -393,22 +368,28 @@ async function readRange(path: string, start: number, end: number): Promise<Uint
   }
 }
 
-/** Bytes [start, end) of the inflated file, inflating no further than `end`. */
+/** Bytes [start, end) of the inflated file, inflating no further than `end` (fewer when it ends early). */
 async function streamRange(path: string, start: number, end: number): Promise<Uint8Array> {
-  const stream = await openStream(path);
+  const raw = createReadStream(path, { highWaterMark: 1 << 20 });
+  const gunzip = createGunzip({ chunkSize: 1 << 20 });
+  let failure: unknown; // zlib's own error: the iterator may only see the stream close
+  gunzip.on('error', (err) => (failure ??= err));
+  raw.on('error', (err) => gunzip.destroy(err));
+  raw.pipe(gunzip);
   const out = new Uint8Array(end - start);
   let filled = 0;
   let position = 0;
   try {
-    for await (const chunk of stream) {
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
       filled += copyInto(out, chunk, position, start);
       position += chunk.length;
       if (filled === out.length) break;
     }
   } catch (err) {
-    throw gzipError(err, path);
+    throw gzipError(failure ?? err, path);
   } finally {
-    stream.destroy();
+    raw.destroy();
+    gunzip.destroy();
   }
   return out.subarray(0, filled);
 }
