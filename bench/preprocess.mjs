@@ -3,10 +3,14 @@
 // (nibabel + NumPy + scikit-image, bench/preprocess.py) on the same full-size 155x240x240 .nii.gz files.
 // Rounds alternate (ours, theirs, ours, theirs) so machine load hits both alike.
 //
-//   node bench/preprocess.mjs [--data DIR] [--patients N] [--reps N] [--workers N] [--out FILE]
+//   node bench/preprocess.mjs [--data DIR] [--patients N] [--reps N] [--workers N] [--mask tumour|brain] [--out FILE]
 //
 // Without --data, a full-size synthetic cohort is generated once under bench/out/preprocess-full
 // (its generation time is reported too). --workers N also times prepareCohort with N worker threads.
+// After masking, spottune3d's work follows the tumour's bounding box, so its speed depends on the
+// tumour's size (reported as maskBoxFraction, the box's share of the crop). --mask brain replaces
+// each patient's segmentation by the whole head (every non-zero voxel of its first image) for both
+// sides: the worst case, a box as large as the crop.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -21,12 +25,13 @@ const { values: opt } = parseArgs({
     patients: { type: 'string', default: '2' },
     reps: { type: 'string', default: '2' },
     workers: { type: 'string' },
+    mask: { type: 'string', default: 'tumour' },
     out: { type: 'string' },
     python: { type: 'string', default: '/usr/bin/python3' },
   },
 });
 const lib = await import(join(root, 'dist/lib/index.js'));
-const { synthCohort, openCohort, readNiftiRaw, preprocessVolume, maskRegion, resolvePreprocess, presetCropBox, prepareCohort, readNpy, MODALITIES } = lib;
+const { synthCohort, openCohort, readNiftiRaw, writeNifti, preprocessVolume, maskRegion, resolvePreprocess, presetCropBox, prepareCohort, readNpy, MODALITIES } = lib;
 
 let synthSeconds;
 let dataDir = opt.data && resolve(opt.data);
@@ -81,6 +86,20 @@ async function ours(saveFirst, overlap = false) {
 
 const tmp = join(root, 'bench/out/preprocess-tmp');
 mkdirSync(tmp, { recursive: true });
+if (opt.mask === 'brain') {
+  for (const p of patients) {
+    const img = await readNiftiRaw(p.images[0]);
+    const m = Uint8Array.from(img.stored, (v) => (v !== 0 ? 1 : 0));
+    p.mask = join(tmp, `${p.id}-head-mask.nii.gz`);
+    await writeNifti(p.mask, { data: m, shape: img.shape, spacing: img.spacing, affine: img.affine }, { compressionLevel: 1 });
+  }
+} else if (opt.mask !== 'tumour') throw new Error(`--mask is tumour or brain, not ${opt.mask}`);
+let maskBoxFraction = 0;
+for (const p of patients) {
+  const m = await readNiftiRaw(p.mask);
+  const b = maskRegion(m.data, m.shape).box;
+  maskBoxFraction += box.reduce((f, [a, c], i) => f * Math.max(0, Math.min(c, b[i][1]) - Math.max(a, b[i][0])) / (c - a), 1) / patients.length;
+}
 function theirs(save) {
   const jobPath = join(tmp, 'job.json');
   writeFileSync(jobPath, JSON.stringify({ patients, box, scale: config.scale, pad: config.padTo, reps: 1, ...(save ? { save } : {}) }));
@@ -115,6 +134,8 @@ const summary = {
   theirs: { volumesPerSecond: volumes / best(rows.theirs, 'seconds'), volumesPerCpuSecond: volumes / best(rows.theirs, 'cpu_s'), decodeSeconds: best(rows.theirs, 'decode_s'), preprocessSeconds: best(rows.theirs, 'preprocess_s') },
   // the same, the next volume's inflate overlapping this one's preprocessing (two threads busy at times)
   oursOverlapped: { volumesPerSecond: volumes / best(rows.overlapped, 'seconds'), volumesPerCpuSecond: volumes / best(rows.overlapped, 'cpu_s') },
+  mask: opt.mask,
+  maskBoxFraction,
   maxAbsDiff: rows.maxAbsDiff,
   synthSeconds,
 };
@@ -125,7 +146,7 @@ if (opt.workers) {
   const r = await prepareCohort(cohort, { out: dir, workers: Number(opt.workers), modalities: MODALITIES });
   summary.prepareWorkers = { workers: Number(opt.workers), volumes: r.prepared, volumesPerSecond: r.prepared / ((performance.now() - t) / 1000) };
 }
-console.log(`decode + preprocess of ${volumes} full-size .nii.gz volumes (best of ${reps}, one thread each)`);
+console.log(`decode + preprocess of ${volumes} full-size .nii.gz volumes (best of ${reps}, one thread each; ${opt.mask} mask, its box ${(100 * maskBoxFraction).toFixed(1)}% of the crop)`);
 console.log(`  spottune3d  ${summary.ours.volumesPerSecond.toFixed(2)} volumes/s wall, ${summary.ours.volumesPerCpuSecond.toFixed(2)} per CPU-second  (decode ${summary.ours.decodeSeconds.toFixed(2)} s, preprocess ${summary.ours.preprocessSeconds.toFixed(2)} s)`);
 console.log(`  python      ${summary.theirs.volumesPerSecond.toFixed(2)} volumes/s wall, ${summary.theirs.volumesPerCpuSecond.toFixed(2)} per CPU-second  (decode ${summary.theirs.decodeSeconds.toFixed(2)} s, preprocess ${summary.theirs.preprocessSeconds.toFixed(2)} s)`);
 console.log(`  spottune3d, next inflate overlapping: ${summary.oursOverlapped.volumesPerSecond.toFixed(2)} volumes/s wall, ${summary.oursOverlapped.volumesPerCpuSecond.toFixed(2)} per CPU-second`);

@@ -392,49 +392,29 @@ export function maskRegion(mask: ArrayLike<number>, shape: readonly number[]): M
 }
 
 /**
- * A volume of shape `full` that is zero outside a box: `data` holds the box (origin `at`, shape
- * `shape`), followed by `tail` zeros that stand for any row outside it. The preprocessing after
- * masking runs on these, so its cost follows the tumour's size rather than the crop's; every value
- * is the one the dense computation gives (same terms, same order, zeros read as zeros).
+ * A volume of shape `full` that is zero outside a box. `data` is laid out over the box `at` +
+ * `shape` (the layout), followed by one full row of zeros that stands for any index outside it;
+ * values may be non-zero only inside the half-open box [`lo`, `hi`) (the valid box), and every
+ * other element of the layout is zero. The preprocessing after masking runs on these, so its cost
+ * follows the tumour's size rather than the crop's; every value is the one the dense computation
+ * gives (same terms, same order, zeros read as zeros).
  */
 interface Sparse<T extends RealArray> {
   full: Shape3;
   at: Shape3;
   shape: Shape3;
+  lo: Shape3;
+  hi: Shape3;
   data: T;
-}
-
-function sparseAlloc<T extends RealArray>(Ctor: new (n: number) => T, full: Shape3, at: Shape3, shape: Shape3): Sparse<T> {
-  // the zero tail is one full row long: a run along x never reads past it
-  return { full, at, shape, data: new Ctor(shape[0] * shape[1] * shape[2] + full[2]) };
 }
 
 function sparseSize(s: Sparse<RealArray>): number {
   return s.shape[0] * s.shape[1] * s.shape[2];
 }
 
-/** Re-embeds `s` into the box [at, at + shape) (zeros where `s` has no box). */
-function sparseEmbed<T extends RealArray>(s: Sparse<T>, at: Shape3, shape: Shape3): Sparse<T> {
-  if (at.every((a, i) => a === s.at[i] && shape[i] === s.shape[i])) return s;
-  const out = sparseAlloc(s.data.constructor as new (n: number) => T, s.full, at, shape);
-  const lo = [0, 1, 2].map((i) => Math.max(at[i], s.at[i]));
-  const hi = [0, 1, 2].map((i) => Math.min(at[i] + shape[i], s.at[i] + s.shape[i]));
-  if (lo.some((l, i) => l >= hi[i])) return out;
-  const run = hi[2] - lo[2];
-  for (let z = lo[0]; z < hi[0]; z++) {
-    for (let y = lo[1]; y < hi[1]; y++) {
-      const src = ((z - s.at[0]) * s.shape[1] + (y - s.at[1])) * s.shape[2] + (lo[2] - s.at[2]);
-      const dst = ((z - at[0]) * shape[1] + (y - at[1])) * shape[2] + (lo[2] - at[2]);
-      out.data.set(s.data.subarray(src, src + run), dst);
-    }
-  }
-  return out;
-}
-
-/** Range of the whole volume `s` stands for (its box's values, and 0 when the box leaves voxels out). */
+/** Range of the whole volume `s` stands for (its layout's values, and 0 when the layout leaves voxels out). */
 function sparseRange(s: Sparse<RealArray>): [number, number] {
-  const n = sparseSize(s);
-  let [lo, hi] = rangeOf(s.data.subarray(0, n));
+  let [lo, hi] = rangeOf(s.data.subarray(0, sparseSize(s)));
   if (s.shape.some((m, i) => m < s.full[i])) {
     if (0 < lo) lo = 0;
     if (0 > hi) hi = 0;
@@ -442,124 +422,172 @@ function sparseRange(s: Sparse<RealArray>): [number, number] {
   return [lo, hi];
 }
 
-/** {@link gaussianFilter} of the volume `s` stands for (the passes reach only the box's neighbourhood). */
-function sparseGaussian<T extends RealArray>(s: Sparse<T>, sigma: readonly number[], truncate = 4): Sparse<T> {
-  let current = s;
-  const Ctor = s.data.constructor as new (n: number) => T;
-  const full = s.full;
-  for (let axis = 0; axis < 3; axis++) {
-    if (!(sigma[axis] > 1e-15)) continue;
-    const w = gaussianKernel(sigma[axis], truncate);
-    const r = (w.length - 1) / 2;
-    const n = full[axis];
-    const lo = current.at[axis];
-    const hi = lo + current.shape[axis] - 1;
-    // the positions whose kernel reaches the box (as gaussianFilter computes them)
-    let pmin = n;
-    let pmax = -1;
-    for (let p = 0; p < n; p++) {
-      let reaches = p >= lo && p <= hi;
-      for (let j = 1; j <= r && !reaches; j++) {
-        const a = mirrorIndex(p - j, n);
-        const b = mirrorIndex(p + j, n);
-        reaches = (a >= lo && a <= hi) || (b >= lo && b <= hi);
-      }
-      if (reaches) {
-        if (p < pmin) pmin = p;
-        pmax = p;
-      }
+/** The positions along an axis of length n whose Gaussian (radius r, 'mirror') reaches [lo, hi]: [pmin, pmax], as gaussianFilter finds them. */
+function reach(lo: number, hi: number, n: number, r: number): [number, number] {
+  let pmin = n;
+  let pmax = -1;
+  for (let p = 0; p < n; p++) {
+    let reaches = p >= lo && p <= hi;
+    for (let j = 1; j <= r && !reaches; j++) {
+      const a = mirrorIndex(p - j, n);
+      const b = mirrorIndex(p + j, n);
+      reaches = (a >= lo && a <= hi) || (b >= lo && b <= hi);
     }
-    const at = [...current.at] as Shape3;
-    const shape = [...current.shape] as Shape3;
-    at[axis] = pmin;
-    shape[axis] = pmax - pmin + 1;
-    const out = sparseAlloc(Ctor, full, at, shape);
-    const src = current.data;
-    const [cd, ch, cw] = current.shape;
-    const zero = cd * ch * cw; // the zero tail
-    if (axis === 2) {
-      // rows: each into a mirror-extended line of the full width, of the buffer's own type, as SciPy's line buffers do
-      const W = full[2];
-      const line = new Ctor(W + 2 * r);
-      const lefts = Array.from({ length: r + 1 }, (_, j) => r + pmin - j);
-      const rights = Array.from({ length: r + 1 }, (_, j) => r + pmin + j);
-      for (let q = 0; q < cd * ch; q++) {
-        line.fill(0);
-        line.set(src.subarray(q * cw, (q + 1) * cw), r + lo);
-        for (let j = 1; j <= r; j++) {
-          line[r - j] = line[r + mirrorIndex(-j, W)];
-          line[r + W - 1 + j] = line[r + mirrorIndex(W - 1 + j, W)];
-        }
-        convolveRun(line, out.data, q * shape[2], r + pmin, lefts, rights, w, shape[2]);
-      }
-    } else {
-      // z or y: contiguous runs along x; a neighbour outside the box reads the zero tail
-      const lefts = new Array<number>(r + 1).fill(0);
-      const rights = new Array<number>(r + 1).fill(0);
-      const offset = (q: number, base: number, stride: number) => (q >= lo && q <= hi ? base + (q - lo) * stride : zero);
-      const [outer, stride, outStride, oStride, oOutStride] = axis === 0 ? [ch, ch * cw, shape[1] * cw, cw, cw] : [cd, cw, cw, ch * cw, shape[1] * cw];
-      for (let o = 0; o < outer; o++) {
-        const base = o * oStride;
-        const outBase = o * oOutStride;
-        for (let p = pmin; p <= pmax; p++) {
-          for (let j = 1; j <= r; j++) {
-            lefts[j] = offset(mirrorIndex(p - j, n), base, stride);
-            rights[j] = offset(mirrorIndex(p + j, n), base, stride);
-          }
-          convolveRun(src, out.data, outBase + (p - pmin) * outStride, offset(p, base, stride), lefts, rights, w, cw);
-        }
-      }
+    if (reaches) {
+      if (p < pmin) pmin = p;
+      pmax = p;
     }
-    current = out;
   }
-  return current === s ? { ...s, data: s.data.slice() as T } : current;
+  return [pmin, pmax];
 }
 
-/** {@link zoomLinear} of the volume `s` stands for, to `outShape`: computed where a source neighbour lies in the box. */
-function sparseZoom<T extends RealArray>(s: Sparse<T>, outShape: Shape3): Sparse<T> {
+/**
+ * What {@link rescaleVolume} of a volume of shape `full`, non-zero only in the half-open box
+ * [`lo`, `hi`), touches: per axis, the smoothed box (`smooth`), the zoom's output box [kmin, kmax]
+ * and its source indices, and the layout that holds them all (`layout`, half-open).
+ */
+function rescalePlan(full: Shape3, lo: Shape3, hi: Shape3, scale: number, antiAliasing: boolean) {
+  const outShape = rescaledShape(full, scale);
+  const downscaling = outShape.some((m, i) => m < full[i]);
+  const sigma = full.map((n, i) => (antiAliasing && downscaling ? Math.max(0, (n / outShape[i] - 1) / 2) : 0));
   const axes = [0, 1, 2].map((a) => {
-    const z = zoomAxis(s.full[a], outShape[a]);
-    const lo = s.at[a];
-    const hi = lo + s.shape[a] - 1;
+    const n = full[a];
+    let [s0, s1] = [lo[a], hi[a] - 1];
+    const kernel = sigma[a] > 1e-15 ? gaussianKernel(sigma[a]) : undefined;
+    if (kernel) [s0, s1] = reach(s0, s1, n, (kernel.length - 1) / 2);
+    const z = zoomAxis(n, outShape[a]);
     let kmin = outShape[a];
     let kmax = -1;
     for (let k = 0; k < outShape[a]; k++) {
-      if ((z.i0[k] >= lo && z.i0[k] <= hi) || (z.i1[k] >= lo && z.i1[k] <= hi)) {
+      if ((z.i0[k] >= s0 && z.i0[k] <= s1) || (z.i1[k] >= s0 && z.i1[k] <= s1)) {
         if (k < kmin) kmin = k;
         kmax = k;
       }
     }
-    // the source indices those outputs read, with the box: the container to read from
-    let smin = lo;
-    let smax = hi;
+    let l0 = s0;
+    let l1 = s1;
     for (let k = kmin; k <= kmax; k++) {
-      smin = Math.min(smin, z.i0[k], z.i1[k]);
-      smax = Math.max(smax, z.i0[k], z.i1[k]);
+      l0 = Math.min(l0, z.i0[k], z.i1[k]);
+      l1 = Math.max(l1, z.i0[k], z.i1[k]);
     }
-    return { ...z, kmin, kmax, smin, smax };
+    return { kernel, smooth: [s0, s1 + 1] as [number, number], zoom: z, kmin, kmax, layout: [l0, l1 + 1] as [number, number] };
   });
-  const Ctor = s.data.constructor as new (n: number) => T;
-  // no output reads the box (a narrow box between the samples of a strong downscale): all zeros
-  if (axes.some((a) => a.kmax < a.kmin)) return sparseAlloc(Ctor, outShape, [0, 0, 0], [0, 0, 0]);
-  const at = axes.map((a) => a.kmin) as Shape3;
-  const shape = axes.map((a) => a.kmax - a.kmin + 1) as Shape3;
-  const out = sparseAlloc(Ctor, outShape, at, shape);
-  const src = sparseEmbed(s, axes.map((a) => a.smin) as Shape3, axes.map((a) => a.smax - a.smin + 1) as Shape3);
-  const [az, ay, ax] = axes;
-  const [, H, W] = src.shape;
-  const shift = (i: Int32Array, from: number, k0: number, k1: number, stride: number) => Int32Array.from(i.subarray(k0, k1 + 1), (v) => (v - from) * stride);
-  const z0 = shift(az.i0, az.smin, az.kmin, az.kmax, H * W);
-  const z1 = shift(az.i1, az.smin, az.kmin, az.kmax, H * W);
-  const y0 = shift(ay.i0, ay.smin, ay.kmin, ay.kmax, W);
-  const y1 = shift(ay.i1, ay.smin, ay.kmin, ay.kmax, W);
-  const x0 = shift(ax.i0, ax.smin, ax.kmin, ax.kmax, 1);
-  const x1 = shift(ax.i1, ax.smin, ax.kmin, ax.kmax, 1);
-  const tz = az.t.subarray(az.kmin, az.kmax + 1);
-  const ty = ay.t.subarray(ay.kmin, ay.kmax + 1);
-  const tx = ax.t.subarray(ax.kmin, ax.kmax + 1);
-  if (src.data instanceof Float32Array) trilinear32(src.data, out.data as Float32Array, z0, z1, tz, y0, y1, ty, x0, x1, tx);
-  else trilinear64(src.data as Float64Array, out.data as Float64Array, z0, z1, tz, y0, y1, ty, x0, x1, tx);
+  return { outShape, axes };
+}
+
+/** One Gaussian pass along `axis` (weights `w`) from `src` into `dst` (same layout; `dst` zero outside `src`'s valid box): `dst`'s valid box grows along `axis` to [pmin, pmax]. */
+function sparseGaussianPass<T extends RealArray>(src: Sparse<T>, dst: T, axis: number, w: Float64Array, pmin: number, pmax: number): Sparse<T> {
+  const r = (w.length - 1) / 2;
+  const n = src.full[axis];
+  const [L0, L1, L2] = src.at;
+  const [, S1, S2] = src.shape;
+  const zero = sparseSize(src); // the zero tail
+  const lo = src.lo;
+  const hi = src.hi;
+  const data = src.data;
+  if (axis === 2) {
+    // rows: each into a mirror-extended line of the full width, of the buffer's own type, as SciPy's line buffers do
+    const W = src.full[2];
+    const line = new (data.constructor as new (n: number) => T)(W + 2 * r);
+    const lefts = Array.from({ length: r + 1 }, (_, j) => r + pmin - j);
+    const rights = Array.from({ length: r + 1 }, (_, j) => r + pmin + j);
+    for (let z = lo[0]; z < hi[0]; z++) {
+      for (let y = lo[1]; y < hi[1]; y++) {
+        const row = ((z - L0) * S1 + (y - L1)) * S2;
+        line.fill(0);
+        line.set(data.subarray(row, row + S2), r + L2);
+        for (let j = 1; j <= r; j++) {
+          line[r - j] = line[r + mirrorIndex(-j, W)];
+          line[r + W - 1 + j] = line[r + mirrorIndex(W - 1 + j, W)];
+        }
+        convolveRun(line, dst, row + pmin - L2, r + pmin, lefts, rights, w, pmax - pmin + 1);
+      }
+    }
+  } else {
+    // z or y: contiguous runs along x over the valid box; a neighbour outside the layout reads the zero tail
+    const lefts = new Array<number>(r + 1).fill(0);
+    const rights = new Array<number>(r + 1).fill(0);
+    const [La, Sa] = axis === 0 ? [L0, src.shape[0]] : [L1, S1];
+    const stride = axis === 0 ? S1 * S2 : S2;
+    const offset = (q: number, base: number) => (q >= La && q < La + Sa ? base + (q - La) * stride : zero);
+    const [o0, o1, oStride, oAt] = axis === 0 ? [lo[1], hi[1], S2, L1] : [lo[0], hi[0], S1 * S2, L0];
+    const run = hi[2] - lo[2];
+    for (let o = o0; o < o1; o++) {
+      const base = (o - oAt) * oStride + (lo[2] - L2);
+      for (let p = pmin; p <= pmax; p++) {
+        for (let j = 1; j <= r; j++) {
+          lefts[j] = offset(mirrorIndex(p - j, n), base);
+          rights[j] = offset(mirrorIndex(p + j, n), base);
+        }
+        const at = offset(p, base);
+        convolveRun(data, dst, at, at, lefts, rights, w, run);
+      }
+    }
+  }
+  const nlo = [...lo] as Shape3;
+  const nhi = [...hi] as Shape3;
+  nlo[axis] = pmin;
+  nhi[axis] = pmax + 1;
+  return { ...src, lo: nlo, hi: nhi, data: dst };
+}
+
+/**
+ * {@link rescaleVolume} of the volume `s` stands for, `s` laid out as `rescalePlan` says: the
+ * Gaussian passes alternate between `s.data` and one more buffer of the layout (each pass's valid
+ * box holds the previous ones, so it overwrites what the buffer held), then the zoom.
+ */
+function sparseRescale<T extends RealArray>(s: Sparse<T>, plan: ReturnType<typeof rescalePlan>, clip: boolean, [lo, hi]: [number, number] = sparseRange(s)): Sparse<T> {
+  let current = s;
+  let spare: T | undefined;
+  for (let axis = 0; axis < 3; axis++) {
+    const a = plan.axes[axis];
+    if (!a.kernel) continue;
+    spare ??= new (s.data.constructor as new (n: number) => T)(s.data.length);
+    const next = sparseGaussianPass(current, spare, axis, a.kernel, a.smooth[0], a.smooth[1] - 1);
+    spare = current.data;
+    current = next;
+  }
+  const out = sparseZoom(current, plan);
+  if (clip) {
+    // zeros outside the box are inside [lo, hi]: the input then had zeros too
+    const data = out.data;
+    const n = sparseSize(out);
+    for (let i = 0; i < n; i++) {
+      const v = data[i];
+      if (v < lo) data[i] = lo;
+      else if (v > hi) data[i] = hi;
+    }
+  }
   return out;
+}
+
+/** {@link zoomLinear} of the volume `s` stands for, computed where a source neighbour lies in the valid box (`s` holds every source index read). */
+function sparseZoom<T extends RealArray>(s: Sparse<T>, plan: ReturnType<typeof rescalePlan>): Sparse<T> {
+  const Ctor = s.data.constructor as new (n: number) => T;
+  const outShape = plan.outShape;
+  // no output reads the box (a narrow box between the samples of a strong downscale): all zeros
+  if (plan.axes.some((a) => a.kmax < a.kmin)) return { full: outShape, at: [0, 0, 0], shape: [0, 0, 0], lo: [0, 0, 0], hi: [0, 0, 0], data: new Ctor(outShape[2]) };
+  const at = plan.axes.map((a) => a.kmin) as Shape3;
+  const shape = plan.axes.map((a) => a.kmax - a.kmin + 1) as Shape3;
+  const out = new Ctor(shape[0] * shape[1] * shape[2] + outShape[2]);
+  const [, H, W] = s.shape;
+  const shift = (a: number, i: Int32Array, stride: number) => {
+    const { kmin, kmax } = plan.axes[a];
+    return Int32Array.from(i.subarray(kmin, kmax + 1), (v) => (v - s.at[a]) * stride);
+  };
+  const [az, ay, ax] = plan.axes;
+  const z0 = shift(0, az.zoom.i0, H * W);
+  const z1 = shift(0, az.zoom.i1, H * W);
+  const y0 = shift(1, ay.zoom.i0, W);
+  const y1 = shift(1, ay.zoom.i1, W);
+  const x0 = shift(2, ax.zoom.i0, 1);
+  const x1 = shift(2, ax.zoom.i1, 1);
+  const tz = az.zoom.t.subarray(az.kmin, az.kmax + 1);
+  const ty = ay.zoom.t.subarray(ay.kmin, ay.kmax + 1);
+  const tx = ax.zoom.t.subarray(ax.kmin, ax.kmax + 1);
+  if (s.data instanceof Float32Array) trilinear32(s.data, out as Float32Array, z0, z1, tz, y0, y1, ty, x0, x1, tx);
+  else trilinear64(s.data as Float64Array, out as Float64Array, z0, z1, tz, y0, y1, ty, x0, x1, tx);
+  return { full: outShape, at, shape, lo: at, hi: at.map((a, i) => a + shape[i]) as Shape3, data: out };
 }
 
 // zoomLinear's sum, one copy per element type (monomorphic element access)
@@ -622,27 +650,6 @@ function trilinear64(data: Float64Array, out: Float64Array, z0: Int32Array, z1: 
       }
     }
   }
-}
-
-/** {@link rescaleVolume} of the volume `s` stands for. */
-function sparseRescale<T extends RealArray>(s: Sparse<T>, scale: number, options: RescaleOptions): Sparse<T> {
-  const outShape = rescaledShape(s.full, scale);
-  const [lo, hi] = sparseRange(s);
-  const downscaling = outShape.some((m, i) => m < s.full[i]);
-  let smoothed = s;
-  if ((options.antiAliasing ?? true) && downscaling) smoothed = sparseGaussian(s, s.full.map((n, i) => Math.max(0, (n / outShape[i] - 1) / 2)));
-  const out = sparseZoom(smoothed, outShape);
-  if (options.clip ?? true) {
-    // zeros outside the box are inside [lo, hi]: the input then had zeros too
-    const data = out.data;
-    const n = sparseSize(out);
-    for (let i = 0; i < n; i++) {
-      const v = data[i];
-      if (v < lo) data[i] = lo;
-      else if (v > hi) data[i] = hi;
-    }
-  }
-  return out;
 }
 
 /** Steps 4-5 on a sparse volume: `(x - min) / (max - min)` into float32, zero-padded to `target`. */
@@ -824,14 +831,19 @@ export function maskCropConvert(image: PreprocessInput, mask: ArrayLike<number>,
   if (z1 > shape[0] || y1 > shape[1] || x1 > shape[2] || z0 < 0 || y0 < 0 || x0 < 0 || z1 <= z0 || y1 <= y0 || x1 <= x0) {
     throw new RangeError(`Crop box [${box.map(([a, b]) => `${a}:${b}`).join(', ')}] does not fit a volume of shape [${shape.join(', ')}]`);
   }
-  return maskConvertBox(image, mask, box, intensity, 0);
+  return maskConvertBox(image, mask, box, intensity);
 }
 
-/** {@link maskCropConvert}'s values inside `box` (which fits the volume), into an array with `tail` zeros after them. */
-function maskConvertBox(image: PreprocessInput, mask: ArrayLike<number>, box: CropBox, intensity: PreprocessConfig['intensity'], tail: number): { data: RealArray; shape: Shape3 } {
+/**
+ * {@link maskCropConvert}'s values inside `box` (which fits the volume), into an array laid out
+ * over the box `at` + `layout` (volume coordinates; default: `box` itself, which it must hold),
+ * zero elsewhere, with `tail` zeros after it.
+ */
+function maskConvertBox(image: PreprocessInput, mask: ArrayLike<number>, box: CropBox, intensity: PreprocessConfig['intensity'], at?: Shape3, layout?: Shape3, tail = 0): { data: RealArray; shape: Shape3 } {
   const [[z0, z1], [y0, y1], [x0, x1]] = box;
   const shape = image.shape;
-  const out: Shape3 = [z1 - z0, y1 - y0, x1 - x0];
+  const out: Shape3 = layout ?? [z1 - z0, y1 - y0, x1 - x0];
+  const [a0, a1, a2] = at ?? [z0, y0, x0];
   const slope = image.slope ?? 1;
   const inter = image.inter ?? 0;
   const scaled = slope !== 1 || inter !== 0;
@@ -843,10 +855,10 @@ function maskConvertBox(image: PreprocessInput, mask: ArrayLike<number>, box: Cr
   const k = max === undefined ? 1 : 1 / max;
   const signed = max !== undefined && sourceDtype.startsWith('int');
   const src = image.data;
-  let o = 0;
   for (let z = z0; z < z1; z++) {
     for (let y = y0; y < y1; y++) {
       const row = (z * shape[1] + y) * shape[2];
+      let o = ((z - a0) * out[1] + (y - a1)) * out[2] + (x0 - a2);
       if (scaled) {
         for (let x = row + x0; x < row + x1; x++, o++) if (mask[x] > 0) result[o] = Math.fround(src[x] * slope + inter);
         continue;
@@ -905,14 +917,17 @@ export function preprocessVolume(image: PreprocessInput, mask: { data: ArrayLike
   const crop = box.map(([a, b]) => b - a) as Shape3;
   const inner = box.map(([a, b], i) => [Math.max(a, region.box![i][0]), Math.min(b, region.box![i][1])]) as CropBox;
   if (inner.some(([a, b]) => b <= a)) return { ok: false, code: 'outside-crop', reason: 'no non-zero tumour voxel inside the crop box' };
-  const cropped = maskConvertBox(image, mask.data, inner, config.intensity, crop[2]);
-  const sparse: Sparse<RealArray> = { full: crop, at: inner.map(([a], i) => a - box[i][0]) as Shape3, shape: cropped.shape, data: cropped.data };
-  const scaled = config.scale === 1 ? sparse : sparseRescale(sparse, config.scale, { antiAliasing: config.antiAliasing });
+  const lo = inner.map(([a], i) => a - box[i][0]) as Shape3; // in the crop
+  const hi = inner.map(([, b], i) => b - box[i][0]) as Shape3;
+  const plan = config.scale === 1 ? undefined : rescalePlan(crop, lo, hi, config.scale, config.antiAliasing ?? true);
+  const layout = plan ? (plan.axes.map((a) => a.layout) as CropBox) : lo.map((a, i) => [a, hi[i]] as [number, number]);
+  const cropped = maskConvertBox(image, mask.data, inner, config.intensity, layout.map(([a], i) => a + box[i][0]) as Shape3, layout.map(([a, b]) => b - a) as Shape3, crop[2]);
+  const sparse: Sparse<RealArray> = { full: crop, at: layout.map(([a]) => a) as Shape3, shape: cropped.shape, lo, hi, data: cropped.data };
+  const range = sparseRange(sparse);
+  const any = range[0] !== 0 || range[1] !== 0; // asked before the rescale reuses the buffer
+  const scaled = plan ? sparseRescale(sparse, plan, true, range) : sparse;
   const prepared = sparseMinMaxPad(scaled, config.padTo ?? undefined);
   if (!prepared) {
-    let any = false;
-    const n = sparseSize(sparse);
-    for (let i = 0; i < n && !any; i++) any = sparse.data[i] !== 0;
     return any
       ? { ok: false, code: 'constant', reason: 'the masked, cropped, rescaled volume is constant (max = min)' }
       : { ok: false, code: 'outside-crop', reason: 'no non-zero tumour voxel inside the crop box' };
