@@ -19,6 +19,7 @@
 //   --out FILE         where to write the JSON (default bench/results/<date>-<machine>.json)
 //   --machine NAME     the machine's name in the file name and record
 //   --timeout S        per-message timeout, seconds (default 900)
+//   --memory-steps N   training steps before the peak-memory reading (default 6; also read after 2)
 //   --area-benches     also run the data and training areas' own throughput benchmarks
 //                      (bench/preprocess.mjs, bench/augment.mjs) and fold their JSON into the results
 import { spawn, spawnSync } from 'node:child_process';
@@ -48,6 +49,7 @@ const { values: opt } = parseArgs({
     machine: { type: 'string' },
     timeout: { type: 'string', default: '900' },
     'no-memory': { type: 'boolean', default: false },
+    'memory-steps': { type: 'string', default: '6' },
     'area-benches': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -309,8 +311,12 @@ async function runCase(c) {
   return record;
 }
 
+const memorySteps = Number(opt['memory-steps']);
+
 async function runMemory(c) {
-  // fresh processes, one side at a time: setup, two steps, then the high-water mark of RSS
+  // fresh processes, one side at a time: setup, then training steps; the high-water mark of RSS
+  // after 2 steps and after --memory-steps (a training's steady state: memory that a step fails to
+  // reuse shows up as growth between the two)
   const record = { name: c.name, case: 'memory', targetKey: 'memory', params: summariseParams(c.params) };
   const t0 = performance.now();
   for (const [name, spawnIt] of [['ours', spawnOurs], ['theirs', spawnTheirs]]) {
@@ -322,10 +328,14 @@ async function runMemory(c) {
       const afterSetup = await w.send({ op: 'peak' });
       await w.send({ op: 'run' });
       await w.send({ op: 'run' });
+      const early = await w.send({ op: 'peak' });
+      for (let i = 2; i < memorySteps; i++) await w.send({ op: 'run' });
       const peak = await w.send({ op: 'peak' });
       record[name] = {
         startRssMb: before.vmrss_kb / 1024,
         afterSetupRssMb: afterSetup.vmrss_kb / 1024,
+        peakRssAfter2StepsMb: early.vmhwm_kb / 1024,
+        steps: Math.max(2, memorySteps),
         peakRssMb: peak.vmhwm_kb / 1024,
         ...(peak.cuda_peak_bytes !== undefined ? { cudaPeakMb: peak.cuda_peak_bytes / 2 ** 20 } : {}),
       };
