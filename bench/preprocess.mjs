@@ -3,14 +3,15 @@
 // (nibabel + NumPy + scikit-image, bench/preprocess.py) on the same full-size 155x240x240 .nii.gz files.
 // Rounds alternate (ours, theirs, ours, theirs) so machine load hits both alike.
 //
-//   node bench/preprocess.mjs [--data DIR] [--patients N] [--reps N] [--workers N] [--mask tumour|brain] [--out FILE]
+//   node bench/preprocess.mjs [--data DIR] [--patients N] [--reps N] [--workers N] [--mask tumour|box:M|brain] [--out FILE]
 //
 // Without --data, a full-size synthetic cohort is generated once under bench/out/preprocess-full
 // (its generation time is reported too). --workers N also times prepareCohort with N worker threads.
 // After masking, spottune3d's work follows the tumour's bounding box, so its speed depends on the
 // tumour's size (reported as maskBoxFraction, the box's share of the crop). --mask brain replaces
 // each patient's segmentation by the whole head (every non-zero voxel of its first image) for both
-// sides: the worst case, a box as large as the crop.
+// sides: the worst case, a box as large as the crop; --mask box:M by the head inside the tumour's
+// box widened by M voxels on every side (a larger tumour: box:15 makes a box ~10% of the crop).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -86,14 +87,23 @@ async function ours(saveFirst, overlap = false) {
 
 const tmp = join(root, 'bench/out/preprocess-tmp');
 mkdirSync(tmp, { recursive: true });
-if (opt.mask === 'brain') {
+const grow = /^box:(\d+)$/.exec(opt.mask);
+if (opt.mask === 'brain' || grow) {
   for (const p of patients) {
     const img = await readNiftiRaw(p.images[0]);
-    const m = Uint8Array.from(img.stored, (v) => (v !== 0 ? 1 : 0));
-    p.mask = join(tmp, `${p.id}-head-mask.nii.gz`);
+    const [D, H, W] = img.shape;
+    let keep = () => true;
+    if (grow) {
+      const raw = await readNiftiRaw(p.mask);
+      const b = maskRegion(raw.data, raw.shape).box.map(([a, c]) => [a - Number(grow[1]), c + Number(grow[1])]);
+      keep = (z, y, x) => z >= b[0][0] && z < b[0][1] && y >= b[1][0] && y < b[1][1] && x >= b[2][0] && x < b[2][1];
+    }
+    const m = new Uint8Array(D * H * W);
+    for (let z = 0, i = 0; z < D; z++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++, i++) m[i] = img.stored[i] !== 0 && keep(z, y, x) ? 1 : 0;
+    p.mask = join(tmp, `${p.id}-${opt.mask.replace(':', '')}-mask.nii.gz`);
     await writeNifti(p.mask, { data: m, shape: img.shape, spacing: img.spacing, affine: img.affine }, { compressionLevel: 1 });
   }
-} else if (opt.mask !== 'tumour') throw new Error(`--mask is tumour or brain, not ${opt.mask}`);
+} else if (opt.mask !== 'tumour') throw new Error(`--mask is tumour, brain or box:M, not ${opt.mask}`);
 let maskBoxFraction = 0;
 for (const p of patients) {
   const m = await readNiftiRaw(p.mask);
