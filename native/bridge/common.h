@@ -79,6 +79,9 @@ class PromiseWorker : public Napi::AsyncWorker {
 
   void Execute() override {
     try {
+      // OpenMP's thread count is per thread: a pool thread starts with OpenMP's default, not what
+      // setNumThreads() chose. LibTorch's own worker threads make the same call.
+      at::init_num_threads();
       result_.emplace(work_());
     } catch (...) {
       failure_ = describe_current_exception();

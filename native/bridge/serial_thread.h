@@ -75,6 +75,7 @@ class ThreadPromise {
     }
     thread->post([call, channel, gate]() {
       try {
+        at::init_num_threads();  // setNumThreads() as it stands now (OpenMP's count is per thread)
         call->result.emplace(call->work());
       } catch (...) {
         call->failure = describe_current_exception();

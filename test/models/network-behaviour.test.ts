@@ -12,7 +12,7 @@ import {
   type Network,
 } from '../../lib/models/network.js';
 import { requireNative } from '../helpers/native.js';
-import { cudaAvailable } from '../../lib/runtime.js';
+import { cudaAvailable, runtime, setNumThreads } from '../../lib/runtime.js';
 import { makeInput } from './formula.js';
 
 /** Byte equality of two typed arrays (toEqual walks millions of elements slowly). */
@@ -254,5 +254,25 @@ describe('threads', () => {
     for (const n of nets) n.dispose();
     await expect(running).resolves.toMatchObject({ loss: expect.any(Number) });
     expect(await settle(baseline)).toBe(baseline);
+  });
+
+  test('setNumThreads reaches the network threads (OpenMP keeps a thread count per thread)', async () => {
+    const before = runtime().threads;
+    try {
+      const teamOf = async (n: number): Promise<number> => {
+        setNumThreads(n);
+        const base = await settle(-1);
+        const net = await createResNet3d({ depth: 10 });
+        await net.trainStep(x, SHAPE, labels, { seed: 0 });
+        const grown = threads() - base; // the network's thread and its OpenMP team beyond it
+        net.dispose();
+        await settle(base);
+        return grown;
+      };
+      expect(await teamOf(1)).toBe(1);
+      expect(await teamOf(3)).toBe(3);
+    } finally {
+      setNumThreads(before);
+    }
   });
 });
