@@ -340,8 +340,9 @@ async function readVolumeBytes(path: string, index: number, mode: InflateMode): 
   else {
     let file: Buffer = await readFile(path);
     try {
-      // one output chunk of the header's size: no concatenation, no copy
-      file = await gunzip(file, { chunkSize: Math.max(1 << 16, total + 64) });
+      // one output chunk of the header's size: no concatenation, no copy (deflate expands at most
+      // ~1032:1, so a header that claims more describes a truncated file, not a giant buffer)
+      file = await gunzip(file, { chunkSize: Math.max(1 << 16, Math.min(total, 1032 * file.length) + 64) });
     } catch (err) {
       throw gzipError(err, path);
     }
@@ -355,7 +356,8 @@ async function readVolumeBytes(path: string, index: number, mode: InflateMode): 
 async function readRange(path: string, start: number, end: number): Promise<Uint8Array> {
   const handle = await open(path, 'r');
   try {
-    const out = new Uint8Array(end - start);
+    const { size } = await handle.stat();
+    const out = new Uint8Array(Math.max(0, Math.min(end, size) - start));
     let filled = 0;
     while (filled < out.length) {
       const { bytesRead } = await handle.read(out, filled, out.length - filled, start + filled);

@@ -124,3 +124,17 @@ describe('damaged .nii.gz files', () => {
     await expect(readNiftiRaw(path4d, { inflate: 'fast' as never })).rejects.toThrow(/options.inflate/);
   });
 });
+
+describe('a header that claims more voxels than the file holds', () => {
+  test('is ERR_NIFTI_TRUNCATED, gzipped or not, without allocating what it claims', async () => {
+    const plain = join(dir, 'claim.nii');
+    await writeNifti(plain, { data: vol(0), shape, spacing: [1, 1, 1], affine });
+    const bytes = Buffer.from(readFileSync(plain));
+    bytes.writeInt16LE(30000, 42); // dim[1]: 9 -> 30000 columns, 30000 * 7 * 6 * 2 bytes ~ 2.5 MB claimed
+    bytes.writeInt16LE(30000, 44); // dim[2] too: ~10 GB claimed
+    writeFileSync(plain, bytes);
+    const gz = join(dir, 'claim.nii.gz');
+    writeFileSync(gz, gzipSync(bytes));
+    for (const path of [plain, gz]) await expect(readNiftiRaw(path)).rejects.toMatchObject({ name: 'NiftiError', code: 'ERR_NIFTI_TRUNCATED' });
+  });
+});
