@@ -54,6 +54,17 @@ torch::Tensor tensor_from_typed_array(const Napi::TypedArray& array, const std::
 Napi::Value typed_array_from_tensor(Napi::Env env, const torch::Tensor& tensor);
 Napi::Array shape_to_array(Napi::Env env, c10::IntArrayRef sizes);
 
+// Resolves `deferred` with what `build` returns, or rejects it with whatever `build` threw.
+inline void settle_with(Napi::Env env, Napi::Promise::Deferred& deferred, const std::function<Napi::Value()>& build) {
+  try {
+    deferred.Resolve(build());
+  } catch (const Napi::Error& e) {
+    deferred.Reject(e.Value());
+  } catch (...) {
+    deferred.Reject(make_error(env, describe_current_exception()).Value());
+  }
+}
+
 // Runs `work` on a libuv pool thread and resolves the returned Promise with `done(env, result)` on
 // the JS thread. `work` must not touch Napi values; `done` builds them.
 template <typename Result>
@@ -91,13 +102,7 @@ class PromiseWorker : public Napi::AsyncWorker {
 
   void OnOK() override {
     if (finally_) finally_();
-    try {
-      deferred_.Resolve(done_(Env(), *result_));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
-    } catch (...) {
-      deferred_.Reject(make_error(Env(), describe_current_exception()).Value());
-    }
+    settle_with(Env(), deferred_, [&]() { return done_(Env(), *result_); });
   }
 
   void OnError(const Napi::Error&) override {

@@ -134,13 +134,7 @@ class ThreadPromise {
       owned->deferred.Reject(make_error(env, owned->failure).Value());
       return;
     }
-    try {
-      owned->deferred.Resolve(owned->done(env, *owned->result));
-    } catch (const Napi::Error& e) {
-      owned->deferred.Reject(e.Value());
-    } catch (...) {
-      owned->deferred.Reject(make_error(env, describe_current_exception()).Value());
-    }
+    settle_with(env, owned->deferred, [&]() { return owned->done(env, *owned->result); });
   }
 
   using Channel = Napi::TypedThreadSafeFunction<std::nullptr_t, Call, &ThreadPromise::settle>;
