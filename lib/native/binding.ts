@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { packageRoot } from '../util/package-root.js';
 import { NativeLoadError } from './errors.js';
 
@@ -57,6 +58,8 @@ export interface NativeBinding {
   runtime(): NativeRuntime;
   setNumThreads(n: number): void;
   manualSeed(seed: number): void;
+  /** Ends the process at once with `code` when native work is still running; otherwise returns false. */
+  exitIfBusy(code: number): boolean;
   conv3d(
     input: NativeTensor,
     weight: NativeTensor,
@@ -137,11 +140,26 @@ export function native(): NativeBinding {
   if (failure) throw failure;
   try {
     cached = loadFrom(root);
+    guardExit(cached);
     return cached;
   } catch (err) {
     failure = err as NativeLoadError;
     throw failure;
   }
+}
+
+/**
+ * At process exit, C++ static objects of LibTorch and oneDNN are destroyed while a network step or
+ * another native call may still be running on a background thread, which then crashes the process
+ * (SIGSEGV instead of the exit code asked for). The addon's 'exit' listener ends the process
+ * straight away in that case, with the same code; with nothing running it does nothing. Worker
+ * threads do not install it: their native work is released with their environment.
+ */
+function guardExit(binding: NativeBinding): void {
+  if (!isMainThread || typeof binding.exitIfBusy !== 'function') return;
+  process.on('exit', (code) => {
+    binding.exitIfBusy(typeof code === 'number' ? code : 0);
+  });
 }
 
 /** True when the addon loads; never throws. */

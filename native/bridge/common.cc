@@ -13,6 +13,11 @@ std::string code_for_torch_message(const std::string& message) {
 }
 }  // namespace
 
+std::atomic<int>& work_in_flight() {
+  static std::atomic<int> count{0};
+  return count;
+}
+
 Failure describe_current_exception() {
   try {
     throw;

@@ -5,6 +5,7 @@
 #include <napi.h>
 #include <torch/torch.h>
 
+#include <atomic>
 #include <functional>
 #include <optional>
 #include <stdexcept>
@@ -54,6 +55,17 @@ torch::Tensor tensor_from_typed_array(const Napi::TypedArray& array, const std::
 Napi::Value typed_array_from_tensor(Napi::Env env, const torch::Tensor& tensor);
 Napi::Array shape_to_array(Napi::Env env, c10::IntArrayRef sizes);
 
+// Native work running on a background thread right now, in every environment of the process. At
+// process exit, LibTorch's and oneDNN's static objects are destroyed while such work may still be
+// computing with them; exitIfBusy() (runtime.cc) ends the process first.
+std::atomic<int>& work_in_flight();
+struct InFlight {
+  InFlight() { work_in_flight().fetch_add(1); }
+  ~InFlight() { work_in_flight().fetch_sub(1); }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+};
+
 // Resolves `deferred` with what `build` returns, or rejects it with whatever `build` threw.
 inline void settle_with(Napi::Env env, Napi::Promise::Deferred& deferred, const std::function<Napi::Value()>& build) {
   try {
@@ -92,6 +104,7 @@ class PromiseWorker : public Napi::AsyncWorker {
     try {
       // OpenMP's thread count is per thread: a pool thread starts with OpenMP's default, not what
       // setNumThreads() chose. LibTorch's own worker threads make the same call.
+      InFlight in_flight;
       at::init_num_threads();
       result_.emplace(work_());
     } catch (...) {

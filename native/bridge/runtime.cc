@@ -3,6 +3,8 @@
 #include <ATen/Version.h>
 #include <torch/version.h>
 
+#include <cstdlib>
+
 #include "bridge/common.h"
 
 namespace bridge {
@@ -38,6 +40,15 @@ Napi::Value set_num_threads(const Napi::CallbackInfo& info) {
   });
 }
 
+// Called from process.on('exit') on the main thread (lib/native/binding.ts). When native work is
+// still running on another thread, the rest of exit() would destroy LibTorch's static objects under
+// it and crash; the process ends here instead, with its exit code, skipping what is left of exit().
+Napi::Value exit_if_busy(const Napi::CallbackInfo& info) {
+  const int code = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
+  if (work_in_flight().load() > 0) std::_Exit(code);
+  return Napi::Boolean::New(info.Env(), false);
+}
+
 Napi::Value manual_seed(const Napi::CallbackInfo& info) {
   return guard(info, [&]() -> Napi::Value {
     // Seeds are passed as a double holding an integer below 2^53; TS checks the range.
@@ -53,6 +64,7 @@ void init_runtime(Napi::Env env, Napi::Object exports) {
   exports.Set("runtime", Napi::Function::New(env, runtime, "runtime"));
   exports.Set("setNumThreads", Napi::Function::New(env, set_num_threads, "setNumThreads"));
   exports.Set("manualSeed", Napi::Function::New(env, manual_seed, "manualSeed"));
+  exports.Set("exitIfBusy", Napi::Function::New(env, exit_if_busy, "exitIfBusy"));
 }
 
 }  // namespace bridge

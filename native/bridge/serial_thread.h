@@ -75,6 +75,7 @@ class ThreadPromise {
     }
     thread->post([call, channel, gate]() {
       try {
+        InFlight in_flight;
         at::init_num_threads();  // setNumThreads() as it stands now (OpenMP's count is per thread)
         call->result.emplace(call->work());
       } catch (...) {

@@ -89,3 +89,22 @@ test('a worker thread ended in the middle of a training step takes neither the p
   expect(probabilities).toBe(1); // the main thread's networks still work
   expect(counts[2]).toBe(counts[0]); // the ended workers' network threads are gone, not piling up
 });
+
+test('process.exit in the middle of a training step ends the process with its code, not a segfault', () => {
+  const lib = fileURLToPath(new URL('../../dist/lib/index.js', import.meta.url));
+  const script = (midStep: boolean) => `
+    const lib = await import(${JSON.stringify(lib)});
+    const net = await lib.createSpotTune3d({ depth: 10, agentDepth: 10 });
+    process.on('exit', () => console.log('listener ran'));
+    const step = net.trainStep(new Float32Array(2 * 24 ** 3).fill(0.5), [2, 1, 24, 24, 24], new Float32Array([1, 0]), { seed: 1 });
+    if (!${midStep}) await step;
+    setTimeout(() => process.exit(3), 20);
+  `;
+  for (const midStep of [true, false]) {
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script(midStep)], { encoding: 'utf8', timeout: 120_000 });
+    expect(run.signal, `mid-step ${midStep}`).toBeNull();
+    expect(run.status, `mid-step ${midStep}: ${run.stderr}`).toBe(3);
+    // With nothing running, exit goes on as usual, later listeners included.
+    if (!midStep) expect(run.stdout).toContain('listener ran');
+  }
+});
