@@ -62,9 +62,9 @@ class ThreadPromise {
 
   static Napi::Promise start(Napi::Env env, const std::shared_ptr<SerialThread>& thread, Work work, Done done,
                              std::function<void()> finally = {}) {
-    auto* call = new Call{Napi::Promise::Deferred::New(env), std::move(work), std::move(done), std::move(finally)};
-    Napi::Promise promise = call->deferred.Promise();
     auto gate = std::make_shared<Gate>();
+    auto* call = new Call{Napi::Promise::Deferred::New(env), std::move(work), std::move(done), std::move(finally), gate};
+    Napi::Promise promise = call->deferred.Promise();
     Channel channel;
     try {
       channel = Channel::New(env, "spottune3d", 0, 1, nullptr, &ThreadPromise::closed, new std::shared_ptr<Gate>(gate));
@@ -73,6 +73,7 @@ class ThreadPromise {
       delete call;
       throw;
     }
+    napi_add_env_cleanup_hook(env, &ThreadPromise::wait_at_teardown, gate.get());
     thread->post([call, channel, gate]() {
       try {
         InFlight in_flight;
@@ -82,6 +83,8 @@ class ThreadPromise {
         call->failure = describe_current_exception();
       }
       std::lock_guard<std::mutex> lock(gate->mutex);
+      gate->finished = true;
+      gate->finished_cv.notify_all();
       if (gate->closed || channel.BlockingCall(call) != napi_ok) {
         // The environment went away first (a worker thread ended): the network the work holds is
         // released here; the rest holds JS handles and is left to the environment's teardown.
@@ -94,21 +97,35 @@ class ThreadPromise {
   }
 
  private:
+  // What the call's thread and the JS thread share about the environment's end. Node deletes a
+  // thread-safe function when its environment is torn down, even while a thread still holds it;
+  // its finalizer closes the gate so that the thread never calls it after that. And an environment
+  // that ends (a worker thread terminated) waits in its cleanup hook until the work has finished,
+  // so that no computation outlives its environment, or runs on while the process exits.
+  struct Gate {
+    std::mutex mutex;
+    std::condition_variable finished_cv;
+    bool closed = false;
+    bool finished = false;
+    bool hook_ran = false;
+  };
+
   struct Call {
     Napi::Promise::Deferred deferred;
     Work work;
     Done done;
     std::function<void()> finally;
+    std::shared_ptr<Gate> gate;
     std::optional<Result> result;
     Failure failure;
   };
 
-  // Node deletes a thread-safe function when its environment is torn down, even while a thread
-  // still holds it; its finalizer closes this gate so that the thread never calls it after that.
-  struct Gate {
-    std::mutex mutex;
-    bool closed = false;
-  };
+  static void wait_at_teardown(void* arg) {
+    auto* gate = static_cast<Gate*>(arg);
+    std::unique_lock<std::mutex> lock(gate->mutex);
+    gate->hook_ran = true;
+    gate->finished_cv.wait(lock, [gate]() { return gate->finished; });
+  }
 
   static void closed(Napi::Env, std::shared_ptr<Gate>* gate, std::nullptr_t*) {
     {
@@ -130,12 +147,18 @@ class ThreadPromise {
       return;
     }
     std::unique_ptr<Call> owned(call);
-    if (owned->finally) owned->finally();
-    if (!owned->result) {
-      owned->deferred.Reject(make_error(env, owned->failure).Value());
-      return;
+    if (!owned->gate->hook_ran) napi_remove_env_cleanup_hook(env, &ThreadPromise::wait_at_teardown, owned->gate.get());
+    // Nothing may leave this callback: during an environment's teardown JS cannot run, so resolving
+    // or rejecting throws, and there is no one left to tell.
+    try {
+      if (owned->finally) owned->finally();
+      if (!owned->result) {
+        owned->deferred.Reject(make_error(env, owned->failure).Value());
+        return;
+      }
+      settle_with(env, owned->deferred, [&]() { return owned->done(env, *owned->result); });
+    } catch (...) {
     }
-    settle_with(env, owned->deferred, [&]() { return owned->done(env, *owned->result); });
   }
 
   using Channel = Napi::TypedThreadSafeFunction<std::nullptr_t, Call, &ThreadPromise::settle>;

@@ -518,7 +518,11 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
     busy_with_ = what;
     Napi::ObjectReference self = Napi::Persistent(Value());  // keep this object alive while a worker runs
     auto ref = std::make_shared<Napi::ObjectReference>(std::move(self));
-    return [this, ref]() {
+    return [this, ref, alive = std::weak_ptr<bool>(alive_)]() {
+      if (alive.expired()) {  // finalized with its environment (a worker ended) before the call settled
+        ref->SuppressDestruct();
+        return;
+      }
       busy_ = false;
       ref->Reset();
     };
@@ -542,8 +546,8 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
       auto thread = std::make_shared<bridge::SerialThread>();
       return ThreadPromise<std::shared_ptr<State>>::start(
           info.Env(), thread, [config, thread]() { return build_state(config, thread); },
-          [this](Napi::Env env, std::shared_ptr<State>& s) -> Napi::Value {
-            if (!disposed_) state_ = s;
+          [this, alive = std::weak_ptr<bool>(alive_)](Napi::Env env, std::shared_ptr<State>& s) -> Napi::Value {
+            if (!alive.expired() && !disposed_) state_ = s;
             return env.Undefined();
           },
           done);
@@ -783,6 +787,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
   }
 
   std::shared_ptr<State> state_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // expires with this object
   bool busy_ = false;
   std::string busy_with_;
   bool disposed_ = false;
