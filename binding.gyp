@@ -14,6 +14,7 @@
         "NAPI_VERSION=8",
         "NODE_ADDON_API_CPP_EXCEPTIONS",
         "NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED",
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
         "SPOTTUNE_BUILD_SYSTEM=\"node-gyp\"",
         "_GLIBCXX_USE_CXX11_ABI=<!(node scripts/libtorch.mjs --abi)"
       ],
