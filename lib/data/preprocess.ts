@@ -306,41 +306,11 @@ function zoomAxis(n: number, m: number): { i0: Int32Array; i1: Int32Array; t: Fl
  * trilinear, each output the sum over the 8 neighbours of value x w_z x w_y x w_x in SciPy's order.
  */
 export function zoomLinear<T extends RealArray>(data: T, shape: Shape3, outShape: Shape3): T {
-  const [D, H, W] = shape;
-  const [m0, m1, m2] = outShape;
-  const az = zoomAxis(D, m0);
-  const ay = zoomAxis(H, m1);
-  const ax = zoomAxis(W, m2);
-  const out = new (data.constructor as new (n: number) => T)(m0 * m1 * m2);
-  const HW = H * W;
-  let o = 0;
-  for (let z = 0; z < m0; z++) {
-    const za = az.i0[z] * HW;
-    const zb = az.i1[z] * HW;
-    const tz = az.t[z];
-    const wz0 = 1 - tz;
-    for (let y = 0; y < m1; y++) {
-      const ya = ay.i0[y] * W;
-      const yb = ay.i1[y] * W;
-      const ty = ay.t[y];
-      const wy0 = 1 - ty;
-      for (let x = 0; x < m2; x++, o++) {
-        const xa = ax.i0[x];
-        const xb = ax.i1[x];
-        const tx = ax.t[x];
-        const wx0 = 1 - tx;
-        let acc = data[za + ya + xa] * wz0 * wy0 * wx0;
-        acc += data[za + ya + xb] * wz0 * wy0 * tx;
-        acc += data[za + yb + xa] * wz0 * ty * wx0;
-        acc += data[za + yb + xb] * wz0 * ty * tx;
-        acc += data[zb + ya + xa] * tz * wy0 * wx0;
-        acc += data[zb + ya + xb] * tz * wy0 * tx;
-        acc += data[zb + yb + xa] * tz * ty * wx0;
-        acc += data[zb + yb + xb] * tz * ty * tx;
-        out[o] = acc;
-      }
-    }
-  }
+  const [, H, W] = shape;
+  const [az, ay, ax] = shape.map((n, i) => zoomAxis(n, outShape[i]));
+  const out = new (data.constructor as new (n: number) => T)(outShape[0] * outShape[1] * outShape[2]);
+  const scaled = (i: Int32Array, stride: number) => Int32Array.from(i, (v) => v * stride);
+  trilinear(data, out, scaled(az.i0, H * W), scaled(az.i1, H * W), az.t, scaled(ay.i0, W), scaled(ay.i1, W), ay.t, ax.i0, ax.i1, ax.t);
   return out;
 }
 
@@ -585,43 +555,15 @@ function sparseZoom<T extends RealArray>(s: Sparse<T>, plan: ReturnType<typeof r
   const tz = az.zoom.t.subarray(az.kmin, az.kmax + 1);
   const ty = ay.zoom.t.subarray(ay.kmin, ay.kmax + 1);
   const tx = ax.zoom.t.subarray(ax.kmin, ax.kmax + 1);
-  if (s.data instanceof Float32Array) trilinear32(s.data, out as Float32Array, z0, z1, tz, y0, y1, ty, x0, x1, tx);
-  else trilinear64(s.data as Float64Array, out as Float64Array, z0, z1, tz, y0, y1, ty, x0, x1, tx);
+  trilinear(s.data, out, z0, z1, tz, y0, y1, ty, x0, x1, tx);
   return { full: outShape, at, shape, lo: at, hi: at.map((a, i) => a + shape[i]) as Shape3, data: out };
 }
 
-// zoomLinear's sum, one copy per element type (monomorphic element access)
-function trilinear32(data: Float32Array, out: Float32Array, z0: Int32Array, z1: Int32Array, tzs: Float64Array, y0: Int32Array, y1: Int32Array, tys: Float64Array, x0: Int32Array, x1: Int32Array, txs: Float64Array): void {
-  let o = 0;
-  for (let z = 0; z < z0.length; z++) {
-    const za = z0[z];
-    const zb = z1[z];
-    const tz = tzs[z];
-    const wz0 = 1 - tz;
-    for (let y = 0; y < y0.length; y++) {
-      const ya = y0[y];
-      const yb = y1[y];
-      const ty = tys[y];
-      const wy0 = 1 - ty;
-      for (let x = 0; x < x0.length; x++, o++) {
-        const xa = x0[x];
-        const xb = x1[x];
-        const tx = txs[x];
-        const wx0 = 1 - tx;
-        let acc = data[za + ya + xa] * wz0 * wy0 * wx0;
-        acc += data[za + ya + xb] * wz0 * wy0 * tx;
-        acc += data[za + yb + xa] * wz0 * ty * wx0;
-        acc += data[za + yb + xb] * wz0 * ty * tx;
-        acc += data[zb + ya + xa] * tz * wy0 * wx0;
-        acc += data[zb + ya + xb] * tz * wy0 * tx;
-        acc += data[zb + yb + xa] * tz * ty * wx0;
-        acc += data[zb + yb + xb] * tz * ty * tx;
-        out[o] = acc;
-      }
-    }
-  }
-}
-function trilinear64(data: Float64Array, out: Float64Array, z0: Int32Array, z1: Int32Array, tzs: Float64Array, y0: Int32Array, y1: Int32Array, tys: Float64Array, x0: Int32Array, x1: Int32Array, txs: Float64Array): void {
+/**
+ * The trilinear sum of {@link zoomLinear}: output (z, y, x) is the sum over the 8 neighbours at flat
+ * offsets z0|z1[z] + y0|y1[y] + x0|x1[x] of value x w_z x w_y x w_x, in SciPy's order.
+ */
+function trilinear(data: RealArray, out: RealArray, z0: Int32Array, z1: Int32Array, tzs: Float64Array, y0: Int32Array, y1: Int32Array, tys: Float64Array, x0: Int32Array, x1: Int32Array, txs: Float64Array): void {
   let o = 0;
   for (let z = 0; z < z0.length; z++) {
     const za = z0[z];
