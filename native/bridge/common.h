@@ -66,6 +66,21 @@ struct InFlight {
   InFlight& operator=(const InFlight&) = delete;
 };
 
+// Runs `work` on the background thread that calls it, as every worker does: counted in flight, with
+// setNumThreads() applied first (OpenMP keeps its thread count per thread, and a thread starts with
+// OpenMP's default; LibTorch's own worker threads make the same call). The result lands in `result`,
+// or what `work` threw in `failure`.
+template <typename Result, typename Work>
+void run_work(Work& work, std::optional<Result>& result, Failure& failure) {
+  try {
+    InFlight in_flight;
+    at::init_num_threads();
+    result.emplace(work());
+  } catch (...) {
+    failure = describe_current_exception();
+  }
+}
+
 // Resolves `deferred` with what `build` returns, or rejects it with whatever `build` threw.
 inline void settle_with(Napi::Env env, Napi::Promise::Deferred& deferred, const std::function<Napi::Value()>& build) {
   try {
@@ -101,16 +116,8 @@ class PromiseWorker : public Napi::AsyncWorker {
         finally_(std::move(finally)) {}
 
   void Execute() override {
-    try {
-      // OpenMP's thread count is per thread: a pool thread starts with OpenMP's default, not what
-      // setNumThreads() chose. LibTorch's own worker threads make the same call.
-      InFlight in_flight;
-      at::init_num_threads();
-      result_.emplace(work_());
-    } catch (...) {
-      failure_ = describe_current_exception();
-      SetError(failure_.message);
-    }
+    run_work(work_, result_, failure_);
+    if (!result_) SetError(failure_.message);
   }
 
   void OnOK() override {

@@ -75,13 +75,7 @@ class ThreadPromise {
     }
     napi_add_env_cleanup_hook(env, &ThreadPromise::wait_at_teardown, gate.get());
     thread->post([call, channel, gate]() {
-      try {
-        InFlight in_flight;
-        at::init_num_threads();  // setNumThreads() as it stands now (OpenMP's count is per thread)
-        call->result.emplace(call->work());
-      } catch (...) {
-        call->failure = describe_current_exception();
-      }
+      run_work(call->work, call->result, call->failure);
       std::lock_guard<std::mutex> lock(gate->mutex);
       gate->finished = true;
       gate->finished_cv.notify_all();
