@@ -67,6 +67,10 @@ export class Tensor {
       throw new TypeError(`Expected data to be a Float32Array, Float64Array, Int32Array, Int16Array, Int8Array, Uint8Array or BigInt64Array but received ${describeValue(data)}`);
     }
     checkShape(shape, 'shape');
+    // A zero-element shape passes the length check with any other extent; C++ counts in int64.
+    shape.forEach((d, i) => {
+      if (d > Number.MAX_SAFE_INTEGER) throw new RangeError(`Expected shape[${i}] to be at most ${Number.MAX_SAFE_INTEGER} but received ${d}`);
+    });
     const numel = shape.reduce((a, b) => a * b, 1);
     if (numel !== data.length) {
       throw new RangeError(`Expected shape [${shape.join(', ')}] to hold data.length = ${data.length} elements but it holds ${numel}`);
@@ -74,7 +78,7 @@ export class Tensor {
     if (dtype !== undefined) checkOneOf(dtype, 'dtype', DTYPES);
     if (dtype === 'bool' && source !== 'uint8') throw new TypeError(`dtype 'bool' needs a Uint8Array but received ${describeValue(data)}`);
     try {
-      return new Tensor(native().NativeTensor.fromArray(data as NativeTypedArray, shape, dtype));
+      return new Tensor(native().NativeTensor.fromArray(data as NativeTypedArray, shape, dtype ?? null));
     } catch (err) {
       throw fromNative(err);
     }
@@ -122,7 +126,7 @@ export class Tensor {
     if (dtype !== undefined) checkOneOf(dtype, 'dtype', DTYPES);
     const callSite = new Error();
     try {
-      return new Tensor(await this[kHandle].to(device, dtype));
+      return new Tensor(await this[kHandle].to(device, dtype ?? null));
     } catch (err) {
       throw fromNative(err, callSite);
     }

@@ -133,7 +133,7 @@ export async function pretrainSourceWeights(options: { out: string; seed: number
         input.set(volumes[k], i * voxels);
         y[i] = labels[k];
       }
-      ({ loss } = await network.trainStep(input, [batch, 1, D, H, W], y, { seed: options.seed + step }));
+      ({ loss } = await network.trainStep(input, [batch, 1, D, H, W], y, { seed: options.seed + step, tau: 100 }));
     }
     options.log(`pretrained the source ResNet3D-10 on ${volumes.length} volumes (${steps} steps, last loss ${loss.toFixed(3)})`);
     const state = await network.stateDict();

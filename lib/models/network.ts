@@ -2,14 +2,24 @@
  * The study's networks on LibTorch: MedicalNet's 3D ResNets and the 3D SpotTune network, with their
  * optimisers and learning-rate schedule, behind one {@link Network} object.
  *
- * TS validates every argument and resolves the configuration; native/models/network.cc runs each
- * call on a worker thread. One optimisation step per {@link Network.trainStep} call: a training
+ * TS validates every argument, resolves the configuration and holds the lifecycle (busy, disposed);
+ * native/models/network_wrap.cc runs each call on the network's own thread. One optimisation step per {@link Network.trainStep} call: a training
  * loop is a TS loop, so the event loop and libuv's pool stay free between steps.
  * @see reference-study.md section 6; Chen, Ma, Zheng 2019 (MedicalNet); Guo et al. 2019 (SpotTune)
  * @module
  */
 import { CheckpointError, fromNative, TorchError } from '../native/errors.js';
-import { native, type NativeTypedArray } from '../native/binding.js';
+import {
+  native,
+  type NativeArchitecture,
+  type NativeEntry,
+  type NativeEntryIn,
+  type NativeNetwork,
+  type NativeNetworkConfig,
+  type NativePredictOptions,
+  type NativeTrainStepOptions,
+  type NativeTypedArray,
+} from '../native/binding.js';
 import type { HostTensor, StateDict } from '../types.js';
 import type { DType } from '../tensor.js';
 import { checkDevice } from '../tensor.js';
@@ -24,7 +34,7 @@ import {
   type NetworkOptions,
   type ResNetDepth,
 } from '../config/model.js';
-import { assertCleanLoad, inflateStem, type LoadReport } from './medicalnet.js';
+import { assertCleanLoad, inflateStem, type LoadReport } from './medicalnet-keys.js';
 
 /** A batch of volumes: [N, C, D, H, W] (D, H, W = the NIfTI axes k, j, i). */
 export type VolumeShape = [number, number, number, number, number];
@@ -69,8 +79,12 @@ export interface Prediction {
 export interface TrainStepOptions {
   /** Seed of everything random in the step (Gumbel noise, dropout masks). */
   seed: number;
-  /** Gumbel-softmax temperature of the backward pass; default the network's `gumbelTau`. */
-  tau?: number;
+  /**
+   * Gumbel-softmax temperature of the backward pass (positive): the Trainer passes train.gumbelTau's
+   * schedule. Required for SpotTune; the ResNets have no agent and ignore it (the Trainer omits it there).
+   * @see docs/study.md section 5
+   */
+  tau: number;
   /** The Gumbel noise G, [N, blocks, 2] flat, instead of sampling it. */
   gumbelNoise?: Float32Array;
 }
@@ -115,34 +129,6 @@ export interface LoadStateDictOptions {
   inflate?: boolean;
 }
 
-interface NativeEntry {
-  name: string;
-  dtype: DType;
-  shape: number[];
-  data: NativeTypedArray;
-}
-
-interface NativeNetwork {
-  init(config: object): Promise<void>;
-  predict(input: Float32Array, shape: number[], options: object): Promise<Prediction>;
-  trainStep(input: Float32Array, shape: number[], labels: Float32Array, options: object): Promise<TrainStepResult>;
-  schedulerStep(metric: number): { reduced: boolean; learningRates: number[] };
-  schedulerState(): { best: number; numBadEpochs: number; cooldownCounter: number; lastEpoch: number; learningRates: number[] };
-  loadSchedulerState(state: object): void;
-  learningRates(): number[];
-  stateInfo(): StateEntryInfo[];
-  stateDict(): Promise<NativeEntry[]>;
-  loadState(entries: { name: string; shape: number[]; data: NativeTypedArray }[]): Promise<void>;
-  gradients(): Promise<NativeEntry[]>;
-  optimizerState(): Promise<NativeEntry[]>;
-  loadOptimizerState(entries: { name: string; shape: number[]; data: NativeTypedArray }[]): Promise<void>;
-  parameterCount(mode: number): number;
-  to(device: string): Promise<void>;
-  device(): string;
-  busy(): boolean;
-  dispose(): void;
-}
-
 /** @internal */
 const kNative: unique symbol = Symbol('spottune3d.network');
 
@@ -154,8 +140,8 @@ function toStateDict(entries: NativeEntry[]): StateDict {
 
 const FLOAT_DTYPES: ReadonlySet<string> = new Set(['float32', 'float64', 'float16', 'bfloat16']);
 
-function fromStateDict(map: StateDict, what: string): { name: string; shape: number[]; data: NativeTypedArray }[] {
-  const out: { name: string; shape: number[]; data: NativeTypedArray }[] = [];
+function fromStateDict(map: StateDict, what: string): NativeEntryIn[] {
+  const out: NativeEntryIn[] = [];
   for (const [name, t] of map) {
     if (!t || !ArrayBuffer.isView(t.data) || !Array.isArray(t.shape)) {
       throw new TypeError(`Expected ${what} entry "${name}" to be a HostTensor {dtype, shape, data} but received ${describeValue(t)}`);
@@ -297,11 +283,15 @@ export class Network {
   async predict(input: Float32Array, shape: readonly number[], options: PredictOptions = {}): Promise<Prediction> {
     this.#live('predict');
     const s = this.#checkInput(input, shape);
-    const opts: Record<string, unknown> = {
+    const routing = options.routing ?? 'select';
+    if (routing !== 'select' && routing !== 'both') throw new RangeError(`Unknown options.routing ${describeValue(routing)}; expected "select" or "both"`);
+    const opts: NativePredictOptions = {
+      policyMode: 'none',
+      policy: null,
+      noise: null,
       seed: checkInteger(options.seed ?? PAPER_MODEL.seed, 'options.seed', { min: 0, max: Number.MAX_SAFE_INTEGER }),
-      routing: options.routing ?? 'select',
+      routing,
     };
-    if (opts.routing !== 'select' && opts.routing !== 'both') throw new RangeError(`Unknown options.routing ${describeValue(opts.routing)}; expected "select" or "both"`);
     if (this.isSpotTune) {
       const policy = options.policy ?? 'sample';
       if (policy === 'sample' || policy === 'argmax') {
@@ -310,8 +300,7 @@ export class Network {
         opts.policyMode = 'fixed';
         opts.policy = this.#checkPolicy(policy, s[0]);
       }
-      const noise = this.#checkNoise(options.gumbelNoise, s[0]);
-      if (noise) opts.noise = noise;
+      opts.noise = this.#checkNoise(options.gumbelNoise, s[0]) ?? null;
     } else if (options.policy !== undefined) {
       throw new TypeError(`options.policy applies to SpotTune networks only; this is a ${this.config.kind} ResNet${this.config.depth}`);
     }
@@ -334,13 +323,13 @@ export class Network {
     for (let i = 0; i < labels.length; i++) {
       if (!Number.isFinite(labels[i])) throw new RangeError(`Expected finite labels but labels[${i}] is ${labels[i]}`);
     }
-    if (options === null || typeof options !== 'object') throw new TypeError(`Expected options {seed} but received ${describeValue(options)}`);
-    const opts: Record<string, unknown> = {
+    if (options === null || typeof options !== 'object') throw new TypeError(`Expected options {seed, tau} but received ${describeValue(options)}`);
+    const tau = this.isSpotTune || options.tau !== undefined ? checkNumber(options.tau, 'options.tau', { min: Number.MIN_VALUE }) : undefined;
+    const opts: NativeTrainStepOptions = {
       seed: checkInteger(options.seed, 'options.seed', { min: 0, max: Number.MAX_SAFE_INTEGER }),
-      tau: checkNumber(options.tau ?? this.config.gumbelTau, 'options.tau', { min: Number.MIN_VALUE }),
+      tau: this.isSpotTune ? tau! : null,
+      noise: this.#checkNoise(options.gumbelNoise, s[0]) ?? null,
     };
-    const noise = this.#checkNoise(options.gumbelNoise, s[0]);
-    if (noise) opts.noise = noise;
     return this.#run('trainStep', () => this[kNative].trainStep(input, s, labels, opts));
   }
 
@@ -361,7 +350,7 @@ export class Network {
   /** Current learning rates: [network] or [network, agent]. */
   learningRates(): number[] {
     this.#live('learningRates');
-    return this[kNative].learningRates();
+    return this[kNative].schedulerState().learningRates;
   }
 
   /** The schedule's counters and rates, for a checkpoint. */
@@ -502,7 +491,12 @@ export class Network {
    */
   parameterCount(options: { trainable?: boolean } = {}): number {
     this.#live('parameterCount');
-    return this[kNative].parameterCount(options.trainable === undefined ? 0 : options.trainable ? 1 : 2);
+    const { trainable } = options;
+    let count = 0;
+    for (const e of this.stateInfo()) {
+      if (e.parameter && (trainable === undefined || e.trainable === trainable)) count += e.shape.reduce((a, b) => a * b, 1);
+    }
+    return count;
   }
 
   /** Moves the network and its optimiser state to `device` ('cpu', 'cuda', 'cuda:N'). */
@@ -551,13 +545,13 @@ function parseOptions(options: unknown): NetworkConfig {
   return config;
 }
 
-function architecture(depth: ResNetDepth, shortcut: 'A' | 'B') {
+function architecture(depth: ResNetDepth, shortcut: 'A' | 'B'): NativeArchitecture {
   const layout = RESNET_LAYOUTS[depth];
   return { bottleneck: layout.block === 'bottleneck', layers: [...layout.layers], shortcut };
 }
 
-/** The object native/models/network.cc reads: every value resolved, nothing left to default. */
-function nativeConfig(c: NetworkConfig): object {
+/** The object native/models/network_config.cc reads: every value resolved, nothing left to default. */
+function nativeConfig(c: NetworkConfig): NativeNetworkConfig {
   return {
     kind: c.kind === 'spottune' ? 'spottune' : 'resnet',
     architecture: architecture(c.depth, c.shortcutType),
@@ -600,8 +594,7 @@ export async function createNetwork(options: NetworkOptions = {}): Promise<Netwo
   const config = parseOptions(options);
   checkDevice(config.device, 'options.device');
   const callSite = new Error();
-  const binding = native() as unknown as { NativeNetwork: new () => NativeNetwork };
-  const handle = new binding.NativeNetwork();
+  const handle = new (native().NativeNetwork)();
   try {
     await handle.init(nativeConfig(config));
   } catch (err) {

@@ -1,5 +1,6 @@
 #include "bridge/common.h"
 
+#include <cmath>
 #include <cstring>
 
 namespace bridge {
@@ -123,26 +124,127 @@ std::vector<int64_t> to_shape(const Napi::Value& value, const char* what) {
   for (uint32_t i = 0; i < array.Length(); ++i) {
     Napi::Value item = array.Get(i);
     if (!item.IsNumber()) throw CodedError("ERR_INVALID_ARG_TYPE", std::string(what) + " must hold numbers");
-    double d = item.As<Napi::Number>().DoubleValue();
-    if (d < 0 || d != static_cast<double>(static_cast<int64_t>(d))) {
-      throw CodedError("ERR_INVALID_ARG_VALUE", std::string(what) + " must hold non-negative integers");
+    const double d = item.As<Napi::Number>().DoubleValue();
+    // Checked before the cast: a double beyond int64 (or NaN) cast to int64_t is undefined.
+    if (!(d >= 0 && d <= 9007199254740991.0) || std::floor(d) != d) {
+      throw CodedError("ERR_INVALID_ARG_VALUE", std::string(what) + " must hold non-negative safe integers");
     }
     shape[i] = static_cast<int64_t>(d);
   }
   return shape;
 }
 
-std::string get_string(const Napi::Object& obj, const char* key, const std::string& fallback) {
-  Napi::Value v = obj.Get(key);
-  return v.IsString() ? v.As<Napi::String>().Utf8Value() : fallback;
+namespace {
+std::string named(const char* where, const char* key) { return std::string(where) + "." + key; }
+
+const char* js_type(const Napi::Value& v) {
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsNull()) return "null";
+  if (v.IsBoolean()) return "a boolean";
+  if (v.IsNumber()) return "a number";
+  if (v.IsString()) return "a string";
+  if (v.IsTypedArray()) return "a TypedArray";
+  if (v.IsArray()) return "an array";
+  if (v.IsFunction()) return "a function";
+  return "an object";
 }
-double get_number(const Napi::Object& obj, const char* key, double fallback) {
-  Napi::Value v = obj.Get(key);
-  return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : fallback;
+
+CodedError wrong_type(const std::string& name, const char* expected, const Napi::Value& v) {
+  return CodedError("ERR_INVALID_ARG_TYPE", name + " must be " + expected + " but is " + js_type(v));
 }
-bool get_bool(const Napi::Object& obj, const char* key, bool fallback) {
+
+// 2^53: every integer up to here is exact in a double, and far inside int64.
+constexpr double kMaxSafeInteger = 9007199254740991.0;
+
+int64_t to_integer(const Napi::Value& v, const std::string& name) {
+  if (!v.IsNumber()) throw wrong_type(name, "an integer", v);
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(std::abs(d) <= kMaxSafeInteger) || std::floor(d) != d) {
+    throw CodedError("ERR_INVALID_ARG_TYPE", name + " must be a safe integer but is " + std::to_string(d));
+  }
+  return static_cast<int64_t>(d);
+}
+}  // namespace
+
+Napi::Value field(const Napi::Object& obj, const char* where, const char* key) {
   Napi::Value v = obj.Get(key);
-  return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : fallback;
+  if (v.IsUndefined()) throw CodedError("ERR_INVALID_ARG_VALUE", named(where, key) + " is required but missing");
+  return v;
+}
+double number_field(const Napi::Object& obj, const char* where, const char* key) {
+  Napi::Value v = field(obj, where, key);
+  if (!v.IsNumber()) throw wrong_type(named(where, key), "a number", v);
+  return v.As<Napi::Number>().DoubleValue();
+}
+int64_t integer_field(const Napi::Object& obj, const char* where, const char* key) {
+  return to_integer(field(obj, where, key), named(where, key));
+}
+bool bool_field(const Napi::Object& obj, const char* where, const char* key) {
+  Napi::Value v = field(obj, where, key);
+  if (!v.IsBoolean()) throw wrong_type(named(where, key), "a boolean", v);
+  return v.As<Napi::Boolean>().Value();
+}
+std::string string_field(const Napi::Object& obj, const char* where, const char* key) {
+  Napi::Value v = field(obj, where, key);
+  if (!v.IsString()) throw wrong_type(named(where, key), "a string", v);
+  return v.As<Napi::String>().Utf8Value();
+}
+Napi::Object object_field(const Napi::Object& obj, const char* where, const char* key) {
+  Napi::Value v = field(obj, where, key);
+  if (!v.IsObject() || v.IsArray()) throw wrong_type(named(where, key), "an object", v);
+  return v.As<Napi::Object>();
+}
+std::vector<int64_t> shape_field(const Napi::Object& obj, const char* where, const char* key) {
+  return to_shape(field(obj, where, key), named(where, key).c_str());
+}
+std::vector<double> numbers_field(const Napi::Object& obj, const char* where, const char* key) {
+  Napi::Value v = field(obj, where, key);
+  if (!v.IsArray()) throw wrong_type(named(where, key), "an array of numbers", v);
+  auto array = v.As<Napi::Array>();
+  std::vector<double> out(array.Length());
+  for (uint32_t i = 0; i < array.Length(); ++i) {
+    Napi::Value item = array.Get(i);
+    if (!item.IsNumber()) throw wrong_type(named(where, key) + "[" + std::to_string(i) + "]", "a number", item);
+    out[i] = item.As<Napi::Number>().DoubleValue();
+  }
+  return out;
+}
+std::optional<Napi::TypedArray> typed_array_or_null_field(const Napi::Object& obj, const char* where, const char* key) {
+  Napi::Value v = field(obj, where, key);
+  if (v.IsNull()) return std::nullopt;
+  if (!v.IsTypedArray()) throw wrong_type(named(where, key), "a TypedArray or null", v);
+  return v.As<Napi::TypedArray>();
+}
+
+namespace {
+Napi::Value arg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (info.Length() <= i || info[i].IsUndefined()) {
+    throw CodedError("ERR_INVALID_ARG_VALUE", std::string(what) + " is required but missing");
+  }
+  return info[i];
+}
+}  // namespace
+
+Napi::Object object_arg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  Napi::Value v = arg(info, i, what);
+  if (!v.IsObject() || v.IsArray()) throw wrong_type(what, "an object", v);
+  return v.As<Napi::Object>();
+}
+Napi::TypedArray typed_array_arg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  Napi::Value v = arg(info, i, what);
+  if (!v.IsTypedArray()) throw wrong_type(what, "a TypedArray", v);
+  return v.As<Napi::TypedArray>();
+}
+double number_arg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  Napi::Value v = arg(info, i, what);
+  if (!v.IsNumber()) throw wrong_type(what, "a number", v);
+  return v.As<Napi::Number>().DoubleValue();
+}
+int64_t integer_arg(const Napi::CallbackInfo& info, size_t i, const char* what) { return to_integer(arg(info, i, what), what); }
+std::string string_arg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  Napi::Value v = arg(info, i, what);
+  if (!v.IsString()) throw wrong_type(what, "a string", v);
+  return v.As<Napi::String>().Utf8Value();
 }
 
 namespace {
@@ -164,8 +266,11 @@ torch::ScalarType dtype_of_typed_array(napi_typedarray_type type) {
 torch::Tensor tensor_from_typed_array(const Napi::TypedArray& array, const std::vector<int64_t>& shape,
                                       std::optional<torch::ScalarType> dtype) {
   const torch::ScalarType source = dtype_of_typed_array(array.TypedArrayType());
+  // The element count, refusing a product that overflows int64 (it could wrap to the array's length).
   int64_t numel = 1;
-  for (auto d : shape) numel *= d;
+  for (auto d : shape) {
+    if (__builtin_mul_overflow(numel, d, &numel)) throw CodedError("ERR_INVALID_ARG_VALUE", "shape holds more elements than int64 counts");
+  }
   if (static_cast<size_t>(numel) != array.ElementLength()) {
     throw CodedError("ERR_INVALID_ARG_VALUE", "shape holds " + std::to_string(numel) + " elements but the array has " +
                                                   std::to_string(array.ElementLength()));

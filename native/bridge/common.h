@@ -42,11 +42,31 @@ std::string device_string(const torch::Device& device);
 torch::ScalarType parse_dtype(const std::string& name);
 std::string dtype_name(torch::ScalarType type);
 
-// JS values -> C++.
+// JS values -> C++. TS resolves and validates every value (defaults live in lib/config, ranges and
+// enums in lib/), so these readers check only what keeps C++ defined: that a field is there and of
+// the right JS type, and that a number cast to an integer is one (a double outside int64, or NaN,
+// cast to int64_t is undefined behaviour). A missing or mistyped field is a CodedError naming it
+// (`conv3d options.padding`): ERR_INVALID_ARG_VALUE when missing, ERR_INVALID_ARG_TYPE when mistyped.
 std::vector<int64_t> to_shape(const Napi::Value& value, const char* what);
-std::string get_string(const Napi::Object& obj, const char* key, const std::string& fallback);
-double get_number(const Napi::Object& obj, const char* key, double fallback);
-bool get_bool(const Napi::Object& obj, const char* key, bool fallback);
+
+// The field `key` of `obj`; `where` names the object in messages ("network config", "predict options").
+Napi::Value field(const Napi::Object& obj, const char* where, const char* key);
+double number_field(const Napi::Object& obj, const char* where, const char* key);
+int64_t integer_field(const Napi::Object& obj, const char* where, const char* key);
+bool bool_field(const Napi::Object& obj, const char* where, const char* key);
+std::string string_field(const Napi::Object& obj, const char* where, const char* key);
+Napi::Object object_field(const Napi::Object& obj, const char* where, const char* key);
+std::vector<int64_t> shape_field(const Napi::Object& obj, const char* where, const char* key);
+std::vector<double> numbers_field(const Napi::Object& obj, const char* where, const char* key);
+// A TypedArray, or null (explicitly: undefined is a missing field).
+std::optional<Napi::TypedArray> typed_array_or_null_field(const Napi::Object& obj, const char* where, const char* key);
+
+// Positional arguments, named `what` in messages.
+Napi::Object object_arg(const Napi::CallbackInfo& info, size_t i, const char* what);
+Napi::TypedArray typed_array_arg(const Napi::CallbackInfo& info, size_t i, const char* what);
+double number_arg(const Napi::CallbackInfo& info, size_t i, const char* what);
+int64_t integer_arg(const Napi::CallbackInfo& info, size_t i, const char* what);
+std::string string_arg(const Napi::CallbackInfo& info, size_t i, const char* what);
 
 // TypedArray <-> tensor, always copying (STYLE.md: no external buffers; the GC may free or move a
 // JS buffer while a worker thread still reads it).

@@ -4,6 +4,7 @@
 #include <torch/version.h>
 
 #include <cstdlib>
+#include <limits>
 
 #include "bridge/common.h"
 
@@ -34,8 +35,10 @@ Napi::Value runtime(const Napi::CallbackInfo& info) {
 
 Napi::Value set_num_threads(const Napi::CallbackInfo& info) {
   return guard(info, [&]() -> Napi::Value {
-    const int n = info[0].As<Napi::Number>().Int32Value();
-    at::set_num_threads(n);
+    // TS bounds n to [1, 1024]; a value outside int would be truncated by the cast, so it is checked first.
+    const int64_t n = integer_arg(info, 0, "n");
+    if (n < 1 || n > std::numeric_limits<int>::max()) throw CodedError("ERR_INVALID_ARG_VALUE", "n must be a positive int");
+    at::set_num_threads(static_cast<int>(n));
     return info.Env().Undefined();
   });
 }
@@ -44,15 +47,17 @@ Napi::Value set_num_threads(const Napi::CallbackInfo& info) {
 // still running on another thread, the rest of exit() would destroy LibTorch's static objects under
 // it and crash; the process ends here instead, with its exit code, skipping what is left of exit().
 Napi::Value exit_if_busy(const Napi::CallbackInfo& info) {
-  const int code = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
-  if (work_in_flight().load() > 0) std::_Exit(code);
-  return Napi::Boolean::New(info.Env(), false);
+  return guard(info, [&]() -> Napi::Value {
+    const int64_t code = integer_arg(info, 0, "code");
+    if (work_in_flight().load() > 0) std::_Exit(static_cast<int>(code));
+    return Napi::Boolean::New(info.Env(), false);
+  });
 }
 
 Napi::Value manual_seed(const Napi::CallbackInfo& info) {
   return guard(info, [&]() -> Napi::Value {
     // Seeds are passed as a double holding an integer below 2^53; TS checks the range.
-    const auto seed = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
+    const auto seed = static_cast<uint64_t>(integer_arg(info, 0, "seed"));
     torch::manual_seed(seed);
     if (torch::cuda::is_available()) torch::cuda::manual_seed_all(seed);
     return info.Env().Undefined();

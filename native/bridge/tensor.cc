@@ -19,6 +19,14 @@ void TensorWrap::init(Napi::Env env, Napi::Object exports, AddonData* data) {
   exports.Set("NativeTensor", ctor);
 }
 
+namespace {
+// A dtype name, or null for "keep the source's": required either way.
+std::optional<torch::ScalarType> dtype_or_null_arg(const Napi::CallbackInfo& info, size_t i) {
+  if (info[i].IsNull()) return std::nullopt;
+  return parse_dtype(string_arg(info, i, "dtype"));
+}
+}  // namespace
+
 TensorWrap::TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorWrap>(info) {}
 
 TensorWrap::~TensorWrap() {
@@ -58,11 +66,10 @@ const torch::Tensor& TensorWrap::live(const char* what) const {
 
 Napi::Value TensorWrap::from_array(const Napi::CallbackInfo& info) {
   return guard(info, [&]() -> Napi::Value {
-    if (info.Length() < 2 || !info[0].IsTypedArray()) throw CodedError("ERR_INVALID_ARG_TYPE", "data must be a TypedArray");
+    Napi::TypedArray data = typed_array_arg(info, 0, "data");
     auto shape = to_shape(info[1], "shape");
-    std::optional<torch::ScalarType> dtype;
-    if (info.Length() > 2 && info[2].IsString()) dtype = parse_dtype(info[2].As<Napi::String>().Utf8Value());
-    return wrap(info.Env(), tensor_from_typed_array(info[0].As<Napi::TypedArray>(), shape, dtype));
+    std::optional<torch::ScalarType> dtype = dtype_or_null_arg(info, 2);
+    return wrap(info.Env(), tensor_from_typed_array(data, shape, dtype));
   });
 }
 
@@ -102,10 +109,8 @@ Napi::Value TensorWrap::data(const Napi::CallbackInfo& info) {
 Napi::Value TensorWrap::to(const Napi::CallbackInfo& info) {
   return guard(info, [&]() -> Napi::Value {
     torch::Tensor source = live("tensor");
-    if (info.Length() < 1 || !info[0].IsString()) throw CodedError("ERR_INVALID_ARG_TYPE", "device must be a string");
-    const torch::Device device = parse_device(info[0].As<Napi::String>().Utf8Value());
-    std::optional<torch::ScalarType> dtype;
-    if (info.Length() > 1 && info[1].IsString()) dtype = parse_dtype(info[1].As<Napi::String>().Utf8Value());
+    const torch::Device device = parse_device(string_arg(info, 0, "device"));
+    std::optional<torch::ScalarType> dtype = dtype_or_null_arg(info, 1);
     return PromiseWorker<torch::Tensor>::start(
         info.Env(),
         [source, device, dtype]() {

@@ -31,18 +31,11 @@ struct Sampling {
   Boundary boundary = Boundary::kConstant;
 };
 
-Sampling read_sampling(const Napi::Object& opts) {
+// {order, mode}: TS allows order 0 or 1 and the two modes; anything else reads as linear / 'constant'.
+Sampling read_sampling(const Napi::Object& opts, const char* where) {
   Sampling s;
-  s.order = static_cast<int64_t>(bridge::get_number(opts, "order", -1));
-  if (s.order != 0 && s.order != 1) throw CodedError("ERR_INVALID_ARG_VALUE", "order must be 0 or 1");
-  const std::string mode = bridge::get_string(opts, "mode", "");
-  if (mode == "constant") {
-    s.boundary = Boundary::kConstant;
-  } else if (mode == "grid-constant") {
-    s.boundary = Boundary::kGridConstant;
-  } else {
-    throw CodedError("ERR_INVALID_ARG_VALUE", "mode must be 'constant' or 'grid-constant'");
-  }
+  s.order = bridge::integer_field(opts, where, "order");
+  s.boundary = bridge::string_field(opts, where, "mode") == "grid-constant" ? Boundary::kGridConstant : Boundary::kConstant;
   return s;
 }
 
@@ -60,11 +53,6 @@ std::optional<torch::Tensor> mask_arg(const Napi::CallbackInfo& info, size_t ind
   if (mask.sizes() != image.sizes()) throw CodedError("ERR_INVALID_ARG_VALUE", "mask must have the image's shape");
   if (mask.device() != image.device()) throw CodedError("ERR_INVALID_ARG_VALUE", "mask must be on the image's device");
   return mask;
-}
-
-Napi::Object options_arg(const Napi::CallbackInfo& info, size_t index) {
-  if (info.Length() <= index || !info[index].IsObject()) throw CodedError("ERR_INVALID_ARG_TYPE", "options must be an object");
-  return info[index].As<Napi::Object>();
 }
 
 // Samples `volume` [D, H, W] at voxel coordinates `coords` [3, D', H', W'] (float64, axis order
@@ -208,11 +196,7 @@ Napi::Value augment_flip(const Napi::CallbackInfo& info) {
   return bridge::guard(info, [&]() -> Napi::Value {
     torch::Tensor image = volume_arg(info[0], "image");
     auto mask = mask_arg(info, 1, image);
-    if (info.Length() < 3) throw CodedError("ERR_INVALID_ARG_TYPE", "dims must be an array");
-    std::vector<int64_t> dims = bridge::to_shape(info[2], "dims");
-    for (int64_t d : dims) {
-      if (d > 2) throw CodedError("ERR_INVALID_ARG_VALUE", "dims must be axes 0, 1 or 2");
-    }
+    std::vector<int64_t> dims = bridge::to_shape(info[2], "dims");  // an axis beyond 2 is LibTorch's error
     return PromiseWorker<Volumes>::start(
         info.Env(),
         [=]() {
@@ -232,13 +216,13 @@ Napi::Value augment_rotate(const Napi::CallbackInfo& info) {
   return bridge::guard(info, [&]() -> Napi::Value {
     torch::Tensor image = volume_arg(info[0], "image");
     auto mask = mask_arg(info, 1, image);
-    Napi::Object opts = options_arg(info, 2);
-    const Sampling sampling = read_sampling(opts);
-    const double angle = bridge::get_number(opts, "angleDeg", NAN);
-    if (!std::isfinite(angle)) throw CodedError("ERR_INVALID_ARG_VALUE", "angleDeg must be a finite number");
-    std::vector<int64_t> axes = bridge::to_shape(opts.Get("axes"), "axes");
+    Napi::Object opts = bridge::object_arg(info, 2, "augmentRotate options");
+    const Sampling sampling = read_sampling(opts, "augmentRotate options");
+    const double angle = bridge::number_field(opts, "augmentRotate options", "angleDeg");
+    std::vector<int64_t> axes = bridge::shape_field(opts, "augmentRotate options", "axes");
+    // Kept here although TS checks it: the axes index `back` below, so a bad pair would write out of bounds.
     if (axes.size() != 2 || axes[0] > 2 || axes[1] > 2 || axes[0] == axes[1]) {
-      throw CodedError("ERR_INVALID_ARG_VALUE", "axes must be two different axes of [D, H, W]");
+      throw CodedError("ERR_INVALID_ARG_VALUE", "augmentRotate options.axes must be two different axes of [D, H, W]");
     }
     return PromiseWorker<Volumes>::start(
         info.Env(),
@@ -275,15 +259,15 @@ Napi::Value augment_elastic(const Napi::CallbackInfo& info) {
   return bridge::guard(info, [&]() -> Napi::Value {
     torch::Tensor image = volume_arg(info[0], "image");
     auto mask = mask_arg(info, 1, image);
-    if (info.Length() < 5 || !info[2].IsTypedArray()) throw CodedError("ERR_INVALID_ARG_TYPE", "displacement must be a Float64Array");
+    Napi::TypedArray displacement = bridge::typed_array_arg(info, 2, "displacement");
     std::vector<int64_t> points = bridge::to_shape(info[3], "points");
-    if (points.size() != 3) throw CodedError("ERR_INVALID_ARG_VALUE", "points must hold three counts");
-    for (int64_t p : points) {
-      if (p < 1 || p > 64) throw CodedError("ERR_INVALID_ARG_VALUE", "points must be in [1, 64]");
+    // Kept here although TS bounds them: the B-spline matrices index [0, p-1] per axis, so a zero
+    // count would write out of bounds. The upper bound is TS's (lib/data/transforms/elastic-deform.ts).
+    if (points.size() != 3 || points[0] < 1 || points[1] < 1 || points[2] < 1) {
+      throw CodedError("ERR_INVALID_ARG_VALUE", "points must hold three positive counts");
     }
-    torch::Tensor grid = bridge::tensor_from_typed_array(info[2].As<Napi::TypedArray>(), {3, points[0], points[1], points[2]},
-                                                         torch::kFloat64);
-    const Sampling sampling = read_sampling(options_arg(info, 4));
+    torch::Tensor grid = bridge::tensor_from_typed_array(displacement, {3, points[0], points[1], points[2]}, torch::kFloat64);
+    const Sampling sampling = read_sampling(bridge::object_arg(info, 4, "augmentElastic options"), "augmentElastic options");
     return PromiseWorker<Volumes>::start(
         info.Env(),
         [=]() {
@@ -305,22 +289,17 @@ Napi::Value augment_noise(const Napi::CallbackInfo& info) {
   return bridge::guard(info, [&]() -> Napi::Value {
     torch::Tensor image = volume_arg(info[0], "image");
     if (!image.is_floating_point()) throw CodedError("ERR_INVALID_ARG_VALUE", "image must be a floating-point tensor");
-    Napi::Object opts = options_arg(info, 1);
-    const double seed = bridge::get_number(opts, "seed", -1);
-    const double mean = bridge::get_number(opts, "mean", NAN);
-    const double std_dev = bridge::get_number(opts, "std", NAN);
-    const bool clip = bridge::get_bool(opts, "clip", true);
-    if (!(seed >= 0) || seed > 9007199254740991.0 || std::floor(seed) != seed) {
-      throw CodedError("ERR_INVALID_ARG_VALUE", "seed must be a non-negative safe integer");
-    }
-    if (!std::isfinite(mean) || !std::isfinite(std_dev) || std_dev < 0) {
-      throw CodedError("ERR_INVALID_ARG_VALUE", "mean must be finite and std non-negative");
-    }
+    Napi::Object opts = bridge::object_arg(info, 1, "augmentNoise options");
+    // The seed's range and the finite mean and std are checked in lib/data/transforms/random-noise.ts.
+    const auto seed = static_cast<uint64_t>(bridge::integer_field(opts, "augmentNoise options", "seed"));
+    const double mean = bridge::number_field(opts, "augmentNoise options", "mean");
+    const double std_dev = bridge::number_field(opts, "augmentNoise options", "std");
+    const bool clip = bridge::bool_field(opts, "augmentNoise options", "clip");
     return PromiseWorker<torch::Tensor>::start(
         info.Env(),
         [=]() {
           torch::NoGradGuard no_grad;
-          auto generator = at::detail::createCPUGenerator(static_cast<uint64_t>(seed));
+          auto generator = at::detail::createCPUGenerator(seed);
           torch::Tensor noise = at::randn(image.sizes(), generator, torch::TensorOptions().dtype(torch::kFloat32));
           noise = (noise.to(torch::kFloat64) * std_dev + mean).to(image.device(), image.scalar_type());
           torch::Tensor out = image + noise;

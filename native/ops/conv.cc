@@ -1,4 +1,4 @@
-// conv3d(input, weight, bias?, options): one 3D convolution off the JS thread. The smallest real verb
+// conv3d(input, weight, bias | null, {stride, padding, dilation}): one 3D convolution off the JS thread. The smallest real verb
 // of the addon: tests use it to prove that long native calls leave the event loop free.
 #include "bridge/common.h"
 #include "bridge/tensor.h"
@@ -12,14 +12,16 @@ using bridge::TensorWrap;
 namespace {
 Napi::Value conv3d(const Napi::CallbackInfo& info) {
   return bridge::guard(info, [&]() -> Napi::Value {
+    // Every option is required and bounded by lib/ops.ts (a huge padding makes LibTorch allocate
+    // without limit); only the JS types are checked here.
     torch::Tensor input = TensorWrap::unwrap(info[0], "input");
     torch::Tensor weight = TensorWrap::unwrap(info[1], "weight");
     std::optional<torch::Tensor> bias;
-    if (info.Length() > 2 && info[2].IsObject()) bias = TensorWrap::unwrap(info[2], "bias");
-    auto opts = info.Length() > 3 && info[3].IsObject() ? info[3].As<Napi::Object>() : Napi::Object::New(info.Env());
-    const auto stride = static_cast<int64_t>(bridge::get_number(opts, "stride", 1));
-    const auto padding = static_cast<int64_t>(bridge::get_number(opts, "padding", 0));
-    const auto dilation = static_cast<int64_t>(bridge::get_number(opts, "dilation", 1));
+    if (!info[2].IsNull()) bias = TensorWrap::unwrap(info[2], "bias");  // required: a Tensor or null
+    Napi::Object opts = bridge::object_arg(info, 3, "conv3d options");
+    const int64_t stride = bridge::integer_field(opts, "conv3d options", "stride");
+    const int64_t padding = bridge::integer_field(opts, "conv3d options", "padding");
+    const int64_t dilation = bridge::integer_field(opts, "conv3d options", "dilation");
     return PromiseWorker<torch::Tensor>::start(
         info.Env(),
         [=]() {

@@ -130,7 +130,7 @@ describe('training checkpoints reload to identical predictions', () => {
   test('SpotTune3d after a training step: model, agent and optimizer state', async () => {
     await using a = await createSpotTune3d({ depth: 10, seed: 1 });
     await loadMedicalNet(a, weights);
-    await a.trainStep(input, shape, new Float32Array([1, 0]), { seed: 5 });
+    await a.trainStep(input, shape, new Float32Array([1, 0]), { seed: 5, tau: 100 });
     const path = join(dir, 'checkpoint.pth');
     await saveCheckpoint(path, { model: await a.stateDict(), optimizer: await a.optimizerState(), epoch: 1, config: { depth: 10 }, metrics: { loss: 0.5 } });
 
@@ -145,8 +145,8 @@ describe('training checkpoints reload to identical predictions', () => {
     same(pb.logits, pa.logits);
     same(pb.policy!, pa.policy!);
     // and they keep training identically: the optimizer state came along
-    const sa = await a.trainStep(input, shape, new Float32Array([0, 1]), { seed: 6 });
-    const sb = await b.trainStep(input, shape, new Float32Array([0, 1]), { seed: 6 });
+    const sa = await a.trainStep(input, shape, new Float32Array([0, 1]), { seed: 6, tau: 100 });
+    const sb = await b.trainStep(input, shape, new Float32Array([0, 1]), { seed: 6, tau: 100 });
     expect(sb.loss).toBe(sa.loss);
     same((await b.predict(input, shape, { seed: 42 })).logits, (await a.predict(input, shape, { seed: 42 })).logits);
   });

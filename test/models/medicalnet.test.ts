@@ -12,11 +12,11 @@ import {
   inflateStem,
   loadMedicalNet,
   mapMedicalNet,
-  MEDICALNET_ARCHITECTURES,
   stripModulePrefix,
   type StateDictModule,
 } from '../../lib/models/index.js';
 import type { HostTensor, StateDict } from '../../lib/types.js';
+import { RESNET_LAYOUTS, type ResNetDepth } from '../../lib/config/model.js';
 import { inspectWeights } from '../../lib/cli/commands/weights.js';
 
 type KeyList = Array<[string, number[], string]>;
@@ -72,7 +72,7 @@ describe('architecture detection from keys', () => {
       medicalNet: depth,
       hasSegmentationHead: false,
     });
-    expect(MEDICALNET_ARCHITECTURES[Number(depth.slice(6))]).toMatchObject({ block: f.block, layers: f.layers, shortcut: f.shortcut });
+    expect(RESNET_LAYOUTS[Number(depth.slice(6)) as ResNetDepth]).toMatchObject({ block: f.block, layers: f.layers, shortcut: f.shortcut });
     expect(detectArchitecture(spotTuneNetwork(depth))).toMatchObject({ layout: 'spottune3d', layers: f.layers, numClasses: 1 });
   });
 

@@ -26,7 +26,9 @@ requireNative();
 const SHAPE = [2, 1, 16, 16, 16];
 const x = makeInput(SHAPE);
 const labels = new Float32Array([1, 0]);
-const small = { depth: 10, agentDepth: 10, learningRate: 1e-3, agentLearningRate: 1e-2, gumbelTau: 5 } as const;
+const small = { depth: 10, agentDepth: 10, learningRate: 1e-3, agentLearningRate: 1e-2 } as const;
+/** The Gumbel temperature of every step here (the ResNets ignore it). */
+const TAU = 5;
 
 async function params(net: Network): Promise<Map<string, Float32Array>> {
   const out = new Map<string, Float32Array>();
@@ -67,12 +69,12 @@ describe('seeded and resumable', () => {
     await using straight = await createSpotTune3d(options);
     const losses: number[] = [];
     for (let step = 0; step < 3; step++) {
-      losses.push((await straight.trainStep(x, SHAPE, labels, { seed: 100 + step })).loss);
+      losses.push((await straight.trainStep(x, SHAPE, labels, { seed: 100 + step, tau: TAU })).loss);
       if (step === 0) straight.schedulerStep(0.5);
     }
 
     await using first = await createSpotTune3d(options);
-    expect((await first.trainStep(x, SHAPE, labels, { seed: 100 })).loss).toBe(losses[0]);
+    expect((await first.trainStep(x, SHAPE, labels, { seed: 100, tau: TAU })).loss).toBe(losses[0]);
     first.schedulerStep(0.5);
     const weights = await first.stateDict();
     const adam = await first.optimizerState();
@@ -86,7 +88,7 @@ describe('seeded and resumable', () => {
     await resumed.loadOptimizerState(adam);
     resumed.loadSchedulerState(JSON.parse(JSON.stringify(schedule)));
     for (let step = 1; step < 3; step++) {
-      expect((await resumed.trainStep(x, SHAPE, labels, { seed: 100 + step })).loss).toBe(losses[step]);
+      expect((await resumed.trainStep(x, SHAPE, labels, { seed: 100 + step, tau: TAU })).loss).toBe(losses[step]);
     }
     const [a, b] = [await params(straight), await params(resumed)];
     for (const [k, v] of a) expect(sameBytes(b.get(k), v), k).toBe(true);
@@ -95,12 +97,12 @@ describe('seeded and resumable', () => {
 
   test('without its Adam state a resumed run diverges (the state matters)', async () => {
     await using a = await createResNet3d({ depth: 10, learningRate: 1e-3 });
-    await a.trainStep(x, SHAPE, labels, { seed: 1 });
+    await a.trainStep(x, SHAPE, labels, { seed: 1, tau: TAU });
     const w = await a.stateDict();
-    await a.trainStep(x, SHAPE, labels, { seed: 2 });
+    await a.trainStep(x, SHAPE, labels, { seed: 2, tau: TAU });
     await using b = await createResNet3d({ depth: 10, learningRate: 1e-3 });
     await b.loadStateDict(w);
-    await b.trainStep(x, SHAPE, labels, { seed: 2 });
+    await b.trainStep(x, SHAPE, labels, { seed: 2, tau: TAU });
     expect((await params(b)).get('fc.weight')).not.toEqual((await params(a)).get('fc.weight'));
   });
 });
@@ -110,7 +112,7 @@ describe('the paper\'s comparison networks', () => {
     await using net = await createTransferResNet({ depth: 50, learningRate: 1e-3 });
     expect(net.parameterCount({ trainable: true })).toBe(2049);
     const before = await net.stateDict();
-    await net.trainStep(x, SHAPE, labels, { seed: 0 });
+    await net.trainStep(x, SHAPE, labels, { seed: 0, tau: TAU });
     const after = await net.stateDict();
     expect(sameBytes(after.get('layer4.2.conv3.weight')!.data, before.get('layer4.2.conv3.weight')!.data)).toBe(true);
     expect(sameBytes(after.get('fc.weight')!.data, before.get('fc.weight')!.data)).toBe(false);
@@ -126,7 +128,7 @@ describe('the paper\'s comparison networks', () => {
     const expected = 2049 + layer4.reduce((s, e) => s + e.shape.reduce((a, b) => a * b, 1), 0);
     expect(net.parameterCount({ trainable: true })).toBe(expected);
     const before = await net.stateDict();
-    await net.trainStep(x, SHAPE, labels, { seed: 0 });
+    await net.trainStep(x, SHAPE, labels, { seed: 0, tau: TAU });
     const after = await net.stateDict();
     expect(after.get('layer1.0.bn1.running_mean')!.data).toEqual(before.get('layer1.0.bn1.running_mean')!.data);
     expect(after.get('layer4.0.bn1.running_mean')!.data).not.toEqual(before.get('layer4.0.bn1.running_mean')!.data);
@@ -141,7 +143,7 @@ describe('the paper\'s comparison networks', () => {
 
   test('a state dict round trip reproduces the predictions', async () => {
     await using a = await createSpotTune3d(small);
-    await a.trainStep(x, SHAPE, labels, { seed: 3 });
+    await a.trainStep(x, SHAPE, labels, { seed: 3, tau: TAU });
     await using b = await createSpotTune3d({ ...small, seed: 5 });
     const report = await b.loadStateDict(await a.stateDict());
     expect(report.loaded.length).toBe(a.stateNames().length);
@@ -170,8 +172,8 @@ describe('BAD CALL', () => {
     await expect(net.predict(x, SHAPE, { policy: new Uint8Array(7) })).rejects.toThrow(/\[2, 4\] = 8 values but received 7/);
     await expect(net.predict(x, SHAPE, { policy: [[1, 0, 2, 0], [0, 0, 0, 0]] })).rejects.toThrow(/0 or 1/);
     await expect(net.predict(x, SHAPE, { gumbelNoise: new Float32Array(3) })).rejects.toThrow(/gumbelNoise to hold \[2, 4, 2\] = 16/);
-    await expect(net.trainStep(x, SHAPE, new Float32Array(3), { seed: 0 })).rejects.toThrow(/labels to hold \[2, 1\] = 2 values but received 3/);
-    await expect(net.trainStep(x, SHAPE, labels, { seed: -1 })).rejects.toThrow(RangeError);
+    await expect(net.trainStep(x, SHAPE, new Float32Array(3), { seed: 0, tau: TAU })).rejects.toThrow(/labels to hold \[2, 1\] = 2 values but received 3/);
+    await expect(net.trainStep(x, SHAPE, labels, { seed: -1, tau: TAU })).rejects.toThrow(RangeError);
   });
 
   test('a state dict with a wrong shape: strict throws naming key and both shapes, loose reports it', async () => {
@@ -210,7 +212,7 @@ describe('BAD CALL', () => {
     const before = await net.stateDict();
     const bad = x.slice();
     bad[0] = Number.NaN;
-    await expect(net.trainStep(bad, SHAPE, labels, { seed: 0 })).rejects.toMatchObject({ code: 'ERR_NONFINITE_LOSS' });
+    await expect(net.trainStep(bad, SHAPE, labels, { seed: 0, tau: TAU })).rejects.toMatchObject({ code: 'ERR_NONFINITE_LOSS' });
     expect((await net.stateDict()).get('fc.weight')!.data).toEqual(before.get('fc.weight')!.data);
   });
 
@@ -242,15 +244,15 @@ describe('threads', () => {
 
   test('each network computes on a thread of its own, joined when the network is disposed', async () => {
     const warm = await createResNet3d({ depth: 10 }); // brings up libuv's pool and LibTorch's threads
-    await warm.trainStep(x, SHAPE, labels, { seed: 0 });
+    await warm.trainStep(x, SHAPE, labels, { seed: 0, tau: TAU });
     warm.dispose();
     const baseline = await settle(-1);
     const nets = await Promise.all([createResNet3d({ depth: 10 }), createResNet3d({ depth: 10 }), createSpotTune3d(small)]);
-    await Promise.all(nets.map((n, i) => n.trainStep(x, SHAPE, labels, { seed: i })));
+    await Promise.all(nets.map((n, i) => n.trainStep(x, SHAPE, labels, { seed: i, tau: TAU })));
     // Three threads of their own (plus, with several intra-op threads, an OpenMP team each).
     expect(threads()).toBeGreaterThanOrEqual(baseline + 3);
     // Disposing in the middle of a step: the step still settles, then its thread goes.
-    const running = nets[2]!.trainStep(x, SHAPE, labels, { seed: 9 });
+    const running = nets[2]!.trainStep(x, SHAPE, labels, { seed: 9, tau: TAU });
     for (const n of nets) n.dispose();
     await expect(running).resolves.toMatchObject({ loss: expect.any(Number) });
     expect(await settle(baseline)).toBe(baseline);
@@ -263,7 +265,7 @@ describe('threads', () => {
         setNumThreads(n);
         const base = await settle(-1);
         const net = await createResNet3d({ depth: 10 });
-        await net.trainStep(x, SHAPE, labels, { seed: 0 });
+        await net.trainStep(x, SHAPE, labels, { seed: 0, tau: TAU });
         const grown = threads() - base; // the network's thread and its OpenMP team beyond it
         net.dispose();
         await settle(base);

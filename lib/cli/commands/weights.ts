@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { readPth, stateDictOf, walkTensors, type PthFile } from '../../io/pth.js';
-import { detectArchitecture, type DetectedArchitecture } from '../../models/medicalnet.js';
+import { detectArchitecture, type DetectedArchitecture } from '../../models/medicalnet-keys.js';
 import type { HostTensor } from '../../types.js';
 
 /** What `spottune weights inspect --json` prints. */

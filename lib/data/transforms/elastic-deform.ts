@@ -48,7 +48,7 @@ export async function elasticDeform<V extends VolumeLike>(
   if (!grid.every(Number.isFinite)) throw new RangeError('Expected displacement to hold finite numbers');
   const s = sampling(options.order, options.mode, { order: PAPER_AUGMENT.elasticOrder, mode: PAPER_AUGMENT.elasticMode });
   const { shape: _shape, ...out } = await runOnVolumes(image, options, (img, mask) =>
-    native().augmentElastic(img, mask, grid, [...points], { order: s.order, mode: s.mode }),
+    native().augmentElastic(img, mask, grid, [points[0], points[1], points[2]], { order: s.order, mode: s.mode }),
   );
   return out;
 }
