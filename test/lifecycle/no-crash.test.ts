@@ -15,7 +15,7 @@ test('no argument to the raw binding can crash the process', () => {
     let thrown = 0, calls = 0;
     const fns = ['runtime', 'setNumThreads', 'manualSeed', 'conv3d'].map((k) => [k, b[k]]);
     fns.push(['fromArray', b.NativeTensor.fromArray]);
-    const t = b.NativeTensor.fromArray(new Float32Array(4), [4]);
+    const t = b.NativeTensor.fromArray(new Float32Array(4), [4], null);
     for (const m of ['to', 'data', 'dataSync', 'shape', 'dtype', 'device', 'dispose'])
       fns.push([m, (...a) => t[m](...a)]);
     for (const [name, fn] of fns) {
@@ -43,7 +43,7 @@ test('tensors left to the garbage collector are freed', () => {
     const { native } = await import(${JSON.stringify(addon)});
     const b = native();
     for (let i = 0; i < 1500; i++) {
-      b.NativeTensor.fromArray(new Float32Array(1 << 20), [1 << 20]);
+      b.NativeTensor.fromArray(new Float32Array(1 << 20), [1 << 20], null);
       if (i % 50 === 0) { globalThis.gc(); await new Promise((r) => setImmediate(r)); }
     }
     globalThis.gc();
@@ -62,7 +62,7 @@ test('a worker thread ended in the middle of a training step takes neither the p
       const net = await lib.createSpotTune3d({ depth: 10, agentDepth: 10 });
       parentPort.postMessage('ready');
       // steps back to back: the end lands inside a step or inside a native call's entry
-      for (;;) await net.trainStep(new Float32Array(2 * 24 ** 3).fill(0.5), [2, 1, 24, 24, 24], new Float32Array([1, 0]), { seed: 1 });
+      for (;;) await net.trainStep(new Float32Array(2 * 24 ** 3).fill(0.5), [2, 1, 24, 24, 24], new Float32Array([1, 0]), { seed: 1, tau: 100 });
     });`;
   const script = `
     import { Worker } from 'node:worker_threads';
@@ -97,7 +97,7 @@ test('process.exit in the middle of a training step ends the process with its co
     const lib = await import(${JSON.stringify(lib)});
     const net = await lib.createSpotTune3d({ depth: 10, agentDepth: 10 });
     process.on('exit', () => console.log('listener ran'));
-    const step = net.trainStep(new Float32Array(2 * 24 ** 3).fill(0.5), [2, 1, 24, 24, 24], new Float32Array([1, 0]), { seed: 1 });
+    const step = net.trainStep(new Float32Array(2 * 24 ** 3).fill(0.5), [2, 1, 24, 24, 24], new Float32Array([1, 0]), { seed: 1, tau: 100 });
     if (!${midStep}) await step;
     setTimeout(() => process.exit(3), 20);
   `;

@@ -10,10 +10,10 @@ test('no argument to the augmentation verbs can crash the process', () => {
   const script = `
     const { native } = await import(${JSON.stringify(addon)});
     const b = native();
-    const vol = b.NativeTensor.fromArray(new Float32Array(24), [2, 3, 4]);
-    const flat = b.NativeTensor.fromArray(new Float32Array(24), [24]);
-    const ints = b.NativeTensor.fromArray(new Int32Array(24), [2, 3, 4]);
-    const gone = b.NativeTensor.fromArray(new Float32Array(24), [2, 3, 4]); gone.dispose();
+    const vol = b.NativeTensor.fromArray(new Float32Array(24), [2, 3, 4], null);
+    const flat = b.NativeTensor.fromArray(new Float32Array(24), [24], null);
+    const ints = b.NativeTensor.fromArray(new Int32Array(24), [2, 3, 4], null);
+    const gone = b.NativeTensor.fromArray(new Float32Array(24), [2, 3, 4], null); gone.dispose();
     const garbage = [undefined, null, 0, -1, 1.5, NaN, 'x', {}, [], [-1], [3], [0, 0], [1e20], new Float64Array(3),
       new Float64Array(81), vol, flat, ints, gone, { order: 7, mode: 'x' }, { order: 1, mode: 'constant', angleDeg: NaN, axes: [0, 0] },
       { seed: -1, mean: 0, std: 1 }, { seed: 1, mean: 0, std: -1 }, 10n];
