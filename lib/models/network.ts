@@ -203,6 +203,9 @@ export class Network {
     return this.#disposed;
   }
 
+  // The network's one lifecycle: every message and code users see for a busy or disposed network
+  // comes from here, checked before any argument. native/models/network_wrap.cc refuses the same
+  // cases only to keep memory safe when the binding is called directly.
   #live(what: string): void {
     if (this.#disposed) throw new TorchError(`The network was disposed; cannot ${what}`, 'ERR_DISPOSED');
     if (this.#busyWith) throw new TorchError(`The network is busy with ${this.#busyWith}; await it before calling ${what}`, 'ERR_BUSY');
@@ -324,10 +327,11 @@ export class Network {
       if (!Number.isFinite(labels[i])) throw new RangeError(`Expected finite labels but labels[${i}] is ${labels[i]}`);
     }
     if (options === null || typeof options !== 'object') throw new TypeError(`Expected options {seed, tau} but received ${describeValue(options)}`);
-    const tau = this.isSpotTune || options.tau !== undefined ? checkNumber(options.tau, 'options.tau', { min: Number.MIN_VALUE }) : undefined;
+    // Required for SpotTune; a ResNet has no Gumbel-softmax, so it passes null (a given tau is still checked).
+    const tau = this.isSpotTune || options.tau !== undefined ? checkNumber(options.tau, 'options.tau', { min: Number.MIN_VALUE }) : null;
     const opts: NativeTrainStepOptions = {
       seed: checkInteger(options.seed, 'options.seed', { min: 0, max: Number.MAX_SAFE_INTEGER }),
-      tau: this.isSpotTune ? tau! : null,
+      tau: this.isSpotTune ? tau : null,
       noise: this.#checkNoise(options.gumbelNoise, s[0]) ?? null,
     };
     return this.#run('trainStep', () => this[kNative].trainStep(input, s, labels, opts));

@@ -10,6 +10,7 @@ import {
   createSpotTune3d,
   createTransferResNet,
   type Network,
+  type TrainStepOptions,
 } from '../../lib/models/network.js';
 import { requireNative } from '../helpers/native.js';
 import { cudaAvailable, runtime, setNumThreads } from '../../lib/runtime.js';
@@ -174,6 +175,11 @@ describe('BAD CALL', () => {
     await expect(net.predict(x, SHAPE, { gumbelNoise: new Float32Array(3) })).rejects.toThrow(/gumbelNoise to hold \[2, 4, 2\] = 16/);
     await expect(net.trainStep(x, SHAPE, new Float32Array(3), { seed: 0, tau: TAU })).rejects.toThrow(/labels to hold \[2, 1\] = 2 values but received 3/);
     await expect(net.trainStep(x, SHAPE, labels, { seed: -1, tau: TAU })).rejects.toThrow(RangeError);
+  });
+
+  test('SpotTune needs the Gumbel temperature of each step (the network holds none)', async () => {
+    await expect(net.trainStep(x, SHAPE, labels, { seed: 0 } as TrainStepOptions)).rejects.toThrow(/options\.tau/);
+    await expect(net.trainStep(x, SHAPE, labels, { seed: 0, tau: 0 })).rejects.toThrow(RangeError);
   });
 
   test('a state dict with a wrong shape: strict throws naming key and both shapes, loose reports it', async () => {
