@@ -117,7 +117,7 @@ async function trainCase(kind, p) {
   return {
     info: { parameters: net.parameterCount(), trainable: net.parameterCount({ trainable: true }) },
     async run() {
-      await net.trainStep(input, shape, labels, { seed: step++ });
+      await net.trainStep(input, shape, labels, { seed: step++, tau: 100 });
     },
     dispose: () => net.dispose(),
   };

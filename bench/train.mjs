@@ -40,9 +40,9 @@ for (const name of opt.configs.split(',')) {
   // bare steps on one batch
   const x = Float32Array.from({ length: batch * voxels }, (_, i) => ((i * 7919) % 1000) / 1000);
   const y = Float32Array.of(0, 1);
-  await network.trainStep(x, [batch, 1, ...shape], y, { seed: 0 }); // warm-up
+  await network.trainStep(x, [batch, 1, ...shape], y, { seed: 0, tau: 100 }); // warm-up (tau: the study's Gumbel temperature; ResNets ignore it)
   let t = performance.now();
-  for (let i = 1; i <= steps; i++) await network.trainStep(x, [batch, 1, ...shape], y, { seed: i });
+  for (let i = 1; i <= steps; i++) await network.trainStep(x, [batch, 1, ...shape], y, { seed: i, tau: 100 });
   const bare = steps / ((performance.now() - t) / 1000);
   // the Trainer: one epoch of `steps` batches from an expanded (augmented) set
   const base = Array.from({ length: Math.ceil((steps * batch) / 5) }, (_, k) => ({
