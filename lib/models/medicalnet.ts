@@ -9,7 +9,7 @@
  */
 import { CheckpointError } from '../native/errors.js';
 import type { HostTensor, StateDict } from '../types.js';
-import { loadPth, stateDictOf, type LoadPthOptions } from '../io/pth.js';
+import { loadPth, stateDictOf, type LoadPthOptions } from '../io/pth/index.js';
 import { describeValue } from '../util/validate.js';
 
 /** A MedicalNet ResNet's block layout. */
