@@ -1,5 +1,5 @@
 /**
- * A restricted Python pickle reader and a small pickle writer, for PyTorch checkpoints only.
+ * A restricted Python pickle reader, for PyTorch checkpoints only (pickle-writer.ts writes them).
  *
  * The reader is a stack machine over a bounded byte range that never looks a name up: every GLOBAL
  * goes through the caller's `resolveGlobal`, which returns an allowed value or refuses. REDUCE and

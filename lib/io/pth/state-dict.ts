@@ -33,8 +33,8 @@ export function walkTensors(tree: unknown, visit: (path: string, tensor: HostTen
     active.add(value);
     const join = (k: unknown) => (path ? `${path}.${String(k)}` : String(k));
     if (value instanceof Map) for (const [k, v] of value) walk(v, join(k), depth + 1);
-    else if (Array.isArray(value)) value.forEach((v, i) => walk(v, join(i), depth + 1));
-    else if (value instanceof Set) [...value].forEach((v, i) => walk(v, join(i), depth + 1));
+    else if (Array.isArray(value)) for (let i = 0; i < value.length; i++) walk(value[i], join(i), depth + 1);
+    else if (value instanceof Set) [...value].forEach((v, i) => void walk(v, join(i), depth + 1));
     else if (isPlainObject(value)) for (const [k, v] of Object.entries(value)) walk(v, join(k), depth + 1);
     active.delete(value);
   };

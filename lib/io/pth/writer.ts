@@ -101,13 +101,17 @@ export function encodePth(tree: unknown, options: SavePthOptions = {}): Uint8Arr
       } else if (Array.isArray(v)) {
         if (Object.isFrozen(v)) {
           w.mark();
-          v.forEach((x, i) => value(x, child(i), depth + 1));
+          v.forEach((x, i) => {
+            value(x, child(i), depth + 1);
+          });
           w.op(0x74);
         } else {
           w.op(0x5d); // EMPTY_LIST
           for (let i = 0; i < v.length; i += 1000) {
             w.mark();
-            v.slice(i, i + 1000).forEach((x, j) => value(x, child(i + j), depth + 1));
+            v.slice(i, i + 1000).forEach((x, j) => {
+              value(x, child(i + j), depth + 1);
+            });
             w.op(0x65); // APPENDS
           }
         }
