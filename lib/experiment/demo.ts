@@ -18,7 +18,7 @@ import { openCache, prepareCohort } from '../data/cache.js';
 import { openCohort } from '../data/cohort.js';
 import { readNifti } from '../io/nifti.js';
 import { synthCohort } from '../data/synth.js';
-import { savePth } from '../io/pth.js';
+import { savePth } from '../io/pth/index.js';
 import { createNetwork } from '../models/network.js';
 import type { StateDict } from '../types.js';
 import type { ExecutorEvents } from './executor.js';

@@ -13,7 +13,7 @@ import { expandTrainingSet } from '../data/augment.js';
 import { openCohort } from '../data/cohort.js';
 import { averageFolds, ensemble, meanOf, type PatientProbabilities } from '../eval/ensemble.js';
 import { readNifti } from '../io/nifti.js';
-import { loadPth, stateDictOf } from '../io/pth.js';
+import { loadPth, stateDictOf } from '../io/pth/index.js';
 import { loadMedicalNet } from '../models/medicalnet.js';
 import { createNetwork, type Network } from '../models/network.js';
 import { summarizeEnsemble, summarizeGroupStatistics } from '../report/summarize.js';

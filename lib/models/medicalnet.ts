@@ -8,7 +8,7 @@
  */
 import { CheckpointError } from '../native/errors.js';
 import type { StateDict } from '../types.js';
-import { loadPth, stateDictOf, type LoadPthOptions } from '../io/pth.js';
+import { loadPth, stateDictOf, type LoadPthOptions } from '../io/pth/index.js';
 import { RESNET_LAYOUTS } from '../config/model.js';
 import { describeValue } from '../util/validate.js';
 import { assertCleanLoad, compareStateDicts, detectArchitecture, isResNetDepth, mapMedicalNet, type LoadReport } from './medicalnet-keys.js';

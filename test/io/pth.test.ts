@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { CheckpointError } from '../../lib/native/errors.js';
-import { PickleWriter } from '../../lib/io/pickle.js';
-import { buildZip } from '../../lib/io/zip.js';
+import { PickleWriter } from '../../lib/io/pth/pickle-writer.js';
+import { buildZip } from '../../lib/io/pth/zip.js';
 import {
   encodePth,
   isHostTensor,

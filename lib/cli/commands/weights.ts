@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { readPth, stateDictOf, walkTensors, type PthFile } from '../../io/pth.js';
+import { readPth, stateDictOf, walkTensors, type PthFile } from '../../io/pth/index.js';
 import { detectArchitecture, type DetectedArchitecture } from '../../models/medicalnet-keys.js';
 import type { HostTensor } from '../../types.js';
 

@@ -9,7 +9,7 @@
  * @module
  */
 import * as zlib from 'node:zlib';
-import { CheckpointError } from '../native/errors.js';
+import { CheckpointError } from '../../native/errors.js';
 
 /** One entry of the central directory. */
 export interface ZipEntry {

@@ -1,18 +1,21 @@
 /**
- * A restricted Python pickle reader and a small pickle writer, for PyTorch checkpoints only.
+ * A restricted Python pickle reader, for PyTorch checkpoints only (pickle-writer.ts writes them).
  *
  * The reader is a stack machine over a bounded byte range that never looks a name up: every GLOBAL
  * goes through the caller's `resolveGlobal`, which returns an allowed value or refuses. REDUCE and
  * NEWOBJ call only {@link PyCallable}s that `resolveGlobal` handed out; BUILD applies state only to
  * dicts and tensors. Nothing here evaluates code, and every length read from the input is checked
- * against the bytes left before anything is allocated. Work is linear in the input size.
+ * against the bytes left before anything is allocated. Work is linear in the input size, and what
+ * the input may build is bounded too ({@link UnpickleLimits}): a pickle of a few bytes per object
+ * (16 MiB of EMPTY_DICT, 20 MiB of MEMOIZE, thousands of 4 KB LONG4 integers) fails fast with
+ * ERR_CHECKPOINT_LIMIT instead of blocking the event loop for seconds at gigabytes of memory.
  *
  * Python values map to JS as: dict -> Map (insertion-ordered, any key), list -> Array, tuple ->
  * frozen Array, set/frozenset -> Set, str -> string, bytes -> Uint8Array, int -> number (or bigint
  * beyond 2^53), float -> number, bool -> boolean, None -> null.
  * @module
  */
-import { CheckpointError } from '../native/errors.js';
+import { CheckpointError } from '../../native/errors.js';
 
 /** A callable a restricted pickle may REDUCE or NEWOBJ: an allowed function or class. */
 export class PyCallable {
@@ -39,13 +42,59 @@ export interface UnpickleResult {
   end: number;
 }
 
-const MAX_NUMBER_TEXT = 4096; // longest decimal text / LONG4 payload accepted, in bytes
+/**
+ * What one unpickle may build. Each breach throws a CheckpointError with code
+ * `ERR_CHECKPOINT_LIMIT` naming the limit; {@link defaultUnpickleLimits} gives the defaults.
+ */
+export interface UnpickleLimits {
+  /**
+   * Most objects built: containers, strings, bytes, long integers, globals, call results and
+   * MARK frames, each counting one, plus one per item put into a dict, list or set. Also the
+   * longest any one stack frame may grow.
+   */
+  maxObjects: number;
+  /** Most memo entries (PUT, BINPUT, LONG_BINPUT, MEMOIZE to a new index). */
+  maxMemoEntries: number;
+  /** Longest integer, in bytes of its two's-complement form (LONG1, LONG4; INT and LONG text by their digits). */
+  maxIntegerBytes: number;
+}
+
+// Bounds of the defaults. A MedicalNet ResNet50 state dict (legacy or zip, with its _metadata)
+// builds 4,117 objects and 2,857 memo entries from a 42 KB pickle, about one per 10 bytes
+// (test/io/pth-hostile.test.ts loads it at an eighth of the floor). One object per pickle byte, at
+// least 2^16, is far from any real checkpoint; the cap bounds the worst case, measured on a loaded
+// two-core machine: 2^18 empty dicts (the densest attack) fail after 0.2-0.35 s at 140 MB peak RSS.
+const OBJECTS_FLOOR = 1 << 16;
+const OBJECTS_CAP = 1 << 18;
+// torch writes int64 values (LONG1 of at most 9 bytes) and the legacy magic number (10 bytes);
+// decoding is linear, so the bound is about memory and plausibility, not time.
+const INTEGER_BYTES = 64;
+
+/**
+ * The limits {@link unpickle} applies to a pickle of `pickleBytes` bytes when none are given:
+ * objects and memo entries one per pickle byte, at least 65,536 and at most 262,144; integers
+ * of at most 64 bytes (512 bits).
+ */
+export function defaultUnpickleLimits(pickleBytes: number): UnpickleLimits {
+  const objects = Math.min(OBJECTS_CAP, Math.max(OBJECTS_FLOOR, Math.floor(pickleBytes)));
+  return { maxObjects: objects, maxMemoEntries: objects, maxIntegerBytes: INTEGER_BYTES };
+}
+
+const MAX_NUMBER_TEXT = 4096; // longest decimal text line scanned, in bytes
 const MAX_MARK_DEPTH = 100_000;
 
 const utf8 = new TextDecoder('utf-8');
 
 function corrupt(message: string, at: number): CheckpointError {
   return new CheckpointError(`Corrupt pickle at byte ${at}: ${message}`, 'ERR_CHECKPOINT_CORRUPT');
+}
+
+function overLimit(limit: keyof UnpickleLimits, value: number, what: string, at: number): CheckpointError {
+  return new CheckpointError(
+    `Pickle exceeds ${limit} = ${value} at byte ${at} (${what}); no real checkpoint comes near it. ` +
+      `If this file is trusted, raise options.${limit} of readPth/loadPth`,
+    'ERR_CHECKPOINT_LIMIT',
+  );
 }
 
 /** A Python tuple: a frozen array. */
@@ -71,8 +120,8 @@ function describe(value: unknown): string {
 
 function decodeLong(bytes: Uint8Array): number | bigint {
   if (bytes.length === 0) return 0;
-  let v = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i]);
+  // Through hex text: linear in the length, where shifting a BigInt byte by byte is quadratic.
+  let v = BigInt(`0x${Buffer.from(bytes).reverse().toString('hex')}`);
   if (bytes[bytes.length - 1] & 0x80) v -= 1n << BigInt(8 * bytes.length);
   return toNumberIfSafe(v);
 }
@@ -84,15 +133,35 @@ function toNumberIfSafe(v: bigint): number | bigint {
 /**
  * Unpickles one object from `bytes[start..]` through `hooks`. Protocols 0-5 are read, except
  * opcodes that need a live Python (INST, OBJ, EXT*, out-of-band buffers), which are refused.
+ * @param limits what the pickle may build; by default {@link defaultUnpickleLimits} of `end - start`
  * @throws CheckpointError `ERR_CHECKPOINT_CORRUPT` for malformed input, `ERR_CHECKPOINT_UNSAFE`
- *   (from the hooks) for anything outside the allow-list
+ *   (from the hooks) for anything outside the allow-list, `ERR_CHECKPOINT_LIMIT` past a limit
  */
-export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks, start = 0, end = bytes.length): UnpickleResult {
+export function unpickle(
+  bytes: Uint8Array,
+  hooks: UnpickleHooks,
+  start = 0,
+  end = bytes.length,
+  limits: UnpickleLimits = defaultUnpickleLimits(end - start),
+): UnpickleResult {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const { maxObjects, maxMemoEntries, maxIntegerBytes } = limits;
+  // Decimal digits of the longest integer allowed: 8 * log10(2) digits per byte.
+  const maxDigits = Math.ceil(maxIntegerBytes * 8 * Math.LOG10E * Math.LN2);
   let pos = start;
   let stack: unknown[] = [];
   const metastack: unknown[][] = [];
   const memo = new Map<number, unknown>();
+  let built = 0;
+
+  /** Counts `n` objects built or items stored; refuses past maxObjects. */
+  const grow = (n: number, what: string): void => {
+    built += n;
+    if (built > maxObjects) throw overLimit('maxObjects', maxObjects, what, pos - 1);
+  };
+  const integerBytes = (n: number, what: string, at: number): void => {
+    if (n > maxIntegerBytes) throw overLimit('maxIntegerBytes', maxIntegerBytes, `${what} of ${n} bytes`, at);
+  };
 
   const need = (n: number, what: string): number => {
     if (n < 0 || pos + n > end) throw corrupt(`${what} needs ${n} bytes but ${end - pos} remain`, pos);
@@ -143,19 +212,24 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks, start = 0, end
     return memo.get(index);
   };
   const memoPut = (index: number): void => {
-    memo.set(index, top());
+    const value = top();
+    if (memo.size >= maxMemoEntries && !memo.has(index)) throw overLimit('maxMemoEntries', maxMemoEntries, 'memo entries', pos - 1);
+    memo.set(index, value);
   };
   const setItems = (target: unknown, items: unknown[]): void => {
     if (!(target instanceof Map)) throw corrupt(`SETITEM(S) on a ${describe(target)}`, pos - 1);
     if (items.length % 2 !== 0) throw corrupt('SETITEMS with an odd number of items', pos - 1);
+    grow(items.length / 2, 'dict items');
     for (let i = 0; i < items.length; i += 2) target.set(items[i], items[i + 1]);
   };
   const appendItems = (target: unknown, items: unknown[]): void => {
     if (!Array.isArray(target) || Object.isFrozen(target)) throw corrupt(`APPEND(S) on a ${describe(target)}`, pos - 1);
+    grow(items.length, 'list items');
     for (const item of items) target.push(item);
   };
   const addItems = (target: unknown, items: unknown[]): void => {
     if (!(target instanceof Set) || Object.isFrozen(target)) throw corrupt(`ADDITEMS on a ${describe(target)}`, pos - 1);
+    grow(items.length, 'set items');
     for (const item of items) target.add(item);
   };
   const call = (callable: unknown, args: unknown, op: string): unknown => {
@@ -163,17 +237,22 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks, start = 0, end
       throw new CheckpointError(`Refused ${op} of ${describe(callable)}: only allowed functions and classes may be called`, 'ERR_CHECKPOINT_UNSAFE');
     }
     if (!Array.isArray(args)) throw corrupt(`${op} arguments are a ${describe(args)}, not a tuple`, pos - 1);
+    grow(1, `${op} results`);
     return callable.call(args);
   };
   const decimal = (text: string, what: string): number | bigint => {
     const t = text.replace(/L$/, '').trim();
     if (!/^[+-]?\d+$/.test(t)) throw corrupt(`bad ${what} ${JSON.stringify(t.slice(0, 40))}`, pos);
+    const digits = t.length - (t[0] === '+' || t[0] === '-' ? 1 : 0);
+    if (digits > maxDigits) throw overLimit('maxIntegerBytes', maxIntegerBytes, `${what} of ${digits} digits`, pos);
     return toNumberIfSafe(BigInt(t));
   };
 
   while (pos < end) {
     const opAt = pos;
     const op = bytes[pos++];
+    // Every opcode pushes at most one value, so checking here bounds each stack frame.
+    if (stack.length > maxObjects) throw overLimit('maxObjects', maxObjects, 'values on one stack frame', opAt);
     switch (op) {
       case 0x80: // PROTO
         if (u8() > 5) throw corrupt('unsupported pickle protocol', opAt);
@@ -185,6 +264,7 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks, start = 0, end
         return { value: pop(), end: pos };
       case 0x28: // MARK
         if (metastack.length >= MAX_MARK_DEPTH) throw corrupt('MARKs nested too deeply', opAt);
+        grow(1, 'MARK frames');
         metastack.push(stack);
         stack = [];
         break;
@@ -214,14 +294,21 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks, start = 0, end
         stack.push(u16());
         break;
       case 0x4c: // LONG (text)
+        grow(1, 'long integers');
         stack.push(decimal(line('LONG', MAX_NUMBER_TEXT), 'LONG'));
         break;
-      case 0x8a: // LONG1
-        stack.push(decodeLong(take(u8(), 'LONG1')));
+      case 0x8a: { // LONG1
+        const n = u8();
+        integerBytes(n, 'LONG1', opAt);
+        grow(1, 'long integers');
+        stack.push(decodeLong(take(n, 'LONG1')));
         break;
+      }
       case 0x8b: { // LONG4
         const n = view.getInt32(need(4, 'LONG4'), true);
-        if (n < 0 || n > MAX_NUMBER_TEXT) throw corrupt(`LONG4 of ${n} bytes refused`, opAt);
+        if (n < 0) throw corrupt(`LONG4 of ${n} bytes refused`, opAt);
+        integerBytes(n, 'LONG4', opAt);
+        grow(1, 'long integers');
         stack.push(decodeLong(take(n, 'LONG4')));
         break;
       }
@@ -250,41 +337,52 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks, start = 0, end
         const text = line('STRING');
         const m = /^(['"])(.*)\1$/s.exec(text);
         if (!m) throw corrupt('bad STRING quoting', opAt);
+        grow(1, 'strings');
         stack.push(m[2]);
         break;
       }
       case 0x54: { // BINSTRING: Python 2 str, decoded as UTF-8 as torch.load does
         const n = view.getInt32(need(4, 'BINSTRING'), true);
+        grow(1, 'strings');
         stack.push(utf8.decode(take(n, 'BINSTRING')));
         break;
       }
       case 0x55: // SHORT_BINSTRING
+        grow(1, 'strings');
         stack.push(utf8.decode(take(u8(), 'SHORT_BINSTRING')));
         break;
       case 0x56: // UNICODE (raw-unicode-escape text); only plain text is accepted
+        grow(1, 'strings');
         stack.push(line('UNICODE'));
         break;
       case 0x58: // BINUNICODE
+        grow(1, 'strings');
         stack.push(utf8.decode(take(u32(), 'BINUNICODE')));
         break;
       case 0x8c: // SHORT_BINUNICODE
+        grow(1, 'strings');
         stack.push(utf8.decode(take(u8(), 'SHORT_BINUNICODE')));
         break;
       case 0x8d: // BINUNICODE8
+        grow(1, 'strings');
         stack.push(utf8.decode(take(u64('BINUNICODE8'), 'BINUNICODE8')));
         break;
       case 0x42: // BINBYTES
+        grow(1, 'bytes');
         stack.push(take(u32(), 'BINBYTES').slice());
         break;
       case 0x43: // SHORT_BINBYTES
+        grow(1, 'bytes');
         stack.push(take(u8(), 'SHORT_BINBYTES').slice());
         break;
       case 0x8e: // BINBYTES8
       case 0x96: // BYTEARRAY8
+        grow(1, 'bytes');
         stack.push(take(u64('BINBYTES8'), 'BINBYTES8').slice());
         break;
 
       case 0x5d: // EMPTY_LIST
+        grow(1, 'lists');
         stack.push([]);
         break;
       case 0x6c: { // LIST
@@ -303,6 +401,7 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks, start = 0, end
         break;
       }
       case 0x29: // EMPTY_TUPLE
+        grow(1, 'tuples');
         stack.push(pyTuple([]));
         break;
       case 0x74: { // TUPLE
@@ -311,11 +410,13 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks, start = 0, end
         break;
       }
       case 0x85: // TUPLE1
+        grow(1, 'tuples');
         stack.push(pyTuple([pop()]));
         break;
       case 0x86: { // TUPLE2
         const b = pop();
         const a = pop();
+        grow(1, 'tuples');
         stack.push(pyTuple([a, b]));
         break;
       }
@@ -323,15 +424,18 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks, start = 0, end
         const c = pop();
         const b = pop();
         const a = pop();
+        grow(1, 'tuples');
         stack.push(pyTuple([a, b, c]));
         break;
       }
       case 0x7d: // EMPTY_DICT
+        grow(1, 'dicts');
         stack.push(new Map());
         break;
       case 0x64: { // DICT
         const map = new Map();
         setItems(map, popMark());
+        grow(1, 'dicts');
         stack.push(map);
         break;
       }
@@ -347,6 +451,7 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks, start = 0, end
         break;
       }
       case 0x8f: // EMPTY_SET
+        grow(1, 'sets');
         stack.push(new Set());
         break;
       case 0x90: { // ADDITEMS
@@ -356,6 +461,7 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks, start = 0, end
       }
       case 0x91: { // FROZENSET
         const items = popMark();
+        grow(1 + items.length, 'sets');
         stack.push(Object.freeze(new Set(items)));
         break;
       }
@@ -385,6 +491,7 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks, start = 0, end
       case 0x63: { // GLOBAL
         const module = line('GLOBAL module', 1024);
         const name = line('GLOBAL name', 1024);
+        grow(1, 'globals');
         stack.push(hooks.resolveGlobal(module, name));
         break;
       }
@@ -392,6 +499,7 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks, start = 0, end
         const name = pop();
         const module = pop();
         if (typeof module !== 'string' || typeof name !== 'string') throw corrupt('STACK_GLOBAL needs two strings', opAt);
+        grow(1, 'globals');
         stack.push(hooks.resolveGlobal(module, name));
         break;
       }
@@ -428,6 +536,7 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks, start = 0, end
       case 0x51: { // BINPERSID
         const pid = pop();
         if (!hooks.persistentLoad) throw corrupt('a persistent id where none is expected', opAt);
+        grow(1, 'persistent ids');
         stack.push(hooks.persistentLoad(pid));
         break;
       }
@@ -448,125 +557,6 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks, start = 0, end
     }
   }
   throw corrupt('the pickle ends without STOP', pos);
-}
-
-/** A Python float even when integral (savePth writes plain JS integers as Python ints). */
-export class PyFloat {
-  constructor(readonly value: number) {}
-}
-
-/** Writes pickle opcodes (protocol 2) into a growing buffer; the caller composes objects. */
-export class PickleWriter {
-  private chunks: Uint8Array[] = [];
-  private buf = new Uint8Array(1 << 16);
-  private view = new DataView(this.buf.buffer);
-  private pos = 0;
-
-  private ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    this.chunks.push(this.buf.slice(0, this.pos));
-    const size = Math.max(1 << 16, n);
-    this.buf = new Uint8Array(size);
-    this.view = new DataView(this.buf.buffer);
-    this.pos = 0;
-  }
-  op(code: number): this {
-    this.ensure(1);
-    this.buf[this.pos++] = code;
-    return this;
-  }
-  proto(version: number): this {
-    return this.op(0x80).op(version);
-  }
-  mark(): this {
-    return this.op(0x28);
-  }
-  stop(): this {
-    return this.op(0x2e);
-  }
-  none(): this {
-    return this.op(0x4e);
-  }
-  bool(v: boolean): this {
-    return this.op(v ? 0x88 : 0x89);
-  }
-  /** Integers: BININT1/BININT2/BININT when they fit, LONG1 otherwise. */
-  int(v: number | bigint): this {
-    if (typeof v === 'number') {
-      if (!Number.isSafeInteger(v)) throw new RangeError(`Expected a safe integer but received ${v}`);
-      if (v >= 0 && v < 0x100) {
-        this.op(0x4b);
-        return this.op(v);
-      }
-      if (v >= 0 && v < 0x10000) {
-        this.ensure(3);
-        this.buf[this.pos++] = 0x4d;
-        this.view.setUint16(this.pos, v, true);
-        this.pos += 2;
-        return this;
-      }
-      if (v >= -0x80000000 && v <= 0x7fffffff) {
-        this.ensure(5);
-        this.buf[this.pos++] = 0x4a;
-        this.view.setInt32(this.pos, v, true);
-        this.pos += 4;
-        return this;
-      }
-      v = BigInt(v);
-    }
-    // LONG1: little-endian two's complement, shortest form
-    const out: number[] = [];
-    let x = v;
-    for (;;) {
-      const byte = Number(x & 0xffn);
-      out.push(byte);
-      x >>= 8n;
-      if ((x === 0n && !(byte & 0x80)) || (x === -1n && byte & 0x80)) break;
-    }
-    if (out.length > 255) throw new RangeError('Integer too large to pickle');
-    this.ensure(2 + out.length);
-    this.buf[this.pos++] = 0x8a;
-    this.buf[this.pos++] = out.length;
-    for (const b of out) this.buf[this.pos++] = b;
-    return this;
-  }
-  float(v: number): this {
-    this.ensure(9);
-    this.buf[this.pos++] = 0x47;
-    this.view.setFloat64(this.pos, v, false);
-    this.pos += 8;
-    return this;
-  }
-  str(s: string): this {
-    const bytes = Buffer.from(s, 'utf8');
-    this.ensure(5 + bytes.length);
-    this.buf[this.pos++] = 0x58;
-    this.view.setUint32(this.pos, bytes.length, true);
-    this.pos += 4;
-    this.buf.set(bytes, this.pos);
-    this.pos += bytes.length;
-    return this;
-  }
-  global(module: string, name: string): this {
-    const bytes = Buffer.from(`${module}\n${name}\n`, 'utf8');
-    this.ensure(1 + bytes.length);
-    this.buf[this.pos++] = 0x63;
-    this.buf.set(bytes, this.pos);
-    this.pos += bytes.length;
-    return this;
-  }
-  /** The pickle written so far, as one array. */
-  finish(): Uint8Array {
-    const parts = [...this.chunks, this.buf.subarray(0, this.pos)];
-    const total = parts.reduce((n, p) => n + p.length, 0);
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
-  }
 }
 
 /** latin1 text to bytes (Python 2 `_codecs.encode(s, 'latin1')`, how protocol 2 writes bytes). */

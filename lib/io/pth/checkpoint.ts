@@ -4,10 +4,13 @@
  * (`torch.load(f)['state_dict']` is a plain state dict).
  * @module
  */
-import { CheckpointError } from '../native/errors.js';
-import type { StateDict } from '../types.js';
-import { describeValue } from '../util/validate.js';
-import { loadPth, savePth, stateDictOf, type LoadPthOptions } from './pth.js';
+import { CheckpointError } from '../../native/errors.js';
+import type { StateDict } from '../../types.js';
+import { describeValue } from '../../util/validate.js';
+import { loadPth } from './reader.js';
+import { stateDictOf } from './state-dict.js';
+import type { LoadPthOptions } from './types.js';
+import { savePth } from './writer.js';
 
 /** The format tag stored in every checkpoint the library writes. */
 export const CHECKPOINT_FORMAT = 'spottune3d.checkpoint';
