@@ -130,7 +130,8 @@ const schemas = Object.entries(config)
   .sort(([a], [b]) => (a === 'ExperimentSchema' ? -1 : b === 'ExperimentSchema' ? 1 : a.localeCompare(b)));
 
 const fmt = (v) => (v === undefined ? '' : `\`${JSON.stringify(v)}\``.replace(/\|/g, '\\|'));
-const cell = (s) => String(s ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+// Code comments cite the study notes as reference-study.md; in docs/ they are study.md.
+const cell = (s) => String(s ?? '').replace(/reference-study(\.md)?/g, 'study.md').replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 function typeOf(s) {
   if (!s || typeof s !== 'object') return 'any';
@@ -191,7 +192,7 @@ for (const [name, schema] of schemas) {
   const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
   const entry = schemaProps.get(name);
   lines.push(`## ${name}`, '');
-  if (entry) lines.push(`Defined in \`${entry.file}\`.${entry.doc ? ` ${entry.doc}` : ''}`, '');
+  if (entry) lines.push(`Defined in \`${entry.file}\`.${entry.doc ? ` ${cell(entry.doc)}` : ''}`, '');
   const out = [];
   rows(name, json, [], out);
   if (out.length === 0) {
