@@ -63,23 +63,39 @@ function isDebianRoot() {
   return existsSync('/etc/debian_version') && typeof process.getuid === 'function' && process.getuid() === 0;
 }
 
+// apt-get's and dpkg's own output (hundreds of lines for torch and its dependencies) is kept back
+// and shown only when the install fails.
 function aptInstall(packages) {
   /** @type {import('node:child_process').SpawnSyncOptions} */
-  const opts = { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } };
-  console.error(`[spottune3d] installing the test prerequisites with apt-get: ${packages.join(' ')}`);
-  const update = spawnSync('apt-get', ['update', '-qq'], opts);
-  if (update.status !== 0) return false;
-  const install = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], opts);
-  return install.status === 0;
+  const opts = {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  };
+  console.error(`[spottune3d] installing the test prerequisites with apt-get (a few minutes): ${packages.join(' ')}`);
+  for (const args of [['update', '-qq'], ['install', '-y', '-qq', '--no-install-recommends', ...packages]]) {
+    const run = spawnSync('apt-get', args, opts);
+    if (run.status !== 0) {
+      const output = `${run.stdout ?? ''}${run.stderr ?? ''}`.trim().split('\n').slice(-40).join('\n');
+      console.error(`[spottune3d] apt-get ${args[0]} failed (${run.error?.message ?? `exit ${run.status}`}):\n${output}`);
+      return false;
+    }
+  }
+  return true;
 }
 
-function helpMessage({ modules, commands, debian }, python) {
+function helpMessage({ modules, commands, debian }, python, attempted) {
   const lines = ['`npm test` needs these test-time requirements (listed in test/requirements.json), which are missing:'];
   for (const m of modules) lines.push(`  - Python module ${m.module} under ${python} (Debian: ${m.debian}; pip: ${m.pip}), for ${m.usedBy}`);
   if (!existsSync(python)) lines.push(`  - ${python} itself (Debian: python3)`);
   for (const c of commands) lines.push(`  - ${c.command} on PATH (Debian: ${c.debian}), for ${c.usedBy}`);
   lines.push('Install them with:', `  sudo apt-get install --no-install-recommends ${debian.join(' ')}`);
-  lines.push('(as root on Debian, `npm test` runs that itself), then run `npm test` again.');
+  lines.push(
+    attempted
+      ? 'apt-get could not install them (its output is above); fix that, then run `npm test` again.'
+      : '(as root on Debian, `npm test` runs that itself), then run `npm test` again.',
+  );
   return lines.join('\n');
 }
 
@@ -95,7 +111,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const mayInstall = !args.has('--check') && process.env.SPOTTUNE_NO_INSTALL !== '1' && isDebianRoot();
   if (mayInstall && aptInstall(missing.debian)) missing = missingRequirements();
   if (missing.debian.length > 0) {
-    console.error(helpMessage(missing, requirements.python));
+    console.error(helpMessage(missing, requirements.python, mayInstall));
     process.exit(1);
   }
   console.error('[spottune3d] test prerequisites installed');
