@@ -1,5 +1,5 @@
 /**
- * The PyRadiomics oracle case brain1 (../shared/oracles/pyradiomics/brain1, beside the clone):
+ * The PyRadiomics oracle case brain1 (test/fixtures/radiomics/brain1, see its README.md):
  * the image and label as [D, H, W] arrays, and the published baseline values.
  */
 import { createHash } from 'node:crypto';
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { readNifti } from '../../lib/io/nifti.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const oracleDir = path.resolve(repoRoot, '..', 'shared', 'oracles', 'pyradiomics', 'brain1');
+export const oracleDir = path.resolve(repoRoot, 'test', 'fixtures', 'radiomics', 'brain1');
 
 export interface Brain1 {
   image: { data: Float32Array; shape: [number, number, number]; spacing: [number, number, number] };
