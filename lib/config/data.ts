@@ -96,6 +96,7 @@ export const PreprocessSchema = z
 // Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof PreprocessSchema>.
 import type { PreprocessOptions } from './options.js';
 export type { PreprocessOptions };
+/** {@link PreprocessOptions} resolved by PreprocessSchema: every default filled in; what the code downstream receives. */
 export type PreprocessConfig = z.output<typeof PreprocessSchema>;
 
 /** Synthetic cohort generator settings (`synthCohort`, `spottune data synth`). */
@@ -114,4 +115,5 @@ export const SynthSchema = z
 // Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof SynthSchema>.
 import type { SynthOptions } from './options.js';
 export type { SynthOptions };
+/** {@link SynthOptions} resolved by SynthSchema: every default filled in; what the code downstream receives. */
 export type SynthConfig = z.output<typeof SynthSchema>;

@@ -63,6 +63,7 @@ export const SplitSchema = z
 // Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof SplitSchema>.
 import type { SplitOptions } from './options.js';
 export type { SplitOptions };
+/** {@link SplitOptions} resolved by SplitSchema: every default filled in; what the code downstream receives. */
 export type SplitConfig = z.output<typeof SplitSchema>;
 
 /** How fold models become ensemble probabilities (reference-study.md section 5, evaluation). */
@@ -77,6 +78,7 @@ export const EvaluationSchema = z
 // Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof EvaluationSchema>.
 import type { EvaluationOptions } from './options.js';
 export type { EvaluationOptions };
+/** {@link EvaluationOptions} resolved by EvaluationSchema: every default filled in; what the code downstream receives. */
 export type EvaluationConfig = z.output<typeof EvaluationSchema>;
 
 /** Statistics of Tables 1-4 and the intervals beyond the paper. */
@@ -91,6 +93,7 @@ export const StatsSchema = z
 // Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof StatsSchema>.
 import type { StatsOptions } from './options.js';
 export type { StatsOptions };
+/** {@link StatsOptions} resolved by StatsSchema: every default filled in; what the code downstream receives. */
 export type StatsConfig = z.output<typeof StatsSchema>;
 
 /** What the report contains. */
@@ -103,6 +106,7 @@ export const ReportSchema = z
 // Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof ReportSchema>.
 import type { ReportOptions } from './options.js';
 export type { ReportOptions };
+/** {@link ReportOptions} resolved by ReportSchema: every default filled in; what the code downstream receives. */
 export type ReportConfig = z.output<typeof ReportSchema>;
 
 const ensembleMember = z.string().refine((m) => ENSEMBLE_MEMBERS.includes(m), {
@@ -167,6 +171,7 @@ export const ExperimentSchema = z
 // Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof ExperimentSchema>.
 import type { ExperimentOptions } from './options.js';
 export type { ExperimentOptions };
+/** {@link ExperimentOptions} resolved by ExperimentSchema: every default filled in; what the code downstream receives. */
 export type ExperimentConfig = z.output<typeof ExperimentSchema>;
 
 /** The derivative modalities an ensemble averages, groups expanded, in the study's channel order. */

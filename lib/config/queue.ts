@@ -45,6 +45,7 @@ export const QueueSchema = z
 // Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof QueueSchema>.
 import type { QueueOptions } from './options.js';
 export type { QueueOptions };
+/** {@link QueueOptions} resolved by QueueSchema: every default filled in; what the code downstream receives. */
 export type QueueConfig = z.output<typeof QueueSchema>;
 
 /** How a worker takes jobs and how dead workers' jobs are recovered. */
@@ -61,4 +62,5 @@ export const WorkerSchema = z
 // Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof WorkerSchema>.
 import type { WorkerSettingsOptions } from './options.js';
 export type { WorkerSettingsOptions };
+/** {@link WorkerSettingsOptions} resolved by WorkerSchema: every default filled in; what the code downstream receives. */
 export type WorkerSettings = z.output<typeof WorkerSchema>;

@@ -64,6 +64,7 @@ export const RadiomicsSchema = z
 // Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof RadiomicsSchema>.
 import type { RadiomicsOptions } from './options.js';
 export type { RadiomicsOptions };
+/** {@link RadiomicsOptions} resolved by RadiomicsSchema: every default filled in; what the code downstream receives. */
 export type RadiomicsConfig = z.output<typeof RadiomicsSchema>;
 
 /** Options of the random forest ({@link RandomForestClassifier}); scikit-learn's names in camelCase. */
@@ -84,4 +85,5 @@ export const RandomForestSchema = z
 // Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof RandomForestSchema>.
 import type { RandomForestOptions } from './options.js';
 export type { RandomForestOptions };
+/** {@link RandomForestOptions} resolved by RandomForestSchema: every default filled in; what the code downstream receives. */
 export type RandomForestConfig = z.output<typeof RandomForestSchema>;

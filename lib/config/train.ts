@@ -69,6 +69,7 @@ export const AugmentSchema = z
 // Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof AugmentSchema>.
 import type { AugmentOptions } from './options.js';
 export type { AugmentOptions };
+/** {@link AugmentOptions} resolved by AugmentSchema: every default filled in; what the code downstream receives. */
 export type AugmentConfig = z.output<typeof AugmentSchema>;
 
 /** Resolves augmentation options against the study's defaults. */
@@ -127,6 +128,7 @@ export const TrainSchema = z
 // Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof TrainSchema>.
 import type { TrainOptions } from './options.js';
 export type { TrainOptions };
+/** {@link TrainOptions} resolved by TrainSchema: every default filled in; what the code downstream receives. */
 export type TrainConfig = z.output<typeof TrainSchema>;
 
 /** Resolves training options against the study's defaults. */

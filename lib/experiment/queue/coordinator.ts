@@ -31,6 +31,7 @@ export interface QueueTarget extends QueueOptions {
   experiment?: string;
 }
 
+/** What {@link enqueueExperiment} needs besides the plan. */
 export interface EnqueueOptions extends QueueTarget {
   /** The experiment's configuration file, handed to every job's runner. */
   configPath?: string;
@@ -141,8 +142,11 @@ export async function enqueueExperiment(plan: ExperimentPlan, options: EnqueueOp
   }
 }
 
+/** How {@link followExperiment} follows a queued plan. */
 export interface FollowOptions extends QueueTarget {
+  /** Receives the same job events as the in-process executor's (`jobStart`, `jobDone`, `jobFailed`). */
   events?: EventEmitter<ExecutorEvents>;
+  /** Stops following (the queued jobs go on; the promise rejects). */
   signal?: AbortSignal;
   /** How often the flow's roots are checked, besides the queue's events. */
   pollMs?: number;

@@ -3,7 +3,6 @@
 // is first opened, not when this door is imported.
 export { enqueueExperiment, executeOnQueue, followExperiment, formatQueueStatus, queueStatus } from './coordinator.js';
 export type { EnqueueOptions, EnqueueResult, FollowOptions, QueueStatus, QueueTarget } from './coordinator.js';
-export { redisOptions, redactUrl } from './connection.js';
 export { experimentKey, queueJobId } from './protocol.js';
 export type { QueueJobData, QueueJobReturn } from './protocol.js';
 export { DEFAULT_RUNNER_MODULE, loadJobRunner } from './runner.js';

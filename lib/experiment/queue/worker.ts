@@ -22,6 +22,7 @@ import { redactUrl, redisOptions } from './connection.js';
 import type { QueueJobData, QueueJobReturn } from './protocol.js';
 import { DEFAULT_RUNNER_MODULE, runnerModuleUrl } from './runner.js';
 
+/** Options of {@link startQueueWorker}: the queue's address and the worker's settings. */
 export interface QueueWorkerOptions extends WorkerSettingsOptions {
   /** `redis://[[user]:password@]host[:port][/db]` or `rediss://` for TLS. */
   queueUrl: string;
