@@ -10,7 +10,9 @@
 //    from the loaded addon;
 //  - the five largest source files under lib/ and native/, by lines;
 //  - the import circles among dist/lib's modules (static imports only: a dynamic import() does
-//    not run at load time, and tsc has already dropped type-only imports).
+//    not run at load time, and tsc has already dropped type-only imports);
+//  - the published types' documentation, as an editor shows it on hover: the public exports
+//    without TSDoc and the fields of the exported `...Options` types without TSDoc.
 //
 //   node bench/architecture.mjs [--runs N] [--label before|after] [--out FILE]
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -234,6 +236,35 @@ function importCircles() {
   };
 }
 
+/** Exports and `...Options` fields of the doors' .d.ts files that have no TSDoc (what hover shows). */
+async function typeDocs(doorList) {
+  const { createRequire } = await import('node:module');
+  const ts = createRequire(join(root, 'package.json'))('typescript');
+  const files = doorList.map((d) => d.file.replace(/\.js$/, '.d.ts')).filter((f) => existsSync(f));
+  const program = ts.createProgram(files, { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, strict: true, noEmit: true });
+  const checker = program.getTypeChecker();
+  const doc = (symbol) => ts.displayPartsToString(symbol.getDocumentationComment(checker)).trim() !== '';
+  const seen = new Set();
+  const undocumentedExports = [];
+  const undocumentedFields = [];
+  let optionFields = 0;
+  for (const file of files) {
+    const mod = checker.getSymbolAtLocation(program.getSourceFile(file));
+    for (const exported of mod ? checker.getExportsOfModule(mod) : []) {
+      if (seen.has(exported.name)) continue;
+      seen.add(exported.name);
+      const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+      if (!doc(symbol)) undocumentedExports.push(exported.name);
+      if (!/Options$/.test(exported.name) || !(symbol.flags & (ts.SymbolFlags.Interface | ts.SymbolFlags.TypeAlias))) continue;
+      for (const field of checker.getPropertiesOfType(checker.getDeclaredTypeOfSymbol(symbol))) {
+        optionFields++;
+        if (!doc(field)) undocumentedFields.push(`${exported.name}.${field.name}`);
+      }
+    }
+  }
+  return { publicNames: seen.size, undocumentedExports: undocumentedExports.length, optionFields, undocumentedOptionFields: undocumentedFields.length, exportsWithoutDoc: undocumentedExports.sort(), optionFieldsWithoutDoc: undocumentedFields.sort() };
+}
+
 const work = mkdtempSync(join(tmpdir(), 'spottune-arch-'));
 writeFileSync(join(work, 'hook.mjs'), HOOK);
 try {
@@ -261,12 +292,15 @@ try {
     nativeEntryPoints: nativeEntryPoints(),
     largestSources: largestSources(),
     importCircles: importCircles(),
+    typeDocs: await typeDocs(doors()),
   };
   const json = JSON.stringify(result, null, 2);
   if (opt.out) writeFileSync(resolve(opt.out), `${json}\n`);
   console.log(json);
   console.error(`\nbaseline (node, no import): RSS ${baseline.rssMb} MB`);
   console.error('door                    ms   RSS MB  exports  pkgs  heavy  require');
+  const td = result.typeDocs;
+  console.error(`types: ${td.publicNames} public names, ${td.undocumentedExports} without TSDoc; ${td.optionFields} option fields, ${td.undocumentedOptionFields} without TSDoc`);
   for (const d of doorRows) {
     const req = d.require.ok ? 'ok' : d.require.code;
     console.error(
