@@ -93,7 +93,10 @@ export const PreprocessSchema = z
     intensity: z.enum(['img_as_float', 'raw']).default('img_as_float').describe('Integer voxels scaled as skimage img_as_float (REF, preserve_range=False) or kept raw; min-max makes both equal up to rounding'),
   })
   .strict();
-export type PreprocessOptions = z.input<typeof PreprocessSchema>;
+// Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof PreprocessSchema>.
+import type { PreprocessOptions } from './options.js';
+export type { PreprocessOptions };
+/** {@link PreprocessOptions} resolved by PreprocessSchema: every default filled in; what the code downstream receives. */
 export type PreprocessConfig = z.output<typeof PreprocessSchema>;
 
 /** Synthetic cohort generator settings (`synthCohort`, `spottune data synth`). */
@@ -109,5 +112,8 @@ export const SynthSchema = z
     compressionLevel: z.number().int().min(1).max(9).default(1).describe('gzip level of the .nii.gz files'),
   })
   .strict();
-export type SynthOptions = z.input<typeof SynthSchema>;
+// Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof SynthSchema>.
+import type { SynthOptions } from './options.js';
+export type { SynthOptions };
+/** {@link SynthOptions} resolved by SynthSchema: every default filled in; what the code downstream receives. */
 export type SynthConfig = z.output<typeof SynthSchema>;

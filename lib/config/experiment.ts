@@ -60,7 +60,10 @@ export const SplitSchema = z
     sortIds: z.boolean().default(true).describe('Sort patient IDs ascending before splitting (REF listed them with os.scandir on NTFS, alphabetically)'),
   })
   .strict();
-export type SplitOptions = z.input<typeof SplitSchema>;
+// Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof SplitSchema>.
+import type { SplitOptions } from './options.js';
+export type { SplitOptions };
+/** {@link SplitOptions} resolved by SplitSchema: every default filled in; what the code downstream receives. */
 export type SplitConfig = z.output<typeof SplitSchema>;
 
 /** How fold models become ensemble probabilities (reference-study.md section 5, evaluation). */
@@ -72,7 +75,10 @@ export const EvaluationSchema = z
     commonTestOnly: z.boolean().default(true).describe('Score every ensemble on the common test set (REF scored Struct and DTI on their own test sets, a bug)'),
   })
   .strict();
-export type EvaluationOptions = z.input<typeof EvaluationSchema>;
+// Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof EvaluationSchema>.
+import type { EvaluationOptions } from './options.js';
+export type { EvaluationOptions };
+/** {@link EvaluationOptions} resolved by EvaluationSchema: every default filled in; what the code downstream receives. */
 export type EvaluationConfig = z.output<typeof EvaluationSchema>;
 
 /** Statistics of Tables 1-4 and the intervals beyond the paper. */
@@ -84,7 +90,10 @@ export const StatsSchema = z
     ciLevel: z.number().gt(0).lt(1).default(0.95).describe('Confidence level of the intervals'),
   })
   .strict();
-export type StatsOptions = z.input<typeof StatsSchema>;
+// Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof StatsSchema>.
+import type { StatsOptions } from './options.js';
+export type { StatsOptions };
+/** {@link StatsOptions} resolved by StatsSchema: every default filled in; what the code downstream receives. */
 export type StatsConfig = z.output<typeof StatsSchema>;
 
 /** What the report contains. */
@@ -94,7 +103,10 @@ export const ReportSchema = z
     formats: z.array(z.enum(['html', 'md', 'csv', 'json'])).min(1).default(['html', 'md', 'csv', 'json']).describe('Files to write'),
   })
   .strict();
-export type ReportOptions = z.input<typeof ReportSchema>;
+// Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof ReportSchema>.
+import type { ReportOptions } from './options.js';
+export type { ReportOptions };
+/** {@link ReportOptions} resolved by ReportSchema: every default filled in; what the code downstream receives. */
 export type ReportConfig = z.output<typeof ReportSchema>;
 
 const ensembleMember = z.string().refine((m) => ENSEMBLE_MEMBERS.includes(m), {
@@ -156,7 +168,10 @@ export const ExperimentSchema = z
       ctx.addIssue({ code: 'custom', path: ['splits', 'anchor'], message: unknownName('anchor group', config.splits.anchor, GROUPS) });
     }
   });
-export type ExperimentOptions = z.input<typeof ExperimentSchema>;
+// Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof ExperimentSchema>.
+import type { ExperimentOptions } from './options.js';
+export type { ExperimentOptions };
+/** {@link ExperimentOptions} resolved by ExperimentSchema: every default filled in; what the code downstream receives. */
 export type ExperimentConfig = z.output<typeof ExperimentSchema>;
 
 /** The derivative modalities an ensemble averages, groups expanded, in the study's channel order. */

@@ -144,7 +144,9 @@ export const NetworkSchema = z
   .strict();
 
 /** What callers pass to {@link createNetwork}. */
-export type NetworkOptions = z.input<typeof NetworkSchema>;
+// Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof NetworkSchema>.
+import type { NetworkOptions, SchedulerOptions } from './options.js';
+export type { NetworkOptions, SchedulerOptions };
 /** The resolved options every network holds. */
 export type NetworkConfig = z.output<typeof NetworkSchema> & { shortcutType: 'A' | 'B' };
 

@@ -42,7 +42,10 @@ export const QueueSchema = z
     backoffMs: z.number().int().min(0).default(QUEUE_DEFAULTS.backoffMs).describe('Exponential backoff base between tries, in ms'),
   })
   .strict();
-export type QueueOptions = z.input<typeof QueueSchema>;
+// Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof QueueSchema>.
+import type { QueueOptions } from './options.js';
+export type { QueueOptions };
+/** {@link QueueOptions} resolved by QueueSchema: every default filled in; what the code downstream receives. */
 export type QueueConfig = z.output<typeof QueueSchema>;
 
 /** How a worker takes jobs and how dead workers' jobs are recovered. */
@@ -56,5 +59,8 @@ export const WorkerSchema = z
     maxStalledCount: z.number().int().min(0).default(QUEUE_DEFAULTS.maxStalledCount).describe('Times a job may lose its worker before it is failed'),
   })
   .strict();
-export type WorkerSettingsOptions = z.input<typeof WorkerSchema>;
+// Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof WorkerSchema>.
+import type { WorkerSettingsOptions } from './options.js';
+export type { WorkerSettingsOptions };
+/** {@link WorkerSettingsOptions} resolved by WorkerSchema: every default filled in; what the code downstream receives. */
 export type WorkerSettings = z.output<typeof WorkerSchema>;

@@ -61,7 +61,10 @@ export const RadiomicsSchema = z
       .describe('Feature classes to compute'),
   })
   .strict();
-export type RadiomicsOptions = z.input<typeof RadiomicsSchema>;
+// Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof RadiomicsSchema>.
+import type { RadiomicsOptions } from './options.js';
+export type { RadiomicsOptions };
+/** {@link RadiomicsOptions} resolved by RadiomicsSchema: every default filled in; what the code downstream receives. */
 export type RadiomicsConfig = z.output<typeof RadiomicsSchema>;
 
 /** Options of the random forest ({@link RandomForestClassifier}); scikit-learn's names in camelCase. */
@@ -79,5 +82,8 @@ export const RandomForestSchema = z
     seed: z.number().int().nonnegative().default(RADIOMICS_STUDY.seed).describe('Seed of bootstrap and feature draws'),
   })
   .strict();
-export type RandomForestOptions = z.input<typeof RandomForestSchema>;
+// Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof RandomForestSchema>.
+import type { RandomForestOptions } from './options.js';
+export type { RandomForestOptions };
+/** {@link RandomForestOptions} resolved by RandomForestSchema: every default filled in; what the code downstream receives. */
 export type RandomForestConfig = z.output<typeof RandomForestSchema>;

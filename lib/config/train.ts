@@ -66,7 +66,10 @@ export const AugmentSchema = z
     memoize: z.boolean().default(false).describe('Keep each augmented volume in memory after its first load'),
   })
   .strict();
-export type AugmentOptions = z.input<typeof AugmentSchema>;
+// Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof AugmentSchema>.
+import type { AugmentOptions } from './options.js';
+export type { AugmentOptions };
+/** {@link AugmentOptions} resolved by AugmentSchema: every default filled in; what the code downstream receives. */
 export type AugmentConfig = z.output<typeof AugmentSchema>;
 
 /** Resolves augmentation options against the study's defaults. */
@@ -122,7 +125,10 @@ export const TrainSchema = z
     checkpointEvery: z.number().int().positive().default(1).describe('Write a checkpoint every this many epochs (and after the last)'),
   })
   .strict();
-export type TrainOptions = z.input<typeof TrainSchema>;
+// Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof TrainSchema>.
+import type { TrainOptions } from './options.js';
+export type { TrainOptions };
+/** {@link TrainOptions} resolved by TrainSchema: every default filled in; what the code downstream receives. */
 export type TrainConfig = z.output<typeof TrainSchema>;
 
 /** Resolves training options against the study's defaults. */

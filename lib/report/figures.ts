@@ -4,9 +4,20 @@
  * highlighted ensembles and of each network's best ensemble) and per-patient policy heat maps.
  * @module
  */
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import { NETWORK_LABELS, RESNET50_BLOCKS, type ExperimentResults, type ReportCurves, type ReportPolicy } from './types.js';
+
+/**
+ * A vega-lite specification (https://vega.github.io/vega-lite/docs/spec.html) as plain JSON.
+ * Declared here rather than as vega-lite's `TopLevelSpec` so that the published types do not
+ * pull in vega's typings, which need the DOM library and fail a consumer compiling with
+ * `skipLibCheck: false`. Cast it to vega-lite's type in code that has vega-lite installed.
+ */
+export interface VegaLiteSpec {
+  /** The vega-lite JSON schema URL, when set. */
+  $schema?: string;
+  [key: string]: unknown;
+}
 
 /** One rendered figure. */
 export interface Figure {
@@ -15,7 +26,7 @@ export interface Figure {
   /** Caption, e.g. `Figure 2. ROC curves of the DSC+DTI ensembles`. */
   caption: string;
   /** The vega-lite specification, for users who want to restyle it. */
-  spec: TopLevelSpec;
+  spec: VegaLiteSpec;
   /** Standalone SVG markup. */
   svg: string;
 }
@@ -28,9 +39,15 @@ interface Series {
 
 const FONT = 'Helvetica, Arial, sans-serif';
 
-/** Renders a vega-lite specification to an SVG string without a browser. */
-export async function renderSvg(spec: TopLevelSpec): Promise<string> {
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+/**
+ * Renders a vega-lite specification to an SVG string without a browser.
+ * @param spec A vega-lite specification, e.g. a {@link Figure}'s `spec` after restyling.
+ */
+export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
+  // vega and vega-lite (about 60 packages, and vega-canvas's top-level await, which would make
+  // require() of the package fail) load on the first render, not when the report module loads.
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
+  const view = new vega.View(vega.parse(compile(spec as unknown as TopLevelSpec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
   } finally {
@@ -39,7 +56,7 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 }
 
 /** A vega-lite line chart of ROC or precision-recall curves. */
-export function curveSpec(title: string, kind: 'roc' | 'pr', series: readonly Series[]): TopLevelSpec {
+export function curveSpec(title: string, kind: 'roc' | 'pr', series: readonly Series[]): VegaLiteSpec {
   const values = series.flatMap(({ name, curves }) =>
     kind === 'roc'
       ? curves.roc.fpr.map((x, i) => ({ series: name, x, y: curves.roc.tpr[i], order: i }))
@@ -68,11 +85,11 @@ export function curveSpec(title: string, kind: 'roc' | 'pr', series: readonly Se
     height: 320,
     config: { font: FONT, background: 'white' },
     layer: kind === 'roc' ? [chance, line] : [line],
-  } as TopLevelSpec;
+  } satisfies TopLevelSpec as VegaLiteSpec;
 }
 
 /** A vega-lite heat map of per-patient policies (patients x blocks, colour = fraction fine-tuned). */
-export function policySpec(policy: ReportPolicy, labels?: ReadonlyMap<string, 0 | 1>): TopLevelSpec {
+export function policySpec(policy: ReportPolicy, labels?: ReadonlyMap<string, 0 | 1>): VegaLiteSpec {
   const blocks = policy.blocks ?? (policy.fractions[0]?.length === RESNET50_BLOCKS.length ? [...RESNET50_BLOCKS] : policy.fractions[0]?.map((_, b) => `block ${b + 1}`) ?? []);
   const rowName = (id: string) => (labels?.has(id) ? `${id} (${labels.get(id) ? 'M' : 'U'})` : id);
   const values = policy.fractions.flatMap((row, p) => row.map((fraction, b) => ({ patient: rowName(policy.patients[p]), block: blocks[b], fraction })));
@@ -89,7 +106,7 @@ export function policySpec(policy: ReportPolicy, labels?: ReadonlyMap<string, 0 
       color: { field: 'fraction', type: 'quantitative', scale: { domain: [0, 1], scheme: 'blues' }, title: 'Fine-tuned' },
       tooltip: [{ field: 'patient' }, { field: 'block' }, { field: 'fraction', format: '.2f' }],
     },
-  } as TopLevelSpec;
+  } satisfies TopLevelSpec as VegaLiteSpec;
 }
 
 /** The display name of a network. */

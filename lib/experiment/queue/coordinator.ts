@@ -9,12 +9,17 @@ import type { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FlowProducer, Queue, QueueEvents, type FlowJob } from 'bullmq';
+import type { FlowJob } from 'bullmq';
 import { QueueSchema, type QueueOptions } from '../../config/queue.js';
 import type { ExecutionSummary, ExecutorEvents } from '../executor.js';
 import { jobDone, recordJobFailure, type ExperimentPlan, type Job, type JobRecord } from '../plan.js';
 import { redisOptions } from './connection.js';
 import { experimentKey, planJobId, queueJobId, type QueueJobData, type QueueJobReturn } from './protocol.js';
+
+// bullmq (with ioredis and msgpackr's native extension) loads when a queue is first opened, not
+// when this module loads: the in-process executor and the package's root import this module
+// through lib/experiment/run.ts and never touch a queue.
+const bullmq = () => import('bullmq');
 
 /** Where an experiment's queue is and how its jobs are retried. */
 export interface QueueTarget extends QueueOptions {
@@ -26,6 +31,7 @@ export interface QueueTarget extends QueueOptions {
   experiment?: string;
 }
 
+/** What {@link enqueueExperiment} needs besides the plan. */
 export interface EnqueueOptions extends QueueTarget {
   /** The experiment's configuration file, handed to every job's runner. */
   configPath?: string;
@@ -110,6 +116,7 @@ export async function enqueueExperiment(plan: ExperimentPlan, options: EnqueueOp
   const connection = redisOptions(options.queueUrl);
   // Workers refuse jobs whose directory they cannot see (a file system not mounted there).
   await mkdir(options.out, { recursive: true });
+  const { FlowProducer, Queue } = await bullmq();
   const queue = new Queue(config.queueName, { connection, prefix: config.prefix });
   const producer = new FlowProducer({ connection, prefix: config.prefix });
   const result: EnqueueResult = {
@@ -135,8 +142,11 @@ export async function enqueueExperiment(plan: ExperimentPlan, options: EnqueueOp
   }
 }
 
+/** How {@link followExperiment} follows a queued plan. */
 export interface FollowOptions extends QueueTarget {
+  /** Receives the same job events as the in-process executor's (`jobStart`, `jobDone`, `jobFailed`). */
   events?: EventEmitter<ExecutorEvents>;
+  /** Stops following (the queued jobs go on; the promise rejects). */
   signal?: AbortSignal;
   /** How often the flow's roots are checked, besides the queue's events. */
   pollMs?: number;
@@ -156,6 +166,7 @@ export async function followExperiment(plan: ExperimentPlan, options: FollowOpti
   const { roots } = planForest(plan);
   const byId = new Map(plan.jobs.map((j) => [j.id, j]));
   const connection = redisOptions(options.queueUrl);
+  const { Queue, QueueEvents } = await bullmq();
   const queue = new Queue<QueueJobData, QueueJobReturn>(config.queueName, { connection, prefix: config.prefix });
   const queueEvents = new QueueEvents(config.queueName, { connection, prefix: config.prefix });
   const { events, signal, out } = options;
@@ -268,7 +279,9 @@ const PENDING_STATES = ['waiting', 'waiting-children', 'delayed', 'prioritized',
 export async function queueStatus(options: QueueTarget & { plan?: ExperimentPlan }): Promise<QueueStatus> {
   const experiment = experimentKey(options.out, options.experiment);
   const config = QueueSchema.parse({ prefix: options.prefix, queueName: options.queueName });
-  const queue = new Queue<QueueJobData, QueueJobReturn>(config.queueName, { connection: redisOptions(options.queueUrl), prefix: config.prefix });
+  const connection = redisOptions(options.queueUrl);
+  const { Queue } = await bullmq();
+  const queue = new Queue<QueueJobData, QueueJobReturn>(config.queueName, { connection, prefix: config.prefix });
   const status: QueueStatus = { experiment, pending: [], active: [], done: [], failed: [], doneOnDisk: [] };
   try {
     const listed = new Set<string>();

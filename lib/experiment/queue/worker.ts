@@ -14,7 +14,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker, type Job as BullJob } from 'bullmq';
+import type { Job as BullJob, Worker } from 'bullmq';
 import { WorkerSchema, type WorkerSettingsOptions } from '../../config/queue.js';
 import { jobDone, recordJobFailure } from '../plan.js';
 import type { ChildReply, ChildRequest } from './child.js';
@@ -22,6 +22,7 @@ import { redactUrl, redisOptions } from './connection.js';
 import type { QueueJobData, QueueJobReturn } from './protocol.js';
 import { DEFAULT_RUNNER_MODULE, runnerModuleUrl } from './runner.js';
 
+/** Options of {@link startQueueWorker}: the queue's address and the worker's settings. */
 export interface QueueWorkerOptions extends WorkerSettingsOptions {
   /** `redis://[[user]:password@]host[:port][/db]` or `rediss://` for TLS. */
   queueUrl: string;
@@ -110,6 +111,8 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       child.send(request);
     });
 
+  // bullmq loads here, when a worker starts, so that importing the queue door stays light.
+  const { Worker } = await import('bullmq');
   const worker = new Worker<QueueJobData, QueueJobReturn>(
     settings.queueName,
     async (bullJob) => {
