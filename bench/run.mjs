@@ -10,7 +10,7 @@
 //   --quick            a fast subset (small inputs, 3 repetitions)
 //   --full-size        add the SpotTune3D-50 training step at the paper's 1x70x86x86, batch 1
 //   --cases a,b        only these cases (names or prefixes: spottune, resnet, augment, ...)
-//   --threads N        intra-op threads on both sides (default 1: see README, "Benchmarks")
+//   --threads N        intra-op threads on both sides (default 1: see docs/performance.md)
 //   --reps N --warmup N  repetitions per side after warm-up (default 5 and 1; 6 and 2 on CUDA)
 //   --device cuda      run the network and augmentation cases on CUDA (the GPU script's mode)
 //   --batch N --size DxHxW  network input (default 2 and 32x40x40 on CPU)

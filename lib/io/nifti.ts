@@ -571,7 +571,7 @@ function convertVoxels(data: VoxelArray, dtype: VoxelDType): VoxelArray {
   for (let i = 0; i < data.length; i++) {
     const x = data[i];
     const r = x < 0 ? -Math.round(-x) : Math.round(x);
-    out[i] = r < lo ? lo : r > hi ? hi : r !== r ? 0 : r;
+    out[i] = r < lo ? lo : r > hi ? hi : Number.isNaN(r) ? 0 : r;
   }
   return out;
 }

@@ -401,7 +401,7 @@ export class Network {
   }
 
   /**
-   * A copy of every parameter and buffer by name (MedicalNet's names; see README, "Networks").
+   * A copy of every parameter and buffer by name (MedicalNet's names; see docs/networks.md).
    * float32 parameters and buffers; `num_batches_tracked` is int64 (BigInt64Array).
    */
   async stateDict(): Promise<StateDict> {

@@ -314,7 +314,7 @@ function loadFrom(base: string): NativeBinding {
       ...tried.map((t) => `  - ${t}`),
       'To fix:',
       '  - build it: `npm run build:native` (needs LibTorch; `node scripts/libtorch.mjs --which` shows which one is found)',
-      '  - on Debian: `apt-get install libtorch-dev`, or set LIBTORCH=/path/to/libtorch (see README, "LibTorch discovery")',
+      '  - on Debian: `apt-get install libtorch-dev`, or set LIBTORCH=/path/to/libtorch (see docs/install.md, "LibTorch discovery")',
       '  - "cannot open shared object file": the LibTorch it was built against moved; rebuild, or add its lib/ to LD_LIBRARY_PATH',
     ].join('\n'),
     tried,

@@ -1,7 +1,7 @@
 /**
  * The feature formulas of PyRadiomics's first-order, GLCM, GLSZM and NGTDM classes, with
  * PyRadiomics's names, its eps (2^-52 = numpy.spacing(1)) inside logarithms and divisions, and its
- * conventions for flat regions and empty denominators (documented per feature in the README, "Radiomics").
+ * conventions for flat regions and empty denominators (documented per feature in docs/radiomics.md).
  * @see https://pyradiomics.readthedocs.io/en/latest/features.html
  * @module
  */

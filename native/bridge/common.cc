@@ -62,7 +62,7 @@ torch::Device parse_device(const std::string& spec) {
       throw CodedError("ERR_CUDA_UNAVAILABLE",
                        "device '" + spec + "' was requested but CUDA is not available (this LibTorch build " +
                            std::string(torch::cuda::device_count() == 0 ? "sees no CUDA device" : "has no CUDA") +
-                           "); use 'cpu' or build against a CUDA LibTorch (see README)");
+                           "); use 'cpu' or build against a CUDA LibTorch (see docs/install.md)");
     }
     int64_t index = 0;
     if (spec.size() > 5) {
