@@ -8,7 +8,7 @@
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
-  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as { length: number }).length})`;
+  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${value instanceof DataView ? value.byteLength : (value as Uint8Array).length})`;
   if (Array.isArray(value)) return `[${value.slice(0, 8).map((v) => JSON.stringify(v)).join(', ')}${value.length > 8 ? ', ...' : ''}] (array)`;
   if (typeof value === 'string') return `${JSON.stringify(value)} (string)`;
   if (typeof value === 'object') return `an object (${(value as object).constructor?.name ?? 'Object'})`;

@@ -41,9 +41,14 @@ function u64(view: DataView, at: number, what: string): number {
 
 /** CRC-32 (IEEE), natively where Node has zlib.crc32 (>= 20.15). */
 export const crc32: (data: Uint8Array) => number =
-  typeof (zlib as { crc32?: unknown }).crc32 === 'function'
-    ? (data) => (zlib as unknown as { crc32(d: Uint8Array): number }).crc32(data) >>> 0
-    : crc32Portable;
+  nativeCrc32() ?? crc32Portable;
+
+/** zlib.crc32 where this Node has it (the typings of Node 20.0 do not declare it). */
+function nativeCrc32(): ((data: Uint8Array) => number) | undefined {
+  const z: { crc32?: (data: Uint8Array) => number } = zlib;
+  const f = z.crc32;
+  return typeof f === 'function' ? (data) => f(data) >>> 0 : undefined;
+}
 
 let table: Uint32Array | undefined;
 function crc32Portable(data: Uint8Array): number {
