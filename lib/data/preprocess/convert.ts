@@ -65,52 +65,30 @@ export function maskConvertBox(image: PreprocessInput, mask: ArrayLike<number>, 
   const k = max === undefined ? 1 : 1 / max;
   const signed = max !== undefined && sourceDtype.startsWith('int');
   const src = image.data;
-  // the common type pairs get a row loop of their own (monomorphic element access)
-  const row =
-    scaled
-      ? src instanceof Int16Array && result instanceof Float32Array && mask instanceof Uint8Array ? scaledRowI16 : scaledRowAny
-      : src instanceof Int16Array && result instanceof Float64Array && mask instanceof Uint8Array ? convertRowI16
-        : src instanceof Float32Array && result instanceof Float32Array && mask instanceof Uint8Array ? convertRowF32
-          : convertRowAny;
+  // One row loop for every type pair: type-specialised copies (int16 -> float64, float32 -> float32,
+  // scaled int16 -> float32) measured no faster (bench/results/2026-12-04-preprocess-kernel-twins-cpu2.json).
+  const row = scaled ? scaledRow : convertRow;
   const [a, b] = scaled ? [slope, inter] : [k, signed ? -1 : -Infinity];
   for (let z = z0; z < z1; z++) {
     for (let y = y0; y < y1; y++) {
       const at = (z * shape[1] + y) * shape[2];
-      (row as RowKernel<ArrayLike<number>, RealArray, ArrayLike<number>>)(src, mask, result, at + x0, at + x1, ((z - a0) * out[1] + (y - a1)) * out[2] + (x0 - a2), a, b);
+      row(src, mask, result, at + x0, at + x1, ((z - a0) * out[1] + (y - a1)) * out[2] + (x0 - a2), a, b);
     }
   }
   return { data: result, shape: out };
 }
 
-/** One row of {@link maskConvertBox}: scaled, out[o] = fround(src * a + b); else out[o] = max(src * a, b) (b = -1 for signed img_as_float, else -Infinity). */
-type RowKernel<S, R, M> = (src: S, mask: M, out: R, from: number, to: number, o: number, a: number, b: number) => void;
-const scaledRowI16: RowKernel<Int16Array, Float32Array, Uint8Array> = (src, mask, out, from, to, o, a, b) => {
-  for (let x = from; x < to; x++, o++) if (mask[x] > 0) out[o] = Math.fround(src[x] * a + b);
-};
-const scaledRowAny: RowKernel<ArrayLike<number>, RealArray, ArrayLike<number>> = (src, mask, out, from, to, o, a, b) => {
-  for (let x = from; x < to; x++, o++) if (mask[x] > 0) out[o] = Math.fround(src[x] * a + b);
-};
-const convertRowI16: RowKernel<Int16Array, Float64Array, Uint8Array> = (src, mask, out, from, to, o, a, b) => {
+/** One row of {@link maskConvertBox} with scl_slope/inter: out[o] = fround(src * slope + inter) where the mask is > 0 (float32, as readNifti rounds). */
+function scaledRow(src: ArrayLike<number>, mask: ArrayLike<number>, out: RealArray, from: number, to: number, o: number, slope: number, inter: number): void {
+  for (let x = from; x < to; x++, o++) if (mask[x] > 0) out[o] = Math.fround(src[x] * slope + inter);
+}
+
+/** One row of {@link maskConvertBox}: out[o] = max(src * k, floor) where the mask is > 0 (floor -1 for signed img_as_float, else -Infinity). */
+function convertRow(src: ArrayLike<number>, mask: ArrayLike<number>, out: RealArray, from: number, to: number, o: number, k: number, floor: number): void {
   for (let x = from; x < to; x++, o++) {
     if (mask[x] > 0) {
-      const v = src[x] * a;
-      out[o] = v < b ? b : v;
+      const v = src[x] * k;
+      out[o] = v < floor ? floor : v;
     }
   }
-};
-const convertRowF32: RowKernel<Float32Array, Float32Array, Uint8Array> = (src, mask, out, from, to, o, a, b) => {
-  for (let x = from; x < to; x++, o++) {
-    if (mask[x] > 0) {
-      const v = src[x] * a;
-      out[o] = v < b ? b : v;
-    }
-  }
-};
-const convertRowAny: RowKernel<ArrayLike<number>, RealArray, ArrayLike<number>> = (src, mask, out, from, to, o, a, b) => {
-  for (let x = from; x < to; x++, o++) {
-    if (mask[x] > 0) {
-      const v = src[x] * a;
-      out[o] = v < b ? b : v;
-    }
-  }
-};
+}

@@ -149,15 +149,14 @@ export function gaussianFilter<T extends RealArray>(data: T, shape: Shape3, sigm
  * `src` and `dst` have the same element type.
  */
 export function convolveRun(src: RealArray, dst: RealArray, dstAt: number, c: number, lefts: readonly number[], rights: readonly number[], w: Float64Array, run: number): void {
-  // one copy of the hot loop per element type keeps V8's element access monomorphic
+  // The 5-tap loop (sigma 0.5: the study's rescale by 0.5) has one copy per element type, so V8's
+  // element access stays monomorphic across a cohort's mixed float64 (from int16) and float32
+  // volumes: one shared loop cost 1.11x the CPU time over a crop-sized mask
+  // (bench/results/2026-12-04-preprocess-kernel-twins-cpu2.json). The other radii are rare.
   if (src instanceof Float32Array && dst instanceof Float32Array && lefts.length === 3) return convolve5Float32(src, dst, dstAt, c, lefts, rights, w, run);
   if (src instanceof Float64Array && dst instanceof Float64Array && lefts.length === 3) return convolve5Float64(src, dst, dstAt, c, lefts, rights, w, run);
   const r = lefts.length - 1;
-  if (r === 2) {
-    const [w0, w1, w2] = [w[0], w[1], w[2]];
-    const [a2, b2, a1, b1] = [lefts[2], rights[2], lefts[1], rights[1]];
-    for (let i = 0; i < run; i++) dst[dstAt + i] = src[c + i] * w2 + (src[a2 + i] + src[b2 + i]) * w0 + (src[a1 + i] + src[b1 + i]) * w1;
-  } else if (r === 1) {
+  if (r === 1) {
     const [w0, w1] = [w[0], w[1]];
     const [a1, b1] = [lefts[1], rights[1]];
     for (let i = 0; i < run; i++) dst[dstAt + i] = src[c + i] * w1 + (src[a1 + i] + src[b1 + i]) * w0;
@@ -185,21 +184,8 @@ function convolve5Float64(src: Float64Array, dst: Float64Array, dstAt: number, c
   for (let i = 0; i < run; i++) dst[dstAt + i] = src[c + i] * w2 + (src[a2 + i] + src[b2 + i]) * w0 + (src[a1 + i] + src[b1 + i]) * w1;
 }
 
-/** [min, max] of the values (Infinity, -Infinity when empty). */
+/** [min, max] of the values (Infinity, -Infinity when empty). One loop for both types: per-type copies measured no faster (bench/results/2026-12-04-preprocess-kernel-twins-cpu2.json). */
 export function rangeOf(data: RealArray): [number, number] {
-  return data instanceof Float32Array ? range32(data) : range64(data);
-}
-function range32(data: Float32Array): [number, number] {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i];
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  return [lo, hi];
-}
-function range64(data: Float64Array): [number, number] {
   let lo = Infinity;
   let hi = -Infinity;
   for (let i = 0; i < data.length; i++) {
