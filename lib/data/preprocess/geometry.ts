@@ -33,15 +33,23 @@ export interface MaskRegion {
  * @throws RangeError when `mask` does not hold D x H x W voxels.
  */
 export function maskRegion(mask: ArrayLike<number>, shape: readonly number[]): MaskRegion {
-  const [D, H, W] = shape;
-  if (mask.length !== D * H * W) throw new RangeError(`Expected mask to hold ${D * H * W} voxels for shape [${shape.join(', ')}] but it holds ${mask.length}`);
+  checkMaskLength(mask, shape);
   const { count, box } = scanBox(mask, shape, 'positive');
   return { inside: count, box };
 }
 
-/** Bounding box of `mask > 0` as a half-open crop box, or undefined for an empty mask. */
+/**
+ * Bounding box of `mask > 0` as a half-open crop box, or undefined for an empty mask.
+ * @throws RangeError when `mask` does not hold D x H x W voxels.
+ */
 export function tumourBox(mask: ArrayLike<number>, shape: Shape3): CropBox | undefined {
+  checkMaskLength(mask, shape);
   return scanBox(mask, shape, 'positive').box;
+}
+
+function checkMaskLength(mask: ArrayLike<number>, shape: readonly number[]): void {
+  const [D, H, W] = shape;
+  if (mask.length !== D * H * W) throw new RangeError(`Expected mask to hold ${D * H * W} voxels for shape [${shape.join(', ')}] but it holds ${mask.length}`);
 }
 
 /** Union of boxes, widened by `margin` and clipped to `shape`. */
