@@ -47,7 +47,8 @@ const ALIGN = 64;
 export async function writeNpy(path: string, data: Float32Array, shape: readonly number[]): Promise<void> {
   if (!(data instanceof Float32Array)) throw new TypeError(`Expected a Float32Array for data but received ${describeValue(data)}`);
   checkShape(shape, 'shape');
-  if (data.length !== shape.reduce((a, b) => a * b, 1)) throw new RangeError(`Expected ${shape.join('x')} values for shape [${shape.join(', ')}] but received ${data.length}`);
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (data.length !== n) throw new RangeError(`Expected data to hold ${n} values for shape [${shape.join(', ')}] but it holds ${data.length}`);
   // a 1-tuple needs its trailing comma in Python
   const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
   const unpadded = 10 + dict.length + 1;

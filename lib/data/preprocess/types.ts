@@ -1,6 +1,6 @@
 /**
- * The shapes the preprocessing modules share (docs/study.md section 2). Internal to
- * lib/data/preprocess; the public ones are re-exported by its index.
+ * The shapes (and the one allocation helper) the preprocessing modules share (docs/study.md
+ * section 2). Internal to lib/data/preprocess; the public ones are re-exported by its index.
  * @module
  */
 import type { VoxelArray, VoxelDType } from '../../io/volume.js';
