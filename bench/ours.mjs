@@ -69,7 +69,7 @@ const CASES = {
 
   async preprocess(p) {
     // What prepareCohort does per volume: readNiftiRaw (stored voxels, no float conversion) and the
-    // data area's preprocessVolume (lib/data/preprocess.ts): mask, crop, skimage-exact rescale
+    // data area's preprocessVolume (lib/data/preprocess/): mask, crop, skimage-exact rescale
     // (Gaussian anti-aliasing + linear zoom), min-max, pad; the same steps as the reference
     const readNiftiRaw = need('readNiftiRaw');
     const preprocessVolume = need('preprocessVolume');

@@ -4,6 +4,7 @@
 // Rounds alternate (ours, theirs, ours, theirs) so machine load hits both alike.
 //
 //   node bench/preprocess.mjs [--data DIR] [--patients N] [--reps N] [--workers N] [--mask tumour|box:M|brain] [--out FILE]
+//   node bench/preprocess.mjs --builds base=DIR,other=DIR[,...] [--rounds N] [--patients N] [--mask ...] [--out FILE]
 //
 // Without --data, a full-size synthetic cohort is generated once under bench/out/preprocess-full
 // (its generation time is reported too). --workers N also times prepareCohort with N worker threads.
@@ -12,6 +13,14 @@
 // each patient's segmentation by the whole head (every non-zero voxel of its first image) for both
 // sides: the worst case, a box as large as the crop; --mask box:M by the head inside the tumour's
 // box widened by M voxels on every side (a larger tumour: box:15 makes a box ~10% of the crop).
+//
+// --builds compares the preprocessing (maskRegion + preprocessVolume, decoding excluded) of
+// several compiled builds of lib/ (each DIR a tsc outDir, e.g. `npx tsc -p tsconfig.build.json
+// --outDir bench/out/ab/NAME` from a variant of the sources) on the same decoded volumes, in one
+// process: each build's modules (and so V8's type feedback) are its own, rounds interleave the
+// builds in a rotating order, and each round's time is divided by the first build's time in that
+// round, so machine load that drifts between rounds cancels. Reports the median and range of those
+// paired ratios (below 1: faster than the first build), and whether every output is bit-identical.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -28,6 +37,8 @@ const { values: opt } = parseArgs({
     workers: { type: 'string' },
     mask: { type: 'string', default: 'tumour' },
     out: { type: 'string' },
+    builds: { type: 'string' },
+    rounds: { type: 'string', default: '9' },
     python: { type: 'string', default: '/usr/bin/python3' },
   },
 });
@@ -109,6 +120,82 @@ for (const p of patients) {
   const m = await readNiftiRaw(p.mask);
   const b = maskRegion(m.data, m.shape).box;
   maskBoxFraction += box.reduce((f, [a, c], i) => f * Math.max(0, Math.min(c, b[i][1]) - Math.max(a, b[i][0])) / (c - a), 1) / patients.length;
+}
+if (opt.builds) {
+  const builds = [];
+  for (const spec of opt.builds.split(',')) {
+    const [name, dir] = spec.split('=');
+    // lib/data/preprocess/ since it became a folder; lib/data/preprocess.js before
+    const folder = join(resolve(dir), 'lib/data/preprocess/index.js');
+    builds.push({ name, m: await import(existsSync(folder) ? folder : join(resolve(dir), 'lib/data/preprocess.js')) });
+  }
+  // decoded once; every build preprocesses the same stored voxels
+  const decoded = [];
+  for (const p of patients) {
+    const raw = await readNiftiRaw(p.mask);
+    decoded.push({ mask: { data: raw.data, shape: raw.shape }, images: await Promise.all(p.images.map((path) => readNiftiRaw(path))) });
+  }
+  const kinds = new Set(decoded.flatMap((p) => p.images.map((i) => `${i.header.dtype}${i.slope !== 1 || i.inter !== 0 ? ' scaled' : ''}`)));
+  // the work items: each patient's maskRegion, then each image's preprocessVolume against it
+  const items = decoded.flatMap((p, k) => [{ patient: k }, ...p.images.map((img) => ({ patient: k, img }))]);
+  const regions = builds.map(() => []);
+  const runItem = (b, k, item) => {
+    const p = decoded[item.patient];
+    if (!item.img) {
+      regions[k][item.patient] = b.m.maskRegion(p.mask.data, p.mask.shape);
+      return undefined;
+    }
+    const { img } = item;
+    const r = b.m.preprocessVolume({ data: img.stored, shape: img.shape, sourceDtype: img.header.dtype, slope: img.slope, inter: img.inter }, { ...p.mask, region: regions[k][item.patient] }, box, config);
+    if (!r.ok) throw new Error(r.reason);
+    return r.data;
+  };
+  // warm-up (JIT), and the outputs compared bit for bit against the first build's
+  const first = builds.map((b, k) => items.map((item) => runItem(b, k, item)).filter(Boolean));
+  const identical = first.map((outs) => outs.every((o, k) => Buffer.compare(Buffer.from(o.buffer), Buffer.from(first[0][k].buffer)) === 0));
+  // Interleaved at the item level: for each item every build runs once, in an order that rotates
+  // with the round and the item, so load that changes within a round reaches every build alike.
+  // Time is CPU time (user + system) as well as wall: a thread descheduled by other load is not charged.
+  const rounds = Number(opt.rounds);
+  const load = [loadavg()[0]];
+  for (const b of builds) Object.assign(b, { cpu: [], wall: [] });
+  for (let i = 0; i < rounds; i++) {
+    for (const b of builds) b.cpu.push(0), b.wall.push(0);
+    for (const [n, item] of items.entries()) {
+      for (let j = 0; j < builds.length; j++) {
+        const k = (j + i + n) % builds.length;
+        const c0 = process.cpuUsage();
+        const t0 = performance.now();
+        runItem(builds[k], k, item);
+        const c = process.cpuUsage(c0);
+        builds[k].wall[i] += performance.now() - t0;
+        builds[k].cpu[i] += (c.user + c.system) / 1000;
+      }
+    }
+    load.push(loadavg()[0]);
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const paired = (b, key) => {
+    const ratios = b[key].map((t, i) => t / builds[0][key][i]);
+    return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
+  };
+  const lscpu = spawnSync('lscpu', [], { encoding: 'utf8' }).stdout ?? '';
+  const result = {
+    date: new Date().toISOString(),
+    machine: { model: /Model name:\s*(.*)/.exec(lscpu)?.[1]?.trim() ?? cpus()[0]?.model, cpus: cpus().length, loadavg: load },
+    volumes,
+    voxelKinds: [...kinds],
+    mask: opt.mask,
+    maskBoxFraction,
+    rounds,
+    builds: builds.map((b, k) => ({ name: b.name, medianCpuMs: median(b.cpu), medianWallMs: median(b.wall), cpuRatio: paired(b, 'cpu'), wallRatio: paired(b, 'wall'), bitIdentical: identical[k] })),
+  };
+  console.log(`preprocessing of ${volumes} decoded volumes (${[...kinds].join(', ')}; ${opt.mask} mask, its box ${(100 * maskBoxFraction).toFixed(1)}% of the crop), ${rounds} interleaved rounds`);
+  const show = (r) => `${r.median.toFixed(3)} (${r.min.toFixed(3)}..${r.max.toFixed(3)})`;
+  for (const b of result.builds) console.log(`  ${b.name.padEnd(16)} median ${b.medianCpuMs.toFixed(0)} CPU-ms, ${b.medianWallMs.toFixed(0)} ms wall; per round / ${builds[0].name}'s: CPU ${show(b.cpuRatio)}, wall ${show(b.wallRatio)}; bit-identical ${b.bitIdentical}`);
+  if (opt.out) writeFileSync(opt.out, `${JSON.stringify(result, null, 2)}\n`);
+  rmSync(tmp, { recursive: true, force: true });
+  process.exit(0);
 }
 function theirs(save) {
   const jobPath = join(tmp, 'job.json');

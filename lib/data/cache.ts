@@ -7,7 +7,7 @@
  * Layout (the contract other areas read):
  * - `manifest.json`: `{ format, version, complete, shape, params, patients: [{ id, label, modalities }],
  *   skipped: [{ id, modality, code, reason }], entries }`;
- * - `<ID>_<MODALITY>.npy`: float32, C order, shape `shape` ([D, H, W]), values in [0, 1].
+ * - `<ID>_<MODALITY>.npy` (lib/io/npy.ts): float32, C order, shape `shape` ([D, H, W]), values in [0, 1].
  * @module
  */
 import { createHash } from 'node:crypto';
@@ -20,67 +20,18 @@ import { debuglog } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { MODALITIES, type CropBox, type Modality, type PreprocessConfig, type PreprocessOptions } from '../config/data.js';
 import { readNifti } from '../io/nifti.js';
-import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { readNpy } from '../io/npy.js';
+import { writeJsonAtomic } from '../util/atomic.js';
 import { packageRoot } from '../util/package-root.js';
 import { checkInteger, describeValue } from '../util/validate.js';
 import { openCohort, type Cohort } from './cohort.js';
 import { runPatientJob, type ItemResult, type PatientJob } from './preprocess-job.js';
-import { preparedShape, presetCropBox, resolvePreprocess, tumourBox, unionBox, type Shape3 } from './preprocess.js';
+import { preparedShape, presetCropBox, resolvePreprocess, tumourBox, unionBox, type Shape3 } from './preprocess/index.js';
 
 const log = debuglog('spottune:data');
 const CACHE_FORMAT = 'spottune3d-prepared-cohort';
 /** Bump when the preprocessing code changes its output, so old caches are recomputed. */
 const CACHE_VERSION = 1;
-
-// ---------------------------------------------------------------------------------------------
-// .npy
-
-/** Writes a float32 C-order `.npy` file (NumPy format 1.0), atomically. */
-export async function writeNpy(path: string, data: Float32Array, shape: readonly number[]): Promise<void> {
-  if (data.length !== shape.reduce((a, b) => a * b, 1)) throw new RangeError(`Expected ${shape.join('x')} values for shape [${shape.join(', ')}] but received ${data.length}`);
-  const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  const unpadded = 10 + dict.length + 1;
-  const header = dict + ' '.repeat((64 - (unpadded % 64)) % 64) + '\n';
-  const prefix = Buffer.alloc(10);
-  prefix.write('\x93NUMPY', 0, 'latin1');
-  prefix[6] = 1;
-  prefix[7] = 0;
-  prefix.writeUInt16LE(header.length, 8);
-  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  await writeFileAtomic(path, [prefix, Buffer.from(header, 'latin1'), bytes]);
-}
-
-/** Reads a little-endian float32 or float64 C-order `.npy` file (format 1.0 to 3.0) as float32. */
-export async function readNpy(path: string): Promise<{ data: Float32Array; shape: number[] }> {
-  const buf = await readFile(path);
-  if (buf.length < 10 || buf.toString('latin1', 0, 6) !== '\x93NUMPY') throw new Error(`${path}: not a .npy file`);
-  const major = buf[6];
-  const headerLength = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
-  const start = major === 1 ? 10 : 12;
-  const header = buf.toString(major === 3 ? 'utf8' : 'latin1', start, start + headerLength);
-  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
-  const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
-  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (!descr || !fortran || shapeText === undefined) throw new Error(`${path}: malformed .npy header ${JSON.stringify(header)}`);
-  if (fortran === 'True') throw new Error(`${path}: Fortran-order .npy files are not supported`);
-  const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
-  const n = shape.reduce((a, b) => a * b, 1);
-  const offset = start + headerLength;
-  const body = buf.subarray(offset);
-  if (descr === '<f4') {
-    if (body.length < n * 4) throw new Error(`${path}: truncated .npy (${body.length} of ${n * 4} bytes)`);
-    const data = new Float32Array(n);
-    new Uint8Array(data.buffer).set(body.subarray(0, n * 4));
-    return { data, shape };
-  }
-  if (descr === '<f8') {
-    if (body.length < n * 8) throw new Error(`${path}: truncated .npy (${body.length} of ${n * 8} bytes)`);
-    const f64 = new Float64Array(n);
-    new Uint8Array(f64.buffer).set(body.subarray(0, n * 8));
-    return { data: Float32Array.from(f64), shape };
-  }
-  throw new Error(`${path}: .npy dtype ${descr} is not supported (expected <f4 or <f8)`);
-}
 
 // ---------------------------------------------------------------------------------------------
 // The manifest

@@ -5,8 +5,8 @@
  */
 import type { CropBox, PreprocessConfig } from '../config/data.js';
 import { readNiftiRaw, type NiftiRawVolume } from '../io/nifti.js';
-import { writeNpy } from './cache.js';
-import { maskRegion, preprocessVolume, type MaskRegion, type SkipCode } from './preprocess.js';
+import { writeNpy } from '../io/npy.js';
+import { maskRegion, preprocessVolume, type MaskRegion, type SkipCode } from './preprocess/index.js';
 
 export interface PatientJob {
   id: string;

@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { openCache, prepareCohort, readNpy, writeNpy, type PrepareProgress } from '../../lib/data/cache.js';
+import { openCache, prepareCohort, type PrepareProgress } from '../../lib/data/cache.js';
+import { readNpy, writeNpy } from '../../lib/io/npy.js';
 import { openCohort, type Cohort } from '../../lib/data/cohort.js';
-import { preprocessVolume, resolvePreprocess } from '../../lib/data/preprocess.js';
+import { preprocessVolume, resolvePreprocess } from '../../lib/data/preprocess/index.js';
 import { synthCohort } from '../../lib/data/synth.js';
 import { readNifti, writeNifti } from '../../lib/io/nifti.js';
 

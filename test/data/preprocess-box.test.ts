@@ -3,7 +3,7 @@
 // preprocess.test.ts), bit for bit, wherever the tumour lies and whatever the scale and type.
 import { describe, expect, test } from 'vitest';
 import type { CropBox } from '../../lib/config/data.js';
-import { maskCropConvert, maskRegion, minMaxScale, padTo, preprocessVolume, rescaleVolume, resolvePreprocess, tumourBox, type PreprocessInput, type Shape3 } from '../../lib/data/preprocess.js';
+import { maskCropConvert, maskRegion, minMaxScale, padTo, preprocessVolume, rescaleVolume, resolvePreprocess, tumourBox, type PreprocessInput, type Shape3 } from '../../lib/data/preprocess/index.js';
 import type { VoxelArray, VoxelDType } from '../../lib/io/volume.js';
 
 /** The pipeline over the whole crop, as preprocessVolume computed it before it followed the tumour. */

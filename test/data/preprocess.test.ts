@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
 import type { CropBox } from '../../lib/config/data.js';
-import { readNpy, writeNpy } from '../../lib/data/cache.js';
+import { readNpy, writeNpy } from '../../lib/io/npy.js';
 import {
   applyMask,
   cropVolume,
@@ -20,7 +20,7 @@ import {
   tumourBox,
   zoomLinear,
   type Shape3,
-} from '../../lib/data/preprocess.js';
+} from '../../lib/data/preprocess/index.js';
 import { readNifti, writeNifti } from '../../lib/io/nifti.js';
 
 const REF = fileURLToPath(new URL('../../scripts/fixtures/data/preprocess-reference.py', import.meta.url));

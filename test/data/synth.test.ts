@@ -5,7 +5,7 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { GEOMETRY_PRESETS } from '../../lib/config/data.js';
 import { openCohort, summarizeCohort } from '../../lib/data/cohort.js';
-import { tumourBox } from '../../lib/data/preprocess.js';
+import { tumourBox } from '../../lib/data/preprocess/index.js';
 import { synthCohort, type SynthCohortResult } from '../../lib/data/synth.js';
 import { readNifti } from '../../lib/io/nifti.js';
 
