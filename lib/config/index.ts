@@ -5,3 +5,4 @@ export * from './data.js';
 export * from './experiment.js';
 export * from './queue.js';
 export * from './model.js';
+export * from './device.js';

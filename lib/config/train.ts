@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from 'zod';
+import { DeviceSchema } from './device.js';
 
 /** The study's augmentation values (reference-study.md section 3). */
 export const PAPER_AUGMENT = {
@@ -62,7 +63,7 @@ export const AugmentSchema = z
     elasticPoints: z.number().int().min(1).max(64).default(PAPER_AUGMENT.elasticPoints).describe('Control points per axis of the deformation grid'),
     elasticOrder: interpolationOrder.default(PAPER_AUGMENT.elasticOrder).describe('Elastic resampling: 0 nearest, 1 linear'),
     elasticMode: boundaryMode.default(PAPER_AUGMENT.elasticMode).describe("Elastic boundary: 'constant' as elasticdeform"),
-    device: z.string().regex(/^(cpu|cuda(:\d+)?)$/).default('cpu').describe('Where augmentation runs'),
+    device: DeviceSchema.describe('Where augmentation runs'),
     memoize: z.boolean().default(false).describe('Keep each augmented volume in memory after its first load'),
   })
   .strict();
@@ -83,7 +84,11 @@ export const PAPER_TRAIN = {
   epochs: 90,
   /** batch_size 12. */
   batchSize: 12,
-  /** Gumbel temperature 100 from epoch 0 (temp_steps=[0], temp_vals=[1e2]). */
+  /**
+   * Gumbel temperature 100 from epoch 0 (temp_steps=[0], temp_vals=[1e2]). The library's one
+   * temperature knob: it shapes the backward pass of SpotTune's straight-through Gumbel-softmax,
+   * and the study scheduled it per epoch, so it is a training value, not a network one.
+   */
   gumbelTau: 100,
   /** sen_threshold and spe_threshold: strict `>` gates on the validation fold. */
   senThreshold: 0.5,
@@ -96,7 +101,11 @@ export const PAPER_TRAIN = {
   seed: 42,
 } as const;
 
-/** The networks the trainer builds (the study's three). */
+/**
+ * The networks the study compares, in its order: SpotTune, a ResNet50 trained from scratch
+ * (`random`) and MedicalNet transfer (paper section 2.3). The one list: the experiment's grid, its
+ * plan and `spottune train` all take their networks from here.
+ */
 export const TRAIN_NETWORKS = ['spottune', 'random', 'transfer'] as const;
 export type TrainNetwork = (typeof TRAIN_NETWORKS)[number];
 
@@ -110,7 +119,9 @@ export const TrainSchema = z
     gumbelTau: z
       .union([z.number().positive(), z.array(z.tuple([z.number().int().min(0), z.number().positive()])).min(1)])
       .default(PAPER_TRAIN.gumbelTau)
-      .describe('Gumbel-softmax temperature of SpotTune: a constant, or [[epoch, tau], ...] steps, each from its (0-based) epoch on'),
+      .describe(
+        "Temperature of the backward pass of SpotTune's straight-through Gumbel-softmax (the forward pass is the hard argmax), scheduled per epoch as the study's temp_steps/temp_vals: a constant, or [[epoch, tau], ...] steps, each from its (0-based) epoch on. The only temperature: the Trainer passes it to every step (docs/study.md section 5)",
+      ),
     plateauMetric: z
       .enum(['acc+auc', 'loss'])
       .default('acc+auc')

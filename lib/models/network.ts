@@ -24,6 +24,7 @@ import {
   type NetworkOptions,
   type ResNetDepth,
 } from '../config/model.js';
+import { PAPER_TRAIN } from '../config/train.js';
 import { assertCleanLoad, inflateStem, type LoadReport } from './medicalnet.js';
 
 /** A batch of volumes: [N, C, D, H, W] (D, H, W = the NIfTI axes k, j, i). */
@@ -69,7 +70,7 @@ export interface Prediction {
 export interface TrainStepOptions {
   /** Seed of everything random in the step (Gumbel noise, dropout masks). */
   seed: number;
-  /** Gumbel-softmax temperature of the backward pass; default the network's `gumbelTau`. */
+  /** Gumbel-softmax temperature of the backward pass (the Trainer passes train.gumbelTau's value). */
   tau?: number;
   /** The Gumbel noise G, [N, blocks, 2] flat, instead of sampling it. */
   gumbelNoise?: Float32Array;
@@ -337,7 +338,8 @@ export class Network {
     if (options === null || typeof options !== 'object') throw new TypeError(`Expected options {seed} but received ${describeValue(options)}`);
     const opts: Record<string, unknown> = {
       seed: checkInteger(options.seed, 'options.seed', { min: 0, max: Number.MAX_SAFE_INTEGER }),
-      tau: checkNumber(options.tau ?? this.config.gumbelTau, 'options.tau', { min: Number.MIN_VALUE }),
+      // stop-gap until the native helper makes tau required: the temperature is train.gumbelTau now
+      tau: checkNumber(options.tau ?? PAPER_TRAIN.gumbelTau, 'options.tau', { min: Number.MIN_VALUE }),
     };
     const noise = this.#checkNoise(options.gumbelNoise, s[0]);
     if (noise) opts.noise = noise;

@@ -26,7 +26,7 @@ requireNative();
 const SHAPE = [2, 1, 16, 16, 16];
 const x = makeInput(SHAPE);
 const labels = new Float32Array([1, 0]);
-const small = { depth: 10, agentDepth: 10, learningRate: 1e-3, agentLearningRate: 1e-2, gumbelTau: 5 } as const;
+const small = { depth: 10, agentDepth: 10, learningRate: 1e-3, agentLearningRate: 1e-2 } as const;
 
 async function params(net: Network): Promise<Map<string, Float32Array>> {
   const out = new Map<string, Float32Array>();

@@ -139,7 +139,7 @@ describe('SpotTune3d-50 equals PyTorch', () => {
   const rows = (flat: number[]) => Array.from({ length: n }, (_, i) => flat.slice(i * 16, (i + 1) * 16));
 
   beforeAll(async () => {
-    net = await createNetwork({ kind: 'spottune', depth: 50, gumbelTau: fx.tau, ...TRAIN });
+    net = await createNetwork({ kind: 'spottune', depth: 50, ...TRAIN });
     await net.loadStateDict(formulaStateDict(net.stateInfo()));
   });
   afterAll(() => net?.dispose());
