@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { DeviceSchema } from '../../config/device.js';
+import { schemaOption } from '../schema-option.js';
 import { addQueueOptions, printQueueStatus } from './worker.js';
 
 interface ExperimentFlags {
@@ -27,7 +29,7 @@ export function registerExperiment(program: Command): void {
     .option('--config <file>', "experiment configuration (JSON, see configs/paper.json and configs/experiment.schema.json); default: the paper's values")
     .option('--weights <file>', 'MedicalNet checkpoint for SpotTune and transfer (resnet_50.pth)')
     .option('--cache <dir>', 'prepared-volume cache (default <out>/cache)')
-    .option('--device <device>', 'cpu, cuda or cuda:N for the trainings in this process')
+    .addOption(schemaOption('--device <device>', DeviceSchema, { noDefault: true, note: " of this process's jobs (default: the config's network.device)" }))
     .option('--concurrency <k>', 'jobs at once in this process', '1')
     .option('--resume', 'continue the experiment in --out (its experiment.json names the data, weights and config)')
     .option('--synthetic', 'mark the cohort as synthetic in the report')
