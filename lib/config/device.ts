@@ -17,12 +17,13 @@ export const DEVICE_RULE = "'cpu', 'cuda' or 'cuda:N'";
 
 /**
  * A device string, `'cpu'` unless given: the study trained on one GPU, but nothing in its values
- * depends on the device, so the library's default is the one every machine has.
+ * depends on the device, so the library's default is the one every machine has. Its output is a
+ * plain string (a transform to {@link Device} would drop the default from the JSON Schema);
+ * {@link isDevice} narrows one.
  */
 export const DeviceSchema = z
   .string()
   .regex(DEVICE_PATTERN, `expected ${DEVICE_RULE}`)
-  .transform((d) => d as Device)
   .default('cpu')
   .describe("Where the work runs: 'cpu', 'cuda' or 'cuda:N'");
 

@@ -6,3 +6,4 @@ export * from './experiment.js';
 export * from './queue.js';
 export * from './model.js';
 export * from './device.js';
+export * from './demo.js';
