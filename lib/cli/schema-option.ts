@@ -66,8 +66,10 @@ export interface SchemaOptionOptions {
 export function schemaOption(flags: string, field: z.ZodType, options: SchemaOptionOptions = {}): Option {
   const info = schemaField(field);
   if (!info.description) throw new TypeError(`The schema field behind ${flags} has no .describe() text`);
-  const first = info.description[0].toLowerCase() + info.description.slice(1);
-  const option = new Option(flags, options.note ? `${first}${options.note}` : first);
+  // help lines start in lower case, as commander's own do; a leading name such as ResNet stays
+  const word = info.description.split(/[^A-Za-z]/)[0];
+  const text = /^[A-Z][a-z]*$/.test(word) ? info.description[0].toLowerCase() + info.description.slice(1) : info.description;
+  const option = new Option(flags, options.note ? `${text}${options.note}` : text);
   if (options.parse) {
     const parse = options.parse;
     const name = flags.split(/[ ,]/)[0];

@@ -114,7 +114,13 @@ export const TrainSchema = z
   .object({
     epochs: z.number().int().positive().default(PAPER_TRAIN.epochs).describe('Passes over the training split'),
     batchSize: z.number().int().positive().default(PAPER_TRAIN.batchSize).describe('Samples per optimisation step'),
-    seed: z.number().int().min(0).max(0xffffffff).default(PAPER_TRAIN.seed).describe('Seed of the network initialisation, shuffling and Gumbel noise'),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(0xffffffff)
+      .default(PAPER_TRAIN.seed)
+      .describe("Seed of the shuffling and of every step's and validation pass's Gumbel noise (the network's initialisation has its own seed, network.seed)"),
     shuffle: z.boolean().default(true).describe('Reshuffle the training split every epoch (REF DataLoader shuffle=True)'),
     gumbelTau: z
       .union([z.number().positive(), z.array(z.tuple([z.number().int().min(0), z.number().positive()])).min(1)])
