@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MODALITY_GROUPS, modalityGroup, type Modality } from '../config/data.js';
 import { expandEnsemble } from '../config/experiment.js';
+import { PAPER_MODEL, residualBlockCount } from '../config/model.js';
 import { openCohort } from '../data/cohort.js';
 import { ensemble, type PatientProbabilities } from '../eval/ensemble.js';
 import { averageFoldPredictions, predictGumbelAveraged, type PatientFoldPrediction } from '../eval/gumbel.js';
@@ -224,7 +225,8 @@ async function runAnalysis(exp: Experiment, jobs: readonly Job[]): Promise<Exper
         title: `${d.modality} (mean of ${d.folds.length} fold model${d.folds.length === 1 ? '' : 's'} x ${d.samples} Gumbel samples)`,
         patients: test,
         fractions: test.map((id) => d.policyFractions![index.get(id)!]),
-        ...(d.policyFractions[0].length !== 16 ? { blocks: d.policyFractions[0].map((_, b) => `block ${b}`) } : {}),
+        // the report names the blocks of the study's ResNet50 itself; other depths get plain indices
+        ...(d.policyFractions[0].length !== residualBlockCount(PAPER_MODEL.depth) ? { blocks: d.policyFractions[0].map((_, b) => `block ${b}`) } : {}),
       });
     }
   }
