@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import type { TrainNetwork } from '../config/train.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 
-
 /** One training run: a network on one modality's training pool, one cross-validation fold. */
 export interface TrainJob {
   kind: 'train';
