@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { DeviceSchema } from '../../config/device.js';
-import { NetworkSchema } from '../../config/model.js';
+import { NetworkSchema, PAPER_MODEL } from '../../config/model.js';
 import { TRAIN_NETWORKS, TrainSchema } from '../../config/train.js';
 import { intFlag, schemaOption } from '../schema-option.js';
 
@@ -38,7 +38,7 @@ export function registerTrain(program: Command): void {
     .requiredOption('--modality <name>', 'derivative to train on, e.g. DTI_FA, T2, DSC_ap-rCBV')
     .addOption(schemaOption('--network <kind>', NetworkSchema.shape.kind, { note: `: ${TRAIN_NETWORKS.join(' | ')}` }))
     .requiredOption('--fold <k>', 'cross-validation fold, 0-based')
-    .option('--weights <file>', 'MedicalNet checkpoint (resnet_50.pth); required for spottune and transfer')
+    .option('--weights <file>', `MedicalNet checkpoint (resnet_${PAPER_MODEL.depth}.pth for the study); required for spottune and transfer`)
     .requiredOption('--out <dir>', 'run folder: checkpoints, metrics.jsonl/csv, model.pth, selection.json')
     .option('--resume', 'continue from <out>/checkpoint.pth when it exists')
     .option('--splits <file>', 'splits file to reuse or create (default <out>/splits.json)')
