@@ -30,7 +30,7 @@ export function registerExperiment(program: Command): void {
     .option('--config <file>', "experiment configuration (JSON, see configs/paper.json and configs/experiment.schema.json); default: the paper's values")
     .option('--weights <file>', `MedicalNet checkpoint for SpotTune and transfer (resnet_${PAPER_MODEL.depth}.pth for the study)`)
     .option('--cache <dir>', 'prepared-volume cache (default <out>/cache)')
-    .addOption(schemaOption('--device <device>', DeviceSchema, { noDefault: true, note: " of this process's jobs (default: the config's network.device)" }))
+    .addOption(schemaOption('--device <device>', DeviceSchema, { noDefault: true, note: " (this process's jobs; default: the config's network.device)" }))
     .option('--concurrency <k>', 'jobs at once in this process', '1')
     .option('--resume', 'continue the experiment in --out (its experiment.json names the data, weights and config)')
     .option('--synthetic', 'mark the cohort as synthetic in the report')

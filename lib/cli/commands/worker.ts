@@ -35,7 +35,7 @@ export function registerWorker(program: Command): void {
     .command('worker')
     .description('run experiment jobs from a Redis queue on this machine, each in its own process (see README, "Scaling out")')
     .requiredOption('--queue <url>', 'Redis URL: redis://[[user]:password@]host[:port][/db], or rediss:// for TLS')
-    .addOption(schemaOption('--device <device>', DeviceSchema, { noDefault: true, note: " of the jobs, passed to each as SPOTTUNE_DEVICE (default: the experiment config's network.device)" }))
+    .addOption(schemaOption('--device <device>', DeviceSchema, { noDefault: true, note: " (this worker's jobs, passed to each as SPOTTUNE_DEVICE; default: the experiment config's network.device)" }))
     .addOption(schemaOption('--concurrency <k>', WorkerSchema.shape.concurrency, { parse: positiveInt('--concurrency'), note: ' (several trainings fit on one large GPU)' }))
     .option('--runner <module>', 'job runner module exporting createJobRunner(context) or runJob(job, context) (default: the experiment runner)')
     .addOption(schemaOption('--queue-name <name>', WorkerSchema.shape.queueName))
