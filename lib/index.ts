@@ -10,7 +10,7 @@
  * `/config`) exporting the same names as here. What no door exports is internal.
  * @module
  */
-export { Tensor, DTYPES, checkDevice, type DType, type Device, type TensorData } from './tensor.js';
+export { Tensor, DTYPES, checkDevice, type DType, type TensorData } from './tensor.js';
 export { runtime, cudaAvailable, setNumThreads, manualSeed, type RuntimeInfo } from './runtime.js';
 export { conv3d, type Conv3dOptions } from './ops.js';
 export { TorchError, NativeLoadError, CheckpointError } from './native/errors.js';

@@ -2,6 +2,7 @@
  * Tensor: a LibTorch tensor held by the addon, created from and read back into TypedArrays.
  * @module
  */
+import { DEVICE_RULE, isDevice, type Device } from './config/device.js';
 import { fromNative, TorchError } from './native/errors.js';
 import { native, type NativeTensor, type NativeTypedArray } from './native/binding.js';
 import { checkOneOf, checkShape, describeValue } from './util/validate.js';
@@ -10,8 +11,6 @@ import { checkOneOf, checkShape, describeValue } from './util/validate.js';
 export const DTYPES = ['float32', 'float64', 'float16', 'bfloat16', 'int64', 'int32', 'int16', 'int8', 'uint8', 'bool'] as const;
 export type DType = (typeof DTYPES)[number];
 
-/** A device string: 'cpu', 'cuda' (the current CUDA device) or 'cuda:N'. */
-export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
 
 /** The TypedArrays a Tensor is created from, and what each becomes. */
 export type TensorData = Float32Array | Float64Array | Int32Array | Int16Array | Int8Array | Uint8Array | BigInt64Array;
@@ -31,10 +30,10 @@ const SOURCE_DTYPE = new Map<Function, DType>([
 
 /** Checks a device string and returns it typed. */
 export function checkDevice(device: unknown, name = 'device'): Device {
-  if (typeof device !== 'string' || !/^(cpu|cuda(:\d+)?)$/.test(device)) {
-    throw new RangeError(`Expected ${name} to be 'cpu', 'cuda' or 'cuda:N' but received ${describeValue(device)}`);
+  if (!isDevice(device)) {
+    throw new RangeError(`Expected ${name} to be ${DEVICE_RULE} but received ${describeValue(device)}`);
   }
-  return device as Device;
+  return device;
 }
 
 /**

@@ -5,3 +5,5 @@ export * from './data.js';
 export * from './experiment.js';
 export * from './queue.js';
 export * from './model.js';
+export * from './device.js';
+export * from './demo.js';

@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from 'zod';
+import { DeviceSchema } from './device.js';
 
 /** The ResNet depths MedicalNet publishes. */
 export const RESNET_DEPTHS = [10, 18, 34, 50, 101, 152, 200] as const;
@@ -43,8 +44,6 @@ export const PAPER_MODEL = {
   numClasses: 1,
   /** dropout = 0.0 (section 5 table). */
   dropout: 0,
-  /** Gumbel temperature 100 from epoch 0 (temp_steps=[0], temp_vals=[1e2]; section 5). */
-  gumbelTau: 100,
   /** model.train() keeps updating the running statistics of frozen BatchNorms (section 6, deviation 4). */
   frozenBatchNormUpdatesStats: true,
   /** Adam lr on the fine-tuned blocks and the classifier (section 5: learning_rate 1e-5). */
@@ -69,11 +68,7 @@ export const PAPER_MODEL = {
   seed: 42,
 } as const;
 
-const device = z
-  .string()
-  .regex(/^(cpu|cuda(:\d+)?)$/, "expected 'cpu', 'cuda' or 'cuda:N'")
-  .default('cpu')
-  .describe('Where the network lives');
+const device = DeviceSchema.describe('Where the network lives');
 
 const depth = z
   .literal(RESNET_DEPTHS)
@@ -99,6 +94,9 @@ export const SchedulerSchema = z
  * - `random`: a ResNet trained from random initialisation, everything trainable;
  * - `transfer`: a ResNet whose classifier (and optionally its last `trainableBlocks` blocks) trains;
  * - `resnet`: a plain ResNet3D, everything trainable (`random` under its architectural name).
+ *
+ * There is no Gumbel temperature here: it is a training value, `train.gumbelTau`
+ * ({@link TrainSchema}), which the Trainer passes to every step (docs/study.md section 5).
  */
 export const NetworkSchema = z
   .object({
@@ -112,7 +110,6 @@ export const NetworkSchema = z
     numClasses: z.number().int().min(1).default(PAPER_MODEL.numClasses).describe('Logits per sample (1 = binary, one logit)'),
     dropout: z.number().min(0).max(1).default(PAPER_MODEL.dropout).describe('Dropout before the classifier (train mode only)'),
     agentDepth: depth.default(PAPER_MODEL.agentDepth).describe('Depth of the SpotTune agent ResNet'),
-    gumbelTau: z.number().positive().default(PAPER_MODEL.gumbelTau).describe('Gumbel-softmax temperature of the backward pass'),
     frozenBatchNormUpdatesStats: z
       .boolean()
       .default(PAPER_MODEL.frozenBatchNormUpdatesStats)

@@ -31,8 +31,6 @@ export interface NetworkOptions {
   dropout?: z.input<typeof NetworkSchema>['dropout'];
   /** Depth of the SpotTune agent ResNet */
   agentDepth?: z.input<typeof NetworkSchema>['agentDepth'];
-  /** Gumbel-softmax temperature of the backward pass */
-  gumbelTau?: z.input<typeof NetworkSchema>['gumbelTau'];
   /** In training, frozen BatchNorms normalise by batch statistics and update their running statistics (the study); false keeps them in eval mode */
   frozenBatchNormUpdatesStats?: z.input<typeof NetworkSchema>['frozenBatchNormUpdatesStats'];
   /** kind 'transfer' only: what trains */
@@ -100,11 +98,11 @@ export interface TrainOptions {
   epochs?: z.input<typeof TrainSchema>['epochs'];
   /** Samples per optimisation step */
   batchSize?: z.input<typeof TrainSchema>['batchSize'];
-  /** Seed of the network initialisation, shuffling and Gumbel noise */
+  /** Seed of the shuffling and of every step's and validation pass's Gumbel noise (the network's initialisation has its own seed, network.seed) */
   seed?: z.input<typeof TrainSchema>['seed'];
   /** Reshuffle the training split every epoch (REF DataLoader shuffle=True) */
   shuffle?: z.input<typeof TrainSchema>['shuffle'];
-  /** Gumbel-softmax temperature of SpotTune: a constant, or [[epoch, tau], ...] steps, each from its (0-based) epoch on */
+  /** Temperature of the backward pass of SpotTune's straight-through Gumbel-softmax (the forward pass is the hard argmax), scheduled per epoch as the study's temp_steps/temp_vals: a constant, or [[epoch, tau], ...] steps, each from its (0-based) epoch on. The only temperature: the Trainer passes it to every step (docs/study.md section 5) */
   gumbelTau?: z.input<typeof TrainSchema>['gumbelTau'];
   /** Validation quantity the network's ReduceLROnPlateau watches each epoch: 'acc+auc' (the study's; needs scheduler.mode 'max') or 'loss' (needs 'min') */
   plateauMetric?: z.input<typeof TrainSchema>['plateauMetric'];
@@ -233,12 +231,10 @@ export interface SplitOptions {
 export interface EvaluationOptions {
   /** Gumbel samples averaged per SpotTune fold model (REF published max_range = 1, a bug) */
   gumbelSamples?: z.input<typeof EvaluationSchema>['gumbelSamples'];
-  /** Seed of the evaluation Gumbel noise */
+  /** Seed of the evaluation Gumbel noise: sample s uses gumbelSeed + s */
   gumbelSeed?: z.input<typeof EvaluationSchema>['gumbelSeed'];
   /** Probability above which a patient is predicted methylated (SEN, SPE, ACC) */
   threshold?: z.input<typeof EvaluationSchema>['threshold'];
-  /** Score every ensemble on the common test set (REF scored Struct and DTI on their own test sets, a bug) */
-  commonTestOnly?: z.input<typeof EvaluationSchema>['commonTestOnly'];
 }
 
 /**

@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from 'zod';
+import { DeviceSchema } from './device.js';
 
 /** The study's augmentation values (reference-study.md section 3). */
 export const PAPER_AUGMENT = {
@@ -62,7 +63,7 @@ export const AugmentSchema = z
     elasticPoints: z.number().int().min(1).max(64).default(PAPER_AUGMENT.elasticPoints).describe('Control points per axis of the deformation grid'),
     elasticOrder: interpolationOrder.default(PAPER_AUGMENT.elasticOrder).describe('Elastic resampling: 0 nearest, 1 linear'),
     elasticMode: boundaryMode.default(PAPER_AUGMENT.elasticMode).describe("Elastic boundary: 'constant' as elasticdeform"),
-    device: z.string().regex(/^(cpu|cuda(:\d+)?)$/).default('cpu').describe('Where augmentation runs'),
+    device: DeviceSchema.describe('Where augmentation runs'),
     memoize: z.boolean().default(false).describe('Keep each augmented volume in memory after its first load'),
   })
   .strict();
@@ -86,7 +87,11 @@ export const PAPER_TRAIN = {
   epochs: 90,
   /** batch_size 12. */
   batchSize: 12,
-  /** Gumbel temperature 100 from epoch 0 (temp_steps=[0], temp_vals=[1e2]). */
+  /**
+   * Gumbel temperature 100 from epoch 0 (temp_steps=[0], temp_vals=[1e2]). The library's one
+   * temperature knob: it shapes the backward pass of SpotTune's straight-through Gumbel-softmax,
+   * and the study scheduled it per epoch, so it is a training value, not a network one.
+   */
   gumbelTau: 100,
   /** sen_threshold and spe_threshold: strict `>` gates on the validation fold. */
   senThreshold: 0.5,
@@ -99,7 +104,11 @@ export const PAPER_TRAIN = {
   seed: 42,
 } as const;
 
-/** The networks the trainer builds (the study's three). */
+/**
+ * The networks the study compares, in its order: SpotTune, a ResNet50 trained from scratch
+ * (`random`) and MedicalNet transfer (paper section 2.3). The one list: the experiment's grid, its
+ * plan and `spottune train` all take their networks from here.
+ */
 export const TRAIN_NETWORKS = ['spottune', 'random', 'transfer'] as const;
 export type TrainNetwork = (typeof TRAIN_NETWORKS)[number];
 
@@ -108,12 +117,20 @@ export const TrainSchema = z
   .object({
     epochs: z.number().int().positive().default(PAPER_TRAIN.epochs).describe('Passes over the training split'),
     batchSize: z.number().int().positive().default(PAPER_TRAIN.batchSize).describe('Samples per optimisation step'),
-    seed: z.number().int().min(0).max(0xffffffff).default(PAPER_TRAIN.seed).describe('Seed of the network initialisation, shuffling and Gumbel noise'),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(0xffffffff)
+      .default(PAPER_TRAIN.seed)
+      .describe("Seed of the shuffling and of every step's and validation pass's Gumbel noise (the network's initialisation has its own seed, network.seed)"),
     shuffle: z.boolean().default(true).describe('Reshuffle the training split every epoch (REF DataLoader shuffle=True)'),
     gumbelTau: z
       .union([z.number().positive(), z.array(z.tuple([z.number().int().min(0), z.number().positive()])).min(1)])
       .default(PAPER_TRAIN.gumbelTau)
-      .describe('Gumbel-softmax temperature of SpotTune: a constant, or [[epoch, tau], ...] steps, each from its (0-based) epoch on'),
+      .describe(
+        "Temperature of the backward pass of SpotTune's straight-through Gumbel-softmax (the forward pass is the hard argmax), scheduled per epoch as the study's temp_steps/temp_vals: a constant, or [[epoch, tau], ...] steps, each from its (0-based) epoch on. The only temperature: the Trainer passes it to every step (docs/study.md section 5)",
+      ),
     plateauMetric: z
       .enum(['acc+auc', 'loss'])
       .default('acc+auc')

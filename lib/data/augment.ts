@@ -10,7 +10,7 @@
  * @module
  */
 import { AUGMENTATION_KINDS, resolveAugmentConfig, type AugmentationKind, type AugmentConfig, type AugmentOptions } from '../config/train.js';
-import type { Device } from '../tensor.js';
+import type { Device } from '../config/device.js';
 import { checkShape, describeValue } from '../util/validate.js';
 import { RandomState } from '../util/random-state.js';
 import { flip } from './transforms/flip.js';

@@ -13,7 +13,9 @@
  */
 import { EventEmitter } from 'node:events';
 import { join, resolve } from 'node:path';
+import { DEMO_DEFAULTS } from '../config/demo.js';
 import type { ExperimentOptions } from '../config/experiment.js';
+import { PAPER_TRAIN } from '../config/train.js';
 import { openCache, prepareCohort } from '../data/cache.js';
 import { openCohort } from '../data/cohort.js';
 import { readNifti } from '../io/nifti.js';
@@ -75,12 +77,13 @@ export const DEMO_NOTES = [
 export interface DemoOptions {
   /** Output folder: data/, source/, weights/, and the experiment (report/, jobs/, runs/...). */
   out: string;
-  /** Baseline patients of the synthetic cohort. */
+  /** Baseline patients of the synthetic cohort. Default {@link DEMO_DEFAULTS}.patients. */
   patients?: number;
+  /** Seed of the cohort, the splits and the trainings. Default {@link DEMO_DEFAULTS}.seed. */
   seed?: number;
-  /** Strength of the planted MGMT signal. */
+  /** Strength of the planted MGMT signal. Default {@link DEMO_DEFAULTS}.signal. */
   signal?: number;
-  /** Trainings at once. Default 2 (one per core here). */
+  /** Trainings at once. Default {@link DEMO_DEFAULTS}.concurrency (one per core here). */
   concurrency?: number;
   events?: EventEmitter<ExecutorEvents>;
   signalAbort?: AbortSignal;
@@ -133,7 +136,7 @@ export async function pretrainSourceWeights(options: { out: string; seed: number
         input.set(volumes[k], i * voxels);
         y[i] = labels[k];
       }
-      ({ loss } = await network.trainStep(input, [batch, 1, D, H, W], y, { seed: options.seed + step, tau: 100 }));
+      ({ loss } = await network.trainStep(input, [batch, 1, D, H, W], y, { seed: options.seed + step, tau: PAPER_TRAIN.gumbelTau }));
     }
     options.log(`pretrained the source ResNet3D-10 on ${volumes.length} volumes (${steps} steps, last loss ${loss.toFixed(3)})`);
     const state = await network.stateDict();
@@ -152,12 +155,12 @@ export async function pretrainSourceWeights(options: { out: string; seed: number
  */
 export async function runDemo(options: DemoOptions): Promise<ExperimentRun> {
   const out = resolve(options.out);
-  const seed = options.seed ?? 42;
+  const seed = options.seed ?? DEMO_DEFAULTS.seed;
   const log = options.log ?? (() => {});
   const data = join(out, 'data');
   if (!existsSync(join(data, 'automated_segm'))) {
     const started = performance.now();
-    const cohort = await synthCohort({ out: data, patients: options.patients ?? 64, size: 'small', seed, signal: options.signal ?? 4 });
+    const cohort = await synthCohort({ out: data, patients: options.patients ?? DEMO_DEFAULTS.patients, size: 'small', seed, signal: options.signal ?? DEMO_DEFAULTS.signal });
     log(`synthesised ${cohort.scans.length} scans (${cohort.files} files) in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   }
   const weights = await pretrainSourceWeights({ out, seed, log });
@@ -168,7 +171,7 @@ export async function runDemo(options: DemoOptions): Promise<ExperimentRun> {
     weights,
     synthetic: true,
     notes: DEMO_NOTES,
-    concurrency: options.concurrency ?? 2,
+    concurrency: options.concurrency ?? DEMO_DEFAULTS.concurrency,
     events: options.events,
     signal: options.signalAbort,
   });

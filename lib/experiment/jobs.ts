@@ -7,20 +7,20 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { modalityGroup, type Modality } from '../config/data.js';
+import { MODALITY_GROUPS, modalityGroup, type Modality } from '../config/data.js';
 import { expandEnsemble } from '../config/experiment.js';
-import { expandTrainingSet } from '../data/augment.js';
+import { PAPER_MODEL, residualBlockCount } from '../config/model.js';
 import { openCohort } from '../data/cohort.js';
-import { averageFolds, ensemble, meanOf, type PatientProbabilities } from '../eval/ensemble.js';
+import { ensemble, type PatientProbabilities } from '../eval/ensemble.js';
+import { averageFoldPredictions, predictGumbelAveraged, type PatientFoldPrediction } from '../eval/gumbel.js';
 import { readNifti } from '../io/nifti.js';
 import { loadPth, stateDictOf } from '../io/pth/index.js';
-import { loadMedicalNet } from '../models/medicalnet.js';
 import { createNetwork, type Network } from '../models/network.js';
 import { summarizeEnsemble, summarizeGroupStatistics } from '../report/summarize.js';
 import type { ExperimentResults, ReportPolicy } from '../report/types.js';
 import { writeReport } from '../report/render.js';
 import { radiomicsBaseline, studyFeatureRow, studyFeatures, type PatientVolumes } from '../radiomics/study.js';
-import { Trainer } from '../train/trainer.js';
+import { prepareFoldTraining } from '../train/fold.js';
 import type { JobRunner } from './executor.js';
 import { evaluateJobId, jobDone, readJobResult, trainJobId, type EvaluateJob, type Job, type TrainJob } from './plan.js';
 import type { RunnerContext } from './queue/runner.js';
@@ -62,10 +62,6 @@ export function trainRunDir(out: string, job: Pick<TrainJob, 'network' | 'modali
   return join(out, 'runs', job.network, job.modality, `fold${job.fold}`);
 }
 
-function sampleOf(cache: PreparedCohort, splits: Splits, modality: Modality) {
-  return (id: string) => ({ id, label: splits.labels[id], load: () => cache.load(id, modality) });
-}
-
 function patientsWith(cache: PreparedCohort, modality: Modality): Set<string> {
   return new Set(cache.patients.filter((p) => p.modalities.includes(modality)).map((p) => p.id));
 }
@@ -77,81 +73,31 @@ async function createFor(exp: Experiment, kind: TrainJob['network']): Promise<Ne
 async function runTraining(exp: Experiment, job: TrainJob, signal: AbortSignal): Promise<TrainJobResult> {
   const { cache, splits, file } = exp;
   const modality = job.modality as Modality;
-  const folds = splits.groups[modalityGroup(modality)]?.folds;
-  if (!folds?.[job.fold]) throw new RangeError(`The splits have no fold ${job.fold} for ${modality}`);
-  const has = patientsWith(cache, modality);
-  const sample = sampleOf(cache, splits, modality);
-  const base = folds[job.fold].train.filter((id) => has.has(id)).map(sample);
-  const validation = folds[job.fold].validation.filter((id) => has.has(id)).map(sample);
-  const train = expandTrainingSet(base, cache.shape, { ...file.config.augment, device: exp.device }).samples;
-  const network = await createFor(exp, job.network);
-  try {
-    if (job.network !== 'random') {
-      if (!file.weights) throw new TypeError(`The ${job.network} network needs MedicalNet weights; the experiment has none`);
-      await loadMedicalNet(network, file.weights);
-    }
-    const outDir = trainRunDir(exp.out, job);
-    const trainer = new Trainer({
-      network,
-      train,
-      validation,
-      shape: cache.shape,
-      config: file.config.train,
-      outDir,
-      signal,
-      meta: { network: job.network, modality, fold: job.fold, weights: file.weights },
-    });
-    const result = await trainer.run({ resume: true });
-    const v = result.selected.validation;
-    return {
-      selectedEpoch: result.selectedEpoch,
-      selection: result.selection,
-      epochs: result.history.length,
-      validation: { m: v.m, sen: v.sen, spe: v.spe, acc: v.acc, auc: v.auc },
-      modelPath: result.modelPath ?? join(outDir, 'model.pth'),
-    };
-  } finally {
-    network.dispose();
-  }
-}
-
-/**
- * One fold model's probabilities on `ids`: for SpotTune the mean over `samples` Gumbel samples
- * (seeds gumbelSeed, gumbelSeed + 1, ...; the paper's 100 with seed 42), with the fraction of
- * samples that routed each patient through each fine-tuned block.
- */
-async function predictFold(
-  network: Network,
-  volumes: Float32Array[],
-  shape: readonly number[],
-  options: { samples: number; seed: number; batchSize: number },
-): Promise<{ probabilities: number[]; policy?: number[][] }> {
-  const [D, H, W] = shape;
-  const voxels = D * H * W;
-  const probabilities: number[] = [];
-  const policy: number[][] = [];
-  const samples = network.isSpotTune ? options.samples : 1;
-  for (let start = 0; start < volumes.length; start += options.batchSize) {
-    const batch = volumes.slice(start, start + options.batchSize);
-    const input = new Float32Array(batch.length * voxels);
-    batch.forEach((v, i) => input.set(v, i * voxels));
-    const sums = new Float64Array(batch.length);
-    let counts: Float64Array | undefined;
-    for (let s = 0; s < samples; s++) {
-      const p = await network.predict(input, [batch.length, 1, D, H, W], network.isSpotTune ? { policy: 'sample', seed: options.seed + s } : {});
-      for (let i = 0; i < batch.length; i++) sums[i] += p.probabilities[i];
-      if (p.policy) {
-        counts ??= new Float64Array(p.policy.length);
-        for (let j = 0; j < p.policy.length; j++) counts[j] += p.policy[j];
-      }
-    }
-    for (let i = 0; i < batch.length; i++) probabilities.push(sums[i] / samples);
-    if (counts) {
-      const blocks = counts.length / batch.length;
-      for (let i = 0; i < batch.length; i++) policy.push(Array.from(counts.subarray(i * blocks, (i + 1) * blocks), (c) => c / samples));
-    }
-  }
-  return { probabilities, ...(policy.length > 0 ? { policy } : {}) };
+  const outDir = trainRunDir(exp.out, job);
+  if (job.network !== 'random' && !file.weights) throw new TypeError(`The ${job.network} network needs MedicalNet weights; the experiment has none`);
+  await using run = await prepareFoldTraining({
+    cache,
+    splits,
+    modality,
+    fold: job.fold,
+    network: { ...file.config.network, kind: job.network, device: exp.device },
+    // the ResNet trained from scratch never loads the checkpoint the others start from
+    weights: job.network === 'random' ? null : file.weights,
+    augment: { ...file.config.augment, device: exp.device },
+    train: file.config.train,
+    outDir,
+    signal,
+    meta: { network: job.network, modality, fold: job.fold, weights: file.weights },
+  });
+  const result = await run.trainer.run({ resume: true });
+  const v = result.selected.validation;
+  return {
+    selectedEpoch: result.selectedEpoch,
+    selection: result.selection,
+    epochs: result.history.length,
+    validation: { m: v.m, sen: v.sen, spe: v.spe, acc: v.acc, auc: v.auc },
+    modelPath: result.modelPath ?? join(outDir, 'model.pth'),
+  };
 }
 
 async function runEvaluation(exp: Experiment, job: EvaluateJob): Promise<EvaluateJobResult> {
@@ -166,41 +112,37 @@ async function runEvaluation(exp: Experiment, job: EvaluateJob): Promise<Evaluat
     .filter((fold) => jobDone(exp.out, trainJobId(job.network, modality, fold)));
   if (trained.length === 0) throw new Error(`No fold of ${job.network} on ${modality} finished training`);
   const evaluation = file.config.evaluation;
-  const perFold: PatientProbabilities[] = [];
-  const policies: number[][][] = [];
+  const perFold: PatientFoldPrediction[] = [];
   for (const fold of trained) {
     const { modelPath } = await readJobResult<TrainJobResult>(exp.out, trainJobId(job.network, modality, fold));
     const network = await createFor(exp, job.network);
     try {
       await network.loadStateDict(stateDictOf(await loadPth(modelPath)), { strict: true });
-      const { probabilities, policy } = await predictFold(network, volumes, cache.shape, {
+      const prediction = await predictGumbelAveraged(network, volumes, cache.shape, {
         samples: evaluation.gumbelSamples,
         seed: evaluation.gumbelSeed,
         batchSize: file.config.train.batchSize,
       });
-      perFold.push({ patients, probabilities });
-      if (policy) policies.push(policy);
+      perFold.push({ patients, ...prediction });
     } finally {
       network.dispose();
     }
   }
-  const derivative = averageFolds(perFold);
+  const { policyFractions, ...derivative } = averageFoldPredictions(perFold);
   return {
     network: job.network,
     modality,
     ...derivative,
     folds: trained,
     samples: job.network === 'spottune' ? evaluation.gumbelSamples : 1,
-    ...(policies.length > 0 ? { policyFractions: patients.map((_, i) => meanOf(policies.map((p) => p[i]), 'fold policies')) } : {}),
+    ...(policyFractions ? { policyFractions } : {}),
   };
 }
-
-const STRUCTURAL = ['T1', 'T1GD', 'T2', 'FLAIR'] as const;
 
 async function runRadiomics(exp: Experiment): Promise<RadiomicsJobResult> {
   const { file, splits } = exp;
   const struct = splits.groups.struct;
-  if (!struct) throw new RangeError('The radiomics baseline needs the structural group (T1, T1GD, T2, FLAIR) in the grid');
+  if (!struct) throw new RangeError(`The radiomics baseline needs the structural group (${MODALITY_GROUPS.struct.join(', ')}) in the grid`);
   const cohort = await openCohort(file.data, { mask: file.config.preprocess.mask });
   const byId = new Map(cohort.patients.map((p) => [p.id, p]));
   const excluded: RadiomicsJobResult['excluded'] = [];
@@ -210,7 +152,7 @@ async function runRadiomics(exp: Experiment): Promise<RadiomicsJobResult> {
       const patient = byId.get(id);
       if (!patient) throw new RangeError(`Patient ${id} of the splits is not in the cohort ${cohort.root}`);
       const volumes: PatientVolumes = { segmentation: await readNifti(patient.mask) };
-      for (const m of STRUCTURAL) if (patient.images[m]) volumes[m] = await readNifti(patient.images[m]!);
+      for (const m of MODALITY_GROUPS.struct) if (patient.images[m]) volumes[m] = await readNifti(patient.images[m]!);
       const features = studyFeatures(volumes);
       const row = studyFeatureRow(features);
       if (row) kept.push({ id, row });
@@ -283,7 +225,8 @@ async function runAnalysis(exp: Experiment, jobs: readonly Job[]): Promise<Exper
         title: `${d.modality} (mean of ${d.folds.length} fold model${d.folds.length === 1 ? '' : 's'} x ${d.samples} Gumbel samples)`,
         patients: test,
         fractions: test.map((id) => d.policyFractions![index.get(id)!]),
-        ...(d.policyFractions[0].length !== 16 ? { blocks: d.policyFractions[0].map((_, b) => `block ${b}`) } : {}),
+        // the report names the blocks of the study's ResNet50 itself; other depths get plain indices
+        ...(d.policyFractions[0].length !== residualBlockCount(PAPER_MODEL.depth) ? { blocks: d.policyFractions[0].map((_, b) => `block ${b}`) } : {}),
       });
     }
   }

@@ -8,17 +8,14 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { TrainNetwork } from '../config/train.js';
 import { writeJsonAtomic } from '../util/atomic.js';
-
-/** The three networks the study compares. @see paper, Methods: "SpotTune", "ResNet50", "transfer" */
-export const NETWORKS = ['spottune', 'random', 'transfer'] as const;
-export type NetworkName = (typeof NETWORKS)[number];
 
 /** One training run: a network on one modality's training pool, one cross-validation fold. */
 export interface TrainJob {
   kind: 'train';
   id: string;
-  network: NetworkName;
+  network: TrainNetwork;
   modality: string;
   fold: number;
   needs: string[];
@@ -28,7 +25,7 @@ export interface TrainJob {
 export interface EvaluateJob {
   kind: 'evaluate';
   id: string;
-  network: NetworkName;
+  network: TrainNetwork;
   modality: string;
   needs: string[];
 }
@@ -58,7 +55,7 @@ export type Job = TrainJob | EvaluateJob | RadiomicsJob | AnalysisJob | ReportJo
 
 /** What {@link planExperiment} needs to know: the grid, and whether the radiomics baseline runs. */
 export interface PlanOptions {
-  networks: readonly NetworkName[];
+  networks: readonly TrainNetwork[];
   modalities: readonly string[];
   folds: number;
   radiomics: boolean;

@@ -3,6 +3,7 @@
  * (or only the study's six), as a table, with the reason for every missing value.
  * @module
  */
+import { MODALITY_GROUPS } from '../config/data.js';
 import { RadiomicsSchema, type RadiomicsOptions } from '../config/radiomics.js';
 import type { CohortPatient } from '../data/cohort.js';
 import { readNifti } from '../io/nifti.js';
@@ -61,7 +62,7 @@ export async function extractCohortRadiomics(patients: readonly CohortPatient[],
   const config = RadiomicsSchema.parse({ ...options.radiomics });
   const regions = options.regions ?? (Object.keys(TUMOUR_REGIONS) as TumourRegion[]);
   const present = new Set(patients.flatMap((p) => Object.keys(p.images)));
-  const modalities = options.modalities ?? (options.study ? ['T1', 'T1GD', 'T2', 'FLAIR'] : [...present]);
+  const modalities = options.modalities ?? (options.study ? [...MODALITY_GROUPS.struct] : [...present]);
   const columns = options.study
     ? STUDY_FEATURES.map((f) => f.name)
     : modalities.flatMap((m) => regions.flatMap((r) => ALL_FEATURES.filter((f) => config.classes.includes(f.split('_')[0] as 'glcm')).map((f) => `${m}_${r}_${f}`)));
@@ -71,7 +72,7 @@ export async function extractCohortRadiomics(patients: readonly CohortPatient[],
     const row: CohortFeatureRow = { id: patient.id, label: patient.label, values: {}, excluded: [] };
     if (options.study) {
       const volumes: PatientVolumes = { segmentation: mask };
-      for (const m of ['T1', 'T1GD', 'T2', 'FLAIR'] as const) {
+      for (const m of MODALITY_GROUPS.struct) {
         const path = patient.images[m];
         if (path) volumes[m] = await readNifti(path);
       }

@@ -5,15 +5,22 @@
  */
 import { averagePrecision, averagePrecisionCi, accuracy, prCurve, rocAuc, rocAucCi, rocCurve, sensitivity, specificity, type BinaryLabels } from '../stats/index.js';
 import { friedmanTest, nemenyiTest } from '../stats/friedman.js';
+import { EvaluationSchema, StatsSchema } from '../config/experiment.js';
 import type { ReportEnsemble, ReportGroupStatistics } from './types.js';
+
+// the experiment's defaults, read from its schemas rather than restated
+const STATS = StatsSchema.parse({});
+const EVALUATION = EvaluationSchema.parse({});
 
 /** Options of {@link summarizeEnsemble}. */
 export interface SummarizeOptions {
-  /** Probability threshold of SEN, SPE and ACC. Default 0.5. */
+  /** Probability threshold of SEN, SPE and ACC. Default: evaluation.threshold's (0.5). */
   threshold?: number;
-  /** Bootstrap resamples of the AUC and AP intervals; 0 disables them. Default 2000. */
+  /** Bootstrap resamples of the AUC and AP intervals; 0 disables them. Default: stats.bootstrapResamples's. */
   bootstrapResamples?: number;
+  /** Default: stats.bootstrapSeed's. */
   bootstrapSeed?: number;
+  /** Default: stats.ciLevel's. */
   ciLevel?: number;
 }
 
@@ -23,7 +30,7 @@ export interface SummarizeOptions {
  * @throws {RangeError} when the labels have a single class
  */
 export function summarizeEnsemble(labels: BinaryLabels, probabilities: ArrayLike<number>, options: SummarizeOptions = {}): ReportEnsemble {
-  const { threshold = 0.5, bootstrapResamples = 2000, bootstrapSeed = 42, ciLevel = 0.95 } = options;
+  const { threshold = EVALUATION.threshold, bootstrapResamples = STATS.bootstrapResamples, bootstrapSeed = STATS.bootstrapSeed, ciLevel = STATS.ciLevel } = options;
   const boot = { resamples: bootstrapResamples, seed: bootstrapSeed, level: ciLevel };
   const auc = bootstrapResamples > 0 ? rocAucCi(labels, probabilities, boot) : { estimate: rocAuc(labels, probabilities) };
   const ap = bootstrapResamples > 0 ? averagePrecisionCi(labels, probabilities, boot) : { estimate: averagePrecision(labels, probabilities) };
@@ -47,7 +54,7 @@ export function summarizeEnsemble(labels: BinaryLabels, probabilities: ArrayLike
  * groups = each network's probabilities), then Nemenyi's p-value for every pair of networks.
  * @param byNetwork network key -> probabilities on the same patients (at least 3 networks)
  */
-export function summarizeGroupStatistics(byNetwork: Record<string, ArrayLike<number>>, { clamp = false } = {}): ReportGroupStatistics {
+export function summarizeGroupStatistics(byNetwork: Record<string, ArrayLike<number>>, { clamp = STATS.nemenyiClamp } = {}): ReportGroupStatistics {
   const names = Object.keys(byNetwork);
   const groups = names.map((n) => byNetwork[n]);
   const friedman = friedmanTest(groups);

@@ -51,7 +51,7 @@ export interface TrainableNetwork {
     input: Float32Array,
     shape: readonly number[],
     labels: Float32Array,
-    options: { seed: number; tau?: number },
+    options: { seed: number; tau: number },
   ): Promise<{ loss: number; probabilities: Float32Array }>;
   predict(input: Float32Array, shape: readonly number[], options?: { seed?: number; policy?: 'sample' | 'argmax' }): Promise<{ logits: Float32Array; probabilities: Float32Array }>;
   schedulerStep(metric: number): { reduced: boolean; learningRates: number[] };
@@ -129,6 +129,12 @@ export interface TrainerEvents {
   validation: [{ epoch: number; metrics: PassMetrics }];
   epochEnd: [EpochRecord];
   checkpoint: [{ epoch: number; path: string; best: boolean }];
+}
+
+/** One batch's volumes, [N, 1, D, H, W], and labels, [N, 1]. */
+interface LoadedBatch {
+  input: Float32Array;
+  labels: Float32Array;
 }
 
 interface Best {
@@ -318,7 +324,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   }
 
   /** Loads one batch's volumes into [N, 1, D, H, W] with labels [N, 1]. */
-  async #loadBatch(samples: readonly VolumeSample[]): Promise<{ input: Float32Array; labels: Float32Array }> {
+  async #loadBatch(samples: readonly VolumeSample[]): Promise<LoadedBatch> {
     const voxels = this.#shape[0] * this.#shape[1] * this.#shape[2];
     const input = new Float32Array(samples.length * voxels);
     const volumes = await Promise.all(samples.map((s) => s.load()));
@@ -337,6 +343,28 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     return out;
   }
 
+  /**
+   * Runs `body` on every batch in order, loading (and augmenting, on the libuv pool) the next
+   * batch while the current one runs: the one prefetch loop of training and validation.
+   * @param body gets the loaded batch, its index and when its turn began (load wait included)
+   * @param between runs after every batch but the last (the abort check of training)
+   */
+  async #forEachBatch(batches: readonly VolumeSample[][], body: (batch: LoadedBatch, b: number, started: number) => Promise<void>, between?: () => void): Promise<void> {
+    let next: Promise<LoadedBatch> | undefined = this.#loadBatch(batches[0]);
+    try {
+      for (let b = 0; b < batches.length; b++) {
+        const started = performance.now();
+        const batch = await next!;
+        next = b + 1 < batches.length ? this.#loadBatch(batches[b + 1]) : undefined;
+        await body(batch, b, started);
+        if (b + 1 < batches.length) between?.();
+      }
+    } finally {
+      // a pending prefetch must not become an unhandled rejection when the loop stops early
+      next?.catch(() => undefined);
+    }
+  }
+
   async #trainEpoch(epoch: number, tau: number): Promise<PassMetrics> {
     const cfg = this.config;
     const n = this.#train.length;
@@ -345,21 +373,15 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const labels: number[] = [];
     const probabilities: number[] = [];
     let lossSum = 0;
-    // the next batch loads (and augments, on the libuv pool) while the current step runs
-    let next: Promise<{ input: Float32Array; labels: Float32Array }> | undefined = this.#loadBatch(batches[0]);
-    try {
-      for (let b = 0; b < batches.length; b++) {
-        const started = performance.now();
-        const batch = await next!;
-        next = b + 1 < batches.length ? this.#loadBatch(batches[b + 1]) : undefined;
+    await this.#forEachBatch(
+      batches,
+      async (batch, b, started) => {
         const count = batches[b].length;
         const shape = [count, 1, ...this.#shape];
         let result: { loss: number; probabilities: Float32Array };
         try {
-          result = await this.#network.trainStep(batch.input, shape, batch.labels, {
-            seed: deriveSeed(cfg.seed, 'step', epoch, b),
-            ...(this.#network.isSpotTune ? { tau } : {}),
-          });
+          // every step gets the epoch's temperature (train.gumbelTau); the ResNets ignore it
+          result = await this.#network.trainStep(batch.input, shape, batch.labels, { seed: deriveSeed(cfg.seed, 'step', epoch, b), tau });
         } catch (err) {
           throw this.#stepError(err, epoch, b, batches[b]);
         }
@@ -370,12 +392,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
           probabilities.push(result.probabilities[i]);
         }
         this.emit('step', { epoch, batch: b, batches: batches.length, loss: result.loss, samples: count, seconds: (performance.now() - started) / 1000 });
-        if (b + 1 < batches.length) this.#checkAborted();
-      }
-    } finally {
-      // a pending prefetch must not become an unhandled rejection when the loop stops early
-      next?.catch(() => undefined);
-    }
+      },
+      () => this.#checkAborted(),
+    );
     return passMetrics(labels, probabilities, lossSum, cfg);
   }
 
@@ -403,26 +422,19 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const labels: number[] = [];
     const probabilities: number[] = [];
     let lossSum = 0;
-    let next: Promise<{ input: Float32Array; labels: Float32Array }> | undefined = this.#loadBatch(batches[0]);
-    try {
-      for (let b = 0; b < batches.length; b++) {
-        const batch = await next!;
-        next = b + 1 < batches.length ? this.#loadBatch(batches[b + 1]) : undefined;
-        const count = batches[b].length;
-        // SpotTune samples its policy at evaluation too (the study); seeded per epoch and batch
-        const out = await this.#network.predict(batch.input, [count, 1, ...this.#shape], {
-          seed: deriveSeed(cfg.seed, 'validation', epoch, b),
-          ...(this.#network.isSpotTune ? { policy: 'sample' as const } : {}),
-        });
-        for (let i = 0; i < count; i++) {
-          labels.push(batch.labels[i]);
-          probabilities.push(out.probabilities[i]);
-          lossSum += bceWithLogits(out.logits[i], batch.labels[i]);
-        }
+    await this.#forEachBatch(batches, async (batch, b) => {
+      const count = batches[b].length;
+      // SpotTune samples its policy at evaluation too (the study); seeded per epoch and batch
+      const out = await this.#network.predict(batch.input, [count, 1, ...this.#shape], {
+        seed: deriveSeed(cfg.seed, 'validation', epoch, b),
+        ...(this.#network.isSpotTune ? { policy: 'sample' as const } : {}),
+      });
+      for (let i = 0; i < count; i++) {
+        labels.push(batch.labels[i]);
+        probabilities.push(out.probabilities[i]);
+        lossSum += bceWithLogits(out.logits[i], batch.labels[i]);
       }
-    } finally {
-      next?.catch(() => undefined);
-    }
+    });
     return passMetrics(labels, probabilities, lossSum, cfg);
   }
 

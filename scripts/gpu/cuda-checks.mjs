@@ -113,7 +113,7 @@ async function checkResNet(lib, name) {
 async function checkSpotTune(lib) {
   const name = 'spottune50';
   const fx = fixture(name);
-  const net = await lib.createNetwork({ kind: 'spottune', depth: 50, gumbelTau: fx.tau, device, ...TRAIN });
+  const net = await lib.createNetwork({ kind: 'spottune', depth: 50, device, ...TRAIN });
   try {
     await net.loadStateDict(formulaStateDict(net.stateInfo()));
     const x = makeInput(fx.shape);

@@ -4,8 +4,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { DEVICE_PATTERN, isDevice } from '../../lib/config/device.js';
+import { NetworkSchema } from '../../lib/config/model.js';
 import {
   ConfigError,
+  describeConfigIssues,
   expandEnsemble,
   experimentJsonSchema,
   loadExperimentConfig,
@@ -30,7 +33,7 @@ describe('the paper defaults', () => {
     expect(config.networks).toEqual(['spottune', 'random', 'transfer']);
     expect(config.modalities).toHaveLength(11);
     expect(config.splits).toMatchObject({ seed: 42, testSize: 0.3, folds: 5, shuffle: true, stratify: true, anchor: 'DSC' });
-    expect(config.evaluation).toMatchObject({ gumbelSamples: 100, gumbelSeed: 42, threshold: 0.5, commonTestOnly: true });
+    expect(config.evaluation).toMatchObject({ gumbelSamples: 100, gumbelSeed: 42, threshold: 0.5 });
     expect(config.stats.nemenyiClamp).toBe(false);
   });
   test('training and network values come from lib/config/train.ts and model.ts', () => {
@@ -82,6 +85,28 @@ describe('BAD CONFIG: errors name the key path', () => {
   });
   test('an unknown anchor group', () => {
     expect(issuesOf({ splits: { anchor: 'dsc' } })).toMatch(/splits\.anchor: .*did you mean "DSC"\?/);
+  });
+  test('a retired key says where its setting went', () => {
+    expect(issuesOf({ network: { gumbelTau: 5 } })).toMatch(/network\.gumbelTau: network\.gumbelTau was removed: .*set train\.gumbelTau instead/);
+    expect(issuesOf({ evaluation: { commonTestOnly: false } })).toMatch(/evaluation\.commonTestOnly: .*every ensemble is scored on the common test set/);
+    // the same name elsewhere is an ordinary unknown key
+    expect(issuesOf({ splits: { gumbelTau: 5 } })).toMatch(/splits\.gumbelTau: Unknown key "gumbelTau"/);
+    // the network's own options (createNetwork) reject it the same way
+    const parsed = NetworkSchema.safeParse({ gumbelTau: 5 });
+    expect(parsed.success).toBe(false);
+    expect(describeConfigIssues(NetworkSchema, parsed.error!)).toEqual([{ path: 'gumbelTau', message: expect.stringMatching(/set train\.gumbelTau instead/) }]);
+  });
+  test('one temperature: train.gumbelTau, a constant or an epoch schedule', () => {
+    expect(resolveExperimentConfig({ train: { gumbelTau: [[0, 100], [10, 5]] } }).train.gumbelTau).toEqual([[0, 100], [10, 5]]);
+    expect(Object.keys(NetworkSchema.shape)).not.toContain('gumbelTau');
+    expect(JSON.stringify(experimentJsonSchema())).not.toMatch(/commonTestOnly/);
+  });
+  test('a device is cpu, cuda or cuda:N everywhere', () => {
+    expect(issuesOf({ network: { device: 'gpu' } })).toMatch(/network\.device: expected 'cpu', 'cuda' or 'cuda:N'/);
+    expect(issuesOf({ augment: { device: 'cuda:x' } })).toMatch(/augment\.device: expected 'cpu', 'cuda' or 'cuda:N'/);
+    expect(resolveExperimentConfig({ network: { device: 'cuda:1' }, augment: { device: 'cuda' } })).toMatchObject({ network: { device: 'cuda:1' }, augment: { device: 'cuda' } });
+    expect(['cpu', 'cuda', 'cuda:0', 'cuda:12'].every((d) => isDevice(d) && DEVICE_PATTERN.test(d))).toBe(true);
+    expect(['', 'CPU', 'cuda:', 'mps', 'cuda:-1', 7].some((d) => isDevice(d))).toBe(false);
   });
   test('every problem is listed', () => {
     try {

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { GEOMETRY_PRESETS, PreprocessSchema, SynthSchema } from '../../config/data.js';
+import { intFlag, numberFlag, schemaOption } from '../schema-option.js';
 
 interface SummaryFlags {
   data: string;
@@ -10,12 +12,12 @@ interface SummaryFlags {
 
 interface SynthFlags {
   out: string;
-  patients: string;
+  patients: number;
   size: string;
-  seed: string;
-  signal: string;
+  seed: number;
+  signal: number;
   signalModalities?: string;
-  compression: string;
+  compression: number;
   progress: boolean;
 }
 
@@ -24,14 +26,17 @@ interface PrepareFlags {
   out: string;
   mask: 'automated' | 'corrected';
   crop: string;
-  cropMargin: string;
-  scale?: string;
+  cropMargin: number;
+  scale: number;
   padTo?: string;
   modalities?: string;
   workers?: string;
   clinicalCsv?: string;
   progress: boolean;
 }
+
+/** `[0:140, 39:211, 44:208]` for a crop box. */
+const boxText = (box: readonly (readonly number[])[]) => `[${box.map(([a, b]) => `${a}:${b}`).join(', ')}]`;
 
 const list = (s?: string) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
 
@@ -43,7 +48,7 @@ export function registerData(program: Command): void {
     .command('summary')
     .description('count the patients of a UPENN-GBM NIfTI package per modality group and MGMT class')
     .requiredOption('--data <dir>', 'UPENN-GBM NIfTI package root (images_structural, images_DTI, images_DSC, automated_segm, ...)')
-    .option('--mask <source>', 'tumour mask: automated (the study\'s) or corrected (images_segm where present)', 'automated')
+    .addOption(schemaOption('--mask <source>', PreprocessSchema.shape.mask))
     .option('--clinical-csv <file>', 'clinical CSV (default: the newest UPENN-GBM_clinical_info_v*.csv found beside the data)')
     .option('--list', 'also list every excluded scan, unmatched and ignored file')
     .option('--json', 'print the whole cohort description as JSON')
@@ -85,12 +90,12 @@ export function registerData(program: Command): void {
     .command('synth')
     .description('write a synthetic cohort laid out exactly like UPENN-GBM, with an MGMT-linked tumour signal')
     .requiredOption('--out <dir>', 'directory to write')
-    .option('--patients <n>', 'baseline patients with a definite MGMT status (plus a few excluded extras)', '24')
-    .option('--size <size>', "'full' (155x240x240, 1 mm) or 'small' (78x120x120, 2 mm)", 'small')
-    .option('--seed <n>', 'seed (the same seed writes the same files)', '42')
-    .option('--signal <x>', 'strength of the MGMT-linked signal (0 = none)', '1')
-    .option('--signal-modalities <list>', 'comma-separated modalities carrying the signal (default: all)')
-    .option('--compression <level>', 'gzip level 1-9', '1')
+    .addOption(schemaOption('--patients <n>', SynthSchema.shape.patients, { parse: intFlag, note: ' (plus a few excluded extras)' }))
+    .addOption(schemaOption('--size <size>', SynthSchema.shape.size))
+    .addOption(schemaOption('--seed <n>', SynthSchema.shape.seed, { parse: intFlag }))
+    .addOption(schemaOption('--signal <x>', SynthSchema.shape.signal, { parse: numberFlag }))
+    .addOption(schemaOption('--signal-modalities <list>', SynthSchema.shape.signalModalities, { note: ', comma-separated (default: all)' }))
+    .addOption(schemaOption('--compression <level>', SynthSchema.shape.compressionLevel, { parse: intFlag }))
     .option('--no-progress', 'no progress bar')
     .action(async (flags: SynthFlags) => {
       const [{ synthCohort }, cliProgress] = await Promise.all([import('../../data/synth.js'), import('cli-progress')]);
@@ -102,12 +107,12 @@ export function registerData(program: Command): void {
         result = await synthCohort(
           {
             out: flags.out,
-            patients: Number(flags.patients),
+            patients: flags.patients,
             size: flags.size as 'full' | 'small',
-            seed: Number(flags.seed),
-            signal: Number(flags.signal),
+            seed: flags.seed,
+            signal: flags.signal,
             signalModalities: list(flags.signalModalities),
-            compressionLevel: Number(flags.compression),
+            compressionLevel: flags.compression,
           },
           (p) => {
             if (!started) {
@@ -130,11 +135,20 @@ export function registerData(program: Command): void {
     .description('preprocess a UPENN-GBM cohort as the study did into a cache of float32 .npy volumes (reused and resumable)')
     .requiredOption('--data <dir>', 'UPENN-GBM NIfTI package root')
     .requiredOption('--out <dir>', 'cache directory (manifest.json + <ID>_<MODALITY>.npy)')
-    .option('--mask <source>', 'tumour mask: automated (the study\'s) or corrected', 'automated')
-    .option('--crop <box>', "'paper' ([0:140, 39:211, 44:208]), 'small' (the synthetic small geometry), 'tumour' (the cohort's largest tumour extent) or z0:z1,y0:y1,x0:x1", 'paper')
-    .option('--crop-margin <n>', "voxels around the tumour extent with --crop tumour", '0')
-    .option('--scale <x>', 'rescale factor (default 0.5, the study)')
-    .option('--pad-to <shape>', "D,H,W to zero-pad to, or 'none' (default 70,86,86; 35,43,43 with --crop small)")
+    .addOption(schemaOption('--mask <source>', PreprocessSchema.shape.mask))
+    .addOption(
+      schemaOption('--crop <box>', PreprocessSchema.shape.crop, {
+        note: `: 'paper' (${boxText(GEOMETRY_PRESETS.paper.crop)}), 'small' (the synthetic small geometry), 'tumour' (the cohort's largest tumour extent) or z0:z1,y0:y1,x0:x1`,
+      }),
+    )
+    .addOption(schemaOption('--crop-margin <n>', PreprocessSchema.shape.cropMargin, { parse: intFlag }))
+    .addOption(schemaOption('--scale <x>', PreprocessSchema.shape.scale, { parse: numberFlag }))
+    .addOption(
+      schemaOption('--pad-to <shape>', PreprocessSchema.shape.padTo, {
+        noDefault: true,
+        note: `: D,H,W, or 'none' (default ${GEOMETRY_PRESETS.paper.padTo.join(',')}; ${GEOMETRY_PRESETS.small.padTo.join(',')} with --crop small)`,
+      }),
+    )
     .option('--modalities <list>', 'comma-separated modalities (default: all eleven)')
     .option('--workers <n>', 'worker threads (default: CPUs - 1; 0 = main thread)')
     .option('--clinical-csv <file>', 'clinical CSV (default: found beside the data)')
@@ -165,8 +179,8 @@ export function registerData(program: Command): void {
           out: flags.out,
           preprocess: {
             crop: crop as never,
-            cropMargin: Number(flags.cropMargin),
-            ...(flags.scale ? { scale: Number(flags.scale) } : {}),
+            cropMargin: flags.cropMargin,
+            scale: flags.scale,
             ...(padTo !== undefined ? { padTo: padTo as [number, number, number] | null } : {}),
           },
           modalities: list(flags.modalities) as never,

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { DEMO_DEFAULTS } from '../../config/demo.js';
 
 interface DemoFlags {
   out: string;
@@ -13,10 +14,10 @@ export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description("the study's whole protocol on a synthetic cohort, reduced to run on a 2-core CPU in minutes; prints where the report is")
-    .option('--out <dir>', 'output folder (re-running resumes)', 'demo-out')
-    .option('--patients <n>', 'baseline patients of the synthetic cohort', '64')
-    .option('--seed <n>', 'seed of the cohort, the splits and the trainings', '42')
-    .option('--concurrency <k>', 'trainings at once', '2')
+    .option('--out <dir>', 'output folder (re-running resumes)', DEMO_DEFAULTS.out)
+    .option('--patients <n>', 'baseline patients of the synthetic cohort', String(DEMO_DEFAULTS.patients))
+    .option('--seed <n>', 'seed of the cohort, the splits and the trainings', String(DEMO_DEFAULTS.seed))
+    .option('--concurrency <k>', 'trainings at once', String(DEMO_DEFAULTS.concurrency))
     .option('--no-progress', 'no progress bar')
     .action(async (flags: DemoFlags) => {
       const [{ runDemo, DEMO_CONFIG }, { planOf }, { resolveExperimentConfig }, progress] = await Promise.all([

@@ -1,4 +1,7 @@
 import type { Command } from 'commander';
+import { DeviceSchema } from '../../config/device.js';
+import { PAPER_MODEL } from '../../config/model.js';
+import { schemaOption } from '../schema-option.js';
 import { addQueueOptions, printQueueStatus } from './worker.js';
 
 interface ExperimentFlags {
@@ -25,9 +28,9 @@ export function registerExperiment(program: Command): void {
     .requiredOption('--out <dir>', 'experiment folder: experiment.json, splits.json, runs/, jobs/, report/')
     .option('--data <dir>', 'cohort in the UPENN-GBM layout (the TCIA NIfTI package folder)')
     .option('--config <file>', "experiment configuration (JSON, see configs/paper.json and configs/experiment.schema.json); default: the paper's values")
-    .option('--weights <file>', 'MedicalNet checkpoint for SpotTune and transfer (resnet_50.pth)')
+    .option('--weights <file>', `MedicalNet checkpoint for SpotTune and transfer (resnet_${PAPER_MODEL.depth}.pth for the study)`)
     .option('--cache <dir>', 'prepared-volume cache (default <out>/cache)')
-    .option('--device <device>', 'cpu, cuda or cuda:N for the trainings in this process')
+    .addOption(schemaOption('--device <device>', DeviceSchema, { noDefault: true, note: " (this process's jobs; default: the config's network.device)" }))
     .option('--concurrency <k>', 'jobs at once in this process', '1')
     .option('--resume', 'continue the experiment in --out (its experiment.json names the data, weights and config)')
     .option('--synthetic', 'mark the cohort as synthetic in the report')

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { PreprocessSchema } from '../../config/data.js';
+import { schemaOption } from '../schema-option.js';
 import { PYRADIOMICS_DEFAULTS } from '../../config/radiomics.js';
 
 interface ExtractFlags {
@@ -26,7 +28,7 @@ export function registerRadiomics(program: Command): void {
     .option('--study', 'only the study\'s six baseline features')
     .option('--modalities <list>', 'comma-separated modalities (default: all a patient has; the structural four with --study)')
     .option('--regions <list>', 'comma-separated regions among necrotic, enhancing, core, oedema, whole (default: all)')
-    .option('--mask <source>', 'tumour mask: automated (the study\'s) or corrected', 'automated')
+    .addOption(schemaOption('--mask <source>', PreprocessSchema.shape.mask))
     .option('--bin-width <n>', 'fixed bin width of the texture discretisation', String(PYRADIOMICS_DEFAULTS.binWidth))
     .option('--bin-count <n>', 'fixed number of bins instead of --bin-width (e.g. for DTI or DSC maps, whose values are far below 25)')
     .option('--voxel-array-shift <n>', 'added to intensities for Energy, TotalEnergy and RootMeanSquared', String(PYRADIOMICS_DEFAULTS.voxelArrayShift))

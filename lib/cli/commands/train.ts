@@ -1,4 +1,8 @@
 import type { Command } from 'commander';
+import { DeviceSchema } from '../../config/device.js';
+import { NetworkSchema, PAPER_MODEL } from '../../config/model.js';
+import { TRAIN_NETWORKS, TrainSchema } from '../../config/train.js';
+import { intFlag, schemaOption } from '../schema-option.js';
 
 interface TrainFlags {
   cache: string;
@@ -9,11 +13,11 @@ interface TrainFlags {
   out: string;
   resume?: boolean;
   splits?: string;
-  depth?: string;
+  depth: number;
   device: string;
-  epochs?: string;
-  batchSize?: string;
-  seed?: string;
+  epochs: number;
+  batchSize: number;
+  seed: number;
   augment: boolean;
   progress: boolean;
 }
@@ -32,35 +36,32 @@ export function registerTrain(program: Command): void {
     .description('train one network on one cross-validation fold of one modality (the paper\'s settings unless told)')
     .requiredOption('--cache <dir>', 'prepared cohort (spottune data prepare --out DIR)')
     .requiredOption('--modality <name>', 'derivative to train on, e.g. DTI_FA, T2, DSC_ap-rCBV')
-    .option('--network <kind>', 'spottune | random | transfer', 'spottune')
+    .addOption(schemaOption('--network <kind>', NetworkSchema.shape.kind, { note: `: ${TRAIN_NETWORKS.join(' | ')}` }))
     .requiredOption('--fold <k>', 'cross-validation fold, 0-based')
-    .option('--weights <file>', 'MedicalNet checkpoint (resnet_50.pth); required for spottune and transfer')
+    .option('--weights <file>', `MedicalNet checkpoint (resnet_${PAPER_MODEL.depth}.pth for the study); required for spottune and transfer`)
     .requiredOption('--out <dir>', 'run folder: checkpoints, metrics.jsonl/csv, model.pth, selection.json')
     .option('--resume', 'continue from <out>/checkpoint.pth when it exists')
     .option('--splits <file>', 'splits file to reuse or create (default <out>/splits.json)')
-    .option('--depth <n>', 'ResNet depth (paper: 50)')
-    .option('--device <device>', 'cpu, cuda or cuda:N', 'cpu')
-    .option('--epochs <n>', 'epochs (paper: 90)')
-    .option('--batch-size <n>', 'batch size (paper: 12)')
-    .option('--seed <n>', 'seed of shuffling, augmentation and Gumbel noise (paper: 42)')
+    .addOption(schemaOption('--depth <n>', NetworkSchema.shape.depth, { parse: intFlag }))
+    .addOption(schemaOption('--device <device>', DeviceSchema))
+    .addOption(schemaOption('--epochs <n>', TrainSchema.shape.epochs, { parse: intFlag }))
+    .addOption(schemaOption('--batch-size <n>', TrainSchema.shape.batchSize, { parse: intFlag }))
+    .addOption(schemaOption('--seed <n>', TrainSchema.shape.seed, { parse: intFlag }))
     .option('--no-augment', 'train on the base volumes only (no flip/rotate/noise/deform copies, no balancing)')
     .option('--no-progress', 'no progress bar')
     .action(async (flags: TrainFlags) => {
-      const [{ openCache }, { loadOrMakeStudySplits, readSplits }, { expandTrainingSet }, { modalityGroup, MODALITIES }, models, { Trainer }, { checkOneOf }, cliProgress] =
-        await Promise.all([
-          import('../../data/cache.js'),
-          import('../../data/splits.js'),
-          import('../../data/augment.js'),
-          import('../../config/data.js'),
-          import('../../models/index.js'),
-          import('../../train/trainer.js'),
-          import('../../util/validate.js'),
-          import('cli-progress'),
-        ]);
+      const [{ openCache }, { loadOrMakeStudySplits, readSplits }, { modalityGroup, MODALITIES }, { prepareFoldTraining }, { checkOneOf }, cliProgress] = await Promise.all([
+        import('../../data/cache.js'),
+        import('../../data/splits.js'),
+        import('../../config/data.js'),
+        import('../../train/fold.js'),
+        import('../../util/validate.js'),
+        import('cli-progress'),
+      ]);
       const { join } = await import('node:path');
       const modality = checkOneOf(flags.modality, '--modality', MODALITIES);
-      const kind = checkOneOf(flags.network, '--network', ['spottune', 'random', 'transfer'] as const);
-      if (kind !== 'random' && !flags.weights) throw new TypeError(`--network ${kind} starts from MedicalNet weights: pass --weights resnet_${flags.depth ?? 50}.pth`);
+      const kind = checkOneOf(flags.network, '--network', TRAIN_NETWORKS);
+      if (kind !== 'random' && !flags.weights) throw new TypeError(`--network ${kind} starts from MedicalNet weights: pass --weights resnet_${flags.depth}.pth`);
       const fold = int(flags.fold, 'fold')!;
 
       const cache = await openCache(flags.cache);
@@ -81,72 +82,57 @@ export function registerTrain(program: Command): void {
       const folds = splits.groups[group]?.folds;
       if (!folds) throw new RangeError(`The splits have no group ${group}`);
       if (fold < 0 || fold >= folds.length) throw new RangeError(`Expected --fold in [0, ${folds.length - 1}] but received ${fold}`);
-      const has = new Set(cache.patients.filter((p) => p.modalities.includes(modality)).map((p) => p.id));
-      const sample = (id: string) => ({ id, label: splits.labels[id], load: () => cache.load(id, modality) });
-      const base = folds[fold].train.filter((id) => has.has(id)).map(sample);
-      const validation = folds[fold].validation.filter((id) => has.has(id)).map(sample);
-      const train = flags.augment ? expandTrainingSet(base, cache.shape, { device: flags.device }).samples : base;
 
-      const network = await models.createNetwork({
-        kind,
-        device: flags.device,
-        ...(flags.depth ? { depth: int(flags.depth, 'depth') as 50 } : {}),
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      await using run = await prepareFoldTraining({
+        cache,
+        splits,
+        modality,
+        fold,
+        network: { kind, device: flags.device, depth: flags.depth as 50 },
+        weights: flags.weights ?? null,
+        augment: flags.augment ? { device: flags.device } : false,
+        train: { epochs: flags.epochs, batchSize: flags.batchSize, seed: flags.seed },
+        outDir: flags.out,
+        signal: controller.signal,
+        meta: (network) => ({ cache: cache.dir, modality, network: kind, fold, weights: flags.weights ?? null, augment: flags.augment, networkConfig: network.config }),
+      });
+      const { trainer } = run;
+      process.once('SIGINT', stop);
+      const epochs = trainer.config.epochs;
+      const perEpoch = trainer.batchesPerEpoch;
+      const bar = flags.progress
+        ? new cliProgress.SingleBar(
+            { format: `${kind} ${modality} fold ${fold} |{bar}| epoch {epoch}/${epochs} | loss {loss} | val M {m} | ETA {eta_formatted}`, stream: process.stderr, etaBuffer: 2 * perEpoch },
+            cliProgress.Presets.shades_classic,
+          )
+        : undefined;
+      let lastM = '-';
+      trainer.on('epochStart', (e) => {
+        if (bar && !bar.isActive) bar.start(epochs * perEpoch, e.epoch * perEpoch, { epoch: e.epoch + 1, loss: '-', m: lastM });
+        bar?.update({ epoch: e.epoch + 1 });
+      });
+      trainer.on('step', (s) => bar?.increment({ loss: s.loss.toFixed(4) }));
+      trainer.on('epochEnd', (r) => {
+        lastM = Number.isFinite(r.validation.m) ? r.validation.m.toFixed(3) : '-';
+        bar?.update({ m: lastM });
       });
       try {
-        if (flags.weights) await models.loadMedicalNet(network, flags.weights);
-        const controller = new AbortController();
-        const stop = () => controller.abort();
-        process.once('SIGINT', stop);
-        const trainer = new Trainer({
-          network,
-          train,
-          validation,
-          shape: cache.shape,
-          outDir: flags.out,
-          signal: controller.signal,
-          config: {
-            ...(flags.epochs ? { epochs: int(flags.epochs, 'epochs') } : {}),
-            ...(flags.batchSize ? { batchSize: int(flags.batchSize, 'batch-size') } : {}),
-            ...(flags.seed ? { seed: int(flags.seed, 'seed') } : {}),
-          },
-          meta: { cache: cache.dir, modality, network: kind, fold, weights: flags.weights ?? null, augment: flags.augment, networkConfig: network.config },
-        });
-        const epochs = trainer.config.epochs;
-        const perEpoch = trainer.batchesPerEpoch;
-        const bar = flags.progress
-          ? new cliProgress.SingleBar(
-              { format: `${kind} ${modality} fold ${fold} |{bar}| epoch {epoch}/${epochs} | loss {loss} | val M {m} | ETA {eta_formatted}`, stream: process.stderr, etaBuffer: 2 * perEpoch },
-              cliProgress.Presets.shades_classic,
-            )
-          : undefined;
-        let lastM = '-';
-        trainer.on('epochStart', (e) => {
-          if (bar && !bar.isActive) bar.start(epochs * perEpoch, e.epoch * perEpoch, { epoch: e.epoch + 1, loss: '-', m: lastM });
-          bar?.update({ epoch: e.epoch + 1 });
-        });
-        trainer.on('step', (s) => bar?.increment({ loss: s.loss.toFixed(4) }));
-        trainer.on('epochEnd', (r) => {
-          lastM = Number.isFinite(r.validation.m) ? r.validation.m.toFixed(3) : '-';
-          bar?.update({ m: lastM });
-        });
-        try {
-          const result = await trainer.run({ resume: Boolean(flags.resume) });
-          bar?.stop();
-          const v = result.selected.validation;
-          process.stdout.write(
-            `${result.selection === 'best' ? 'selected' : 'no epoch passed the SEN/SPE gates; kept the last'} epoch ${result.selectedEpoch}: ` +
-              `val M ${v.m.toFixed(3)}, SEN ${v.sen.toFixed(3)}, SPE ${v.spe.toFixed(3)}, ACC ${v.acc.toFixed(3)}, AUC ${v.auc.toFixed(3)}\n` +
-              `model ${result.modelPath}\n`,
-          );
-        } catch (err) {
-          bar?.stop();
-          if ((err as Error).name === 'AbortError') throw new Error(`stopped; the last checkpoint is in ${flags.out}: continue with --resume`);
-          throw err;
-        } finally {
-          process.off('SIGINT', stop);
-        }
+        const result = await trainer.run({ resume: Boolean(flags.resume) });
+        bar?.stop();
+        const v = result.selected.validation;
+        process.stdout.write(
+          `${result.selection === 'best' ? 'selected' : 'no epoch passed the SEN/SPE gates; kept the last'} epoch ${result.selectedEpoch}: ` +
+            `val M ${v.m.toFixed(3)}, SEN ${v.sen.toFixed(3)}, SPE ${v.spe.toFixed(3)}, ACC ${v.acc.toFixed(3)}, AUC ${v.auc.toFixed(3)}\n` +
+            `model ${result.modelPath}\n`,
+        );
+      } catch (err) {
+        bar?.stop();
+        if ((err as Error).name === 'AbortError') throw new Error(`stopped; the last checkpoint is in ${flags.out}: continue with --resume`);
+        throw err;
       } finally {
-        network.dispose();
+        process.off('SIGINT', stop);
       }
     });
 }

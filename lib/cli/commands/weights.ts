@@ -1,7 +1,13 @@
 import type { Command } from 'commander';
+import { DeviceSchema, type Device } from '../../config/device.js';
+import { PAPER_MODEL, RESNET_DEPTHS } from '../../config/model.js';
 import { readPth, stateDictOf, walkTensors, type PthFile } from '../../io/pth/index.js';
 import { detectArchitecture, type DetectedArchitecture } from '../../models/medicalnet-keys.js';
+import { schemaOption } from '../schema-option.js';
 import type { HostTensor } from '../../types.js';
+
+/** The MedicalNet checkpoints `spottune weights embed --arch` takes: one per published depth. */
+const ARCHITECTURES = RESNET_DEPTHS.map((d) => `resnet${d}` as const);
 
 /** What `spottune weights inspect --json` prints. */
 export interface WeightsInspection {
@@ -139,10 +145,10 @@ export async function embedVolume(options: {
   normalize?: EmbedResult['normalize'];
   axisOrder?: 'kji' | 'ijk';
   volume?: number;
-  device?: 'cpu' | 'cuda' | `cuda:${number}`;
+  device?: Device;
 }): Promise<EmbedResult> {
   const { checkOneOf } = await import('../../util/validate.js');
-  const arch = checkOneOf(options.arch, 'arch', ['resnet10', 'resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152', 'resnet200'] as const);
+  const arch = checkOneOf(options.arch, 'arch', ARCHITECTURES);
   const normalize = checkOneOf(options.normalize ?? 'none', 'normalize', ['none', 'minmax', 'zscore'] as const);
   const { readNifti } = await import('../../io/nifti.js');
   const { createMedicalNetEncoder } = await import('../../models/medicalnet.js');
@@ -171,11 +177,11 @@ export function registerWeights(program: Command): void {
     .description('run a MedicalNet ResNet on one NIfTI volume and print its global-average-pooled last-stage features')
     .requiredOption('--weights <file>', 'MedicalNet checkpoint (resnet_50.pth, ...)')
     .requiredOption('--input <volume>', 'a NIfTI volume (.nii or .nii.gz), fed as stored')
-    .option('--arch <name>', 'resnet10, resnet18, resnet34, resnet50, resnet101, resnet152 or resnet200', 'resnet50')
+    .option('--arch <name>', ARCHITECTURES.join(', '), `resnet${PAPER_MODEL.depth}`)
     .option('--normalize <mode>', 'none (as stored), minmax ([0, 1]) or zscore', 'none')
     .option('--axis-order <order>', "kji (as stored: [nz, ny, nx]) or ijk (nibabel's [nx, ny, nz])", 'kji')
     .option('--volume <index>', 'which volume of a 4-D file', '0')
-    .option('--device <device>', "cpu, cuda or cuda:N", 'cpu')
+    .addOption(schemaOption('--device <device>', DeviceSchema))
     .option('--json', 'print as JSON')
     .action(async (opts: { weights: string; input: string; arch: string; normalize: string; axisOrder: string; volume: string; device: string; json?: boolean }) => {
       const result = await embedVolume({
@@ -185,7 +191,7 @@ export function registerWeights(program: Command): void {
         normalize: opts.normalize as EmbedResult['normalize'],
         axisOrder: opts.axisOrder as 'kji' | 'ijk',
         volume: Number(opts.volume),
-        device: opts.device as 'cpu',
+        device: opts.device as Device,
       });
       process.stdout.write(
         opts.json

@@ -3,8 +3,10 @@
  * options and the `--status` output that `spottune experiment` shares (see README, "Scaling out").
  * @module
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { QUEUE_DEFAULTS } from '../../config/queue.js';
+import { Command, InvalidArgumentError } from 'commander';
+import { DeviceSchema } from '../../config/device.js';
+import { WorkerSchema } from '../../config/queue.js';
+import { schemaOption } from '../schema-option.js';
 import type { ExperimentPlan } from '../../experiment/plan.js';
 
 function positiveInt(name: string, min = 1) {
@@ -33,13 +35,13 @@ export function registerWorker(program: Command): void {
     .command('worker')
     .description('run experiment jobs from a Redis queue on this machine, each in its own process (see README, "Scaling out")')
     .requiredOption('--queue <url>', 'Redis URL: redis://[[user]:password@]host[:port][/db], or rediss:// for TLS')
-    .option('--device <device>', 'device of the jobs: cpu, cuda, cuda:1 (passed to each job as SPOTTUNE_DEVICE)')
-    .option('--concurrency <k>', 'jobs at once on this worker (several trainings fit on one large GPU)', positiveInt('--concurrency'), QUEUE_DEFAULTS.concurrency)
+    .addOption(schemaOption('--device <device>', DeviceSchema, { noDefault: true, note: " (this worker's jobs, passed to each as SPOTTUNE_DEVICE; default: the experiment config's network.device)" }))
+    .addOption(schemaOption('--concurrency <k>', WorkerSchema.shape.concurrency, { parse: positiveInt('--concurrency'), note: ' (several trainings fit on one large GPU)' }))
     .option('--runner <module>', 'job runner module exporting createJobRunner(context) or runJob(job, context) (default: the experiment runner)')
-    .addOption(new Option('--queue-name <name>', 'BullMQ queue name').default(QUEUE_DEFAULTS.queueName))
-    .addOption(new Option('--lock-duration <ms>', 'lock time of an active job (renewed every half); a dead worker is detected after about this plus --stalled-interval').argParser(positiveInt('--lock-duration', 1000)).default(QUEUE_DEFAULTS.lockDurationMs))
-    .addOption(new Option('--stalled-interval <ms>', 'how often to look for jobs of dead workers').argParser(positiveInt('--stalled-interval', 100)).default(QUEUE_DEFAULTS.stalledIntervalMs))
-    .addOption(new Option('--max-stalled <n>', 'times a job may lose its worker before it is failed').argParser(positiveInt('--max-stalled', 0)).default(QUEUE_DEFAULTS.maxStalledCount))
+    .addOption(schemaOption('--queue-name <name>', WorkerSchema.shape.queueName))
+    .addOption(schemaOption('--lock-duration <ms>', WorkerSchema.shape.lockDurationMs, { parse: positiveInt('--lock-duration', 1000), note: '; a dead worker is detected after about this plus --stalled-interval' }))
+    .addOption(schemaOption('--stalled-interval <ms>', WorkerSchema.shape.stalledIntervalMs, { parse: positiveInt('--stalled-interval', 100) }))
+    .addOption(schemaOption('--max-stalled <n>', WorkerSchema.shape.maxStalledCount, { parse: positiveInt('--max-stalled', 0) }))
     .action(async (opts: WorkerCommandOptions) => {
       const { startQueueWorker } = await import('../../experiment/queue/worker.js');
       const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);

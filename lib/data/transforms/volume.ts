@@ -7,7 +7,8 @@
  */
 import type { NativeTensor } from '../../native/binding.js';
 import { fromNative } from '../../native/errors.js';
-import { checkDevice, kHandle, Tensor, type Device } from '../../tensor.js';
+import type { Device } from '../../config/device.js';
+import { checkDevice, kHandle, Tensor } from '../../tensor.js';
 import { checkShape, describeValue } from '../../util/validate.js';
 
 /** A float32 volume in JS memory, C-order, shape [D, H, W]. */

@@ -1,0 +1,97 @@
+/**
+ * Command-line options made from the configuration schemas: an option's default and help text are
+ * the zod field's `.default()` and `.describe()`, so `spottune --help` states the study's values
+ * from the one place they live (lib/config) instead of restating them.
+ * @module
+ */
+import { InvalidArgumentError, Option } from 'commander';
+import type { z } from 'zod';
+
+/** What a schema field says about itself. */
+export interface SchemaField {
+  /** The `.describe()` text, from the outermost wrapper that has one. */
+  description?: string;
+  /** Whether the field has a `.default()`. */
+  hasDefault: boolean;
+  /** The default value (undefined without one). */
+  default?: unknown;
+}
+
+interface Def {
+  type: string;
+  innerType?: z.ZodType;
+  in?: z.ZodType;
+  defaultValue?: unknown;
+}
+
+/**
+ * Reads a field's description and default through its wrappers (default, optional, nullable,
+ * pipe), so `z.number().describe(d).default(v)` and `z.number().default(v).describe(d)` read alike.
+ */
+export function schemaField(field: z.ZodType): SchemaField {
+  const out: SchemaField = { hasDefault: false };
+  let current: z.ZodType | undefined = field;
+  for (let i = 0; current && i < 20; i++) {
+    out.description ??= current.description;
+    const def: Def = (current as unknown as { _zod: { def: Def } })._zod.def;
+    if ((def.type === 'default' || def.type === 'prefault') && !out.hasDefault) {
+      out.hasDefault = true;
+      const value = def.defaultValue;
+      out.default = typeof value === 'function' ? (value as () => unknown)() : value;
+    }
+    current = def.innerType ?? (def.type === 'pipe' ? def.in : undefined);
+  }
+  return out;
+}
+
+/** Options of {@link schemaOption}. */
+export interface SchemaOptionOptions {
+  /** Converts the flag's text; the schema default is used as it is. */
+  parse?: (value: string, flag: string) => unknown;
+  /** Appended to the schema's description (e.g. the allowed values, or a note on the CLI). */
+  note?: string;
+  /** Leave the option without a default (its value then comes from elsewhere, e.g. a config file). */
+  noDefault?: boolean;
+  /** How the default reads in the help; default: the value. */
+  defaultDescription?: string;
+}
+
+/**
+ * A commander option whose help text is the field's description and whose default is the field's
+ * default (shown by `--help` as `(default: ...)`).
+ * @param flags commander's flag syntax, e.g. `'--epochs <n>'`
+ * @param field the zod field, e.g. `TrainSchema.shape.epochs`
+ * @throws TypeError when the field has no description (every option must say what it does)
+ */
+export function schemaOption(flags: string, field: z.ZodType, options: SchemaOptionOptions = {}): Option {
+  const info = schemaField(field);
+  if (!info.description) throw new TypeError(`The schema field behind ${flags} has no .describe() text`);
+  // help lines start in lower case, as commander's own do; a leading name such as ResNet stays
+  const word = info.description.split(/[^A-Za-z]/)[0];
+  const text = /^[A-Z][a-z]*$/.test(word) ? info.description[0].toLowerCase() + info.description.slice(1) : info.description;
+  const option = new Option(flags, options.note ? `${text}${options.note}` : text);
+  if (options.parse) {
+    const parse = options.parse;
+    const name = flags.split(/[ ,]/)[0];
+    option.argParser((value: string) => parse(value, name));
+  }
+  if (info.hasDefault && !options.noDefault) {
+    const shown = options.defaultDescription ?? (typeof info.default === 'object' ? JSON.stringify(info.default) : undefined);
+    option.default(info.default, shown);
+  }
+  return option;
+}
+
+/** Parses an integer flag value, failing with commander's usage error (flag and value named). */
+export function intFlag(value: string, flag: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n)) throw new InvalidArgumentError(`Expected an integer for ${flag} but received ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** Parses a number flag value, failing with commander's usage error (flag and value named). */
+export function numberFlag(value: string, flag: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || Number.isNaN(n)) throw new InvalidArgumentError(`Expected a number for ${flag} but received ${JSON.stringify(value)}`);
+  return n;
+}
