@@ -8,7 +8,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeStudySplits, RandomState, summarizeEnsemble, summarizeGroupStatistics, writeReport } from '../dist/lib/index.js';
+import { makeStudySplits, RandomState } from '../dist/lib/index.js';
+// the report has its own door (spottune3d/report), apart from the package root: see lib/index.ts
+import { summarizeEnsemble, summarizeGroupStatistics, writeReport } from '../dist/lib/report/index.js';
 
 const rng = new RandomState(1);
 function time(label, fn, reps = 1) {
@@ -21,6 +23,7 @@ function time(label, fn, reps = 1) {
 }
 
 const ids = Array.from({ length: 262 }, (_, i) => `UPENN-GBM-${String(i + 1).padStart(5, '0')}_11`);
+/** @type {import('../dist/lib/index.js').SplitPatient[]} */
 const patients = ids.map((id, i) => ({
   id,
   label: rng.randomSample() < 0.42 ? 1 : 0,

@@ -88,6 +88,14 @@ function displacementGrid() {
   return Array.from({ length: 81 }, () => 5 * Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()));
 }
 
+/**
+ * One benchmark case. `params` go to both workers' `setup` as they are; `target` names the
+ * TARGETS entry when it is not the case's own, and `inner` the case a memory run trains.
+ * @typedef {{ name: string, case: string, params: Record<string, any>, reps?: number,
+ *   warmup?: number, volumes?: number, target?: string, inner?: string }} BenchCase
+ */
+
+/** @returns {BenchCase[]} */
 function plan() {
   const reps = Number(opt.reps ?? (quick ? 3 : cuda ? 6 : 5));
   const warmup = Number(opt.warmup ?? (cuda ? 2 : 1));
@@ -97,6 +105,7 @@ function plan() {
   const variants = (opt.variants ?? (cuda ? 'bf16-cl,bf16,fp32' : 'fp32')).split(',');
   const base = { device: opt.device };
   const tag = (v) => (v === 'fp32' ? {} : v === 'bf16' ? { amp: 'bf16' } : v === 'bf16-cl' ? { amp: 'bf16', channelsLast: true } : null);
+  /** @type {BenchCase[]} */
   const out = [];
   const shapeText = (b, s) => `${b}x1x${s.join('x')}`;
   for (const v of variants) {
@@ -183,9 +192,7 @@ class Worker {
       if (next.done) throw new Error(`${this.label} closed its output: ${this.stderr.trim().split('\n').slice(-5).join(' | ')}`);
       const reply = JSON.parse(next.value);
       if (!reply.ok) {
-        const err = new Error(`${this.label}: ${reply.error}`);
-        err.trace = reply.trace;
-        throw err;
+        throw Object.assign(new Error(`${this.label}: ${reply.error}`), { trace: reply.trace });
       }
       return reply;
     } finally {
@@ -319,7 +326,7 @@ async function runMemory(c) {
   // reuse shows up as growth between the two)
   const record = { name: c.name, case: 'memory', targetKey: 'memory', params: summariseParams(c.params) };
   const t0 = performance.now();
-  for (const [name, spawnIt] of [['ours', spawnOurs], ['theirs', spawnTheirs]]) {
+  for (const [name, spawnIt] of /** @type {const} */ ([['ours', spawnOurs], ['theirs', spawnTheirs]])) {
     const w = spawnIt();
     try {
       await w.send({ op: 'hello' });
@@ -392,6 +399,7 @@ function runAreaBenches() {
   const out = {};
   const dir = join(root, 'bench/out');
   mkdirSync(dir, { recursive: true });
+  /** @type {[name: string, script: string, args: string[]][]} */
   const scripts = [
     ['preprocess', 'bench/preprocess.mjs', ['--python', opt.python]],
     ['augment', 'bench/augment.mjs', ['--threads', String(threads), ...(cuda ? ['--device', opt.device] : [])]],

@@ -44,6 +44,7 @@ log(`LibTorch: ${torch.source}${torch.version ? ` ${torch.version}` : ''} (${tor
 
 // cmake-js downloads Node's headers unless told where they are; a Node installed with its headers
 // (Debian's, the official tarballs) has them beside the binary, and npm passes npm_config_nodedir.
+/** @type {NodeJS.ProcessEnv} */
 const env = { ...process.env, CMAKE_BUILD_PARALLEL_LEVEL: '' };
 const localHeaders = resolve(dirname(process.execPath), '..');
 if (!env.npm_config_nodedir && existsSync(join(localHeaders, 'include', 'node', 'node_api.h'))) {

@@ -169,6 +169,7 @@ export function resolveLibTorch({ install = false, log = () => {} } = {}) {
   let { found, tried } = probeLibTorch();
   if (!found && install && isDebianRoot()) {
     log('LibTorch not found; installing Debian libtorch-dev with apt-get');
+    /** @type {import('node:child_process').SpawnSyncOptions} */
     const opts = { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } };
     spawnSync('apt-get', ['update', '-qq'], opts);
     const run = spawnSync('apt-get', ['install', '-y', '-qq', 'libtorch-dev'], opts);

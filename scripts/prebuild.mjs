@@ -15,6 +15,7 @@ const require = createRequire(import.meta.url);
 const torch = resolveLibTorch({ install: true, log: (l) => console.error(`[spottune3d] ${l}`) });
 console.error(`[spottune3d] prebuild against LibTorch: ${torch.source}${torch.version ? ` ${torch.version}` : ''}`);
 
+/** @type {NodeJS.ProcessEnv} */
 const env = { JOBS: 'max', ...process.env, PREBUILD_NODE_GYP: join(dirname(require.resolve('node-gyp/package.json')), 'bin', 'node-gyp.js') };
 // node-gyp downloads Node's headers unless told where they are (see build-native.mjs).
 const local = resolve(dirname(process.execPath), '..');

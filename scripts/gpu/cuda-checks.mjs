@@ -77,11 +77,12 @@ function recordEqual(group, what, actual, expected) {
   results.push({ group, what, equal: same, pass: same, ...(same ? {} : { mismatches: a.filter((v, i) => v !== expected[i]).length }) });
 }
 
-async function updatesAfterStep(net, run, names) {
+/** Runs `step` (one training step) and returns its result with what it changed in `names`. */
+async function updatesAfterStep(net, step, names) {
   const before = await net.stateDict();
-  await run();
+  const result = await step();
   const after = await net.stateDict();
-  return new Map(names.map((n) => [n, summarise(after.get(n).data.map((v, i) => v - before.get(n).data[i]))]));
+  return { result, updates: new Map(names.map((n) => [n, summarise(after.get(n).data.map((v, i) => v - before.get(n).data[i]))])) };
 }
 
 async function checkResNet(lib, name) {
@@ -93,10 +94,7 @@ async function checkResNet(lib, name) {
     const { logits } = await net.predict(x, fx.shape);
     const pr = fx.precision ?? {};
     record(name, 'eval logits', relativeError(logits, fx.evalLogits), within(pr.evalLogits));
-    let step;
-    const updates = await updatesAfterStep(net, async () => {
-      step = await net.trainStep(x, fx.shape, Float32Array.from(fx.labels), { seed: 0 });
-    }, Object.keys(fx.updates));
+    const { result: step, updates } = await updatesAfterStep(net, () => net.trainStep(x, fx.shape, Float32Array.from(fx.labels), { seed: 0 }), Object.keys(fx.updates));
     const forward = within(Math.max(pr.loss ?? 0, pr.probabilities ?? 0));
     record(name, 'loss', relativeError([step.loss], [fx.loss]), forward);
     record(name, 'train-mode probabilities', relativeError(step.probabilities, fx.probabilities), forward);
@@ -135,11 +133,12 @@ async function checkSpotTune(lib) {
       const both = await net.predict(x, fx.shape, { seed, routing: 'both' });
       record(name, `policy-aware = two-copy logits (seed ${seed})`, relativeError(sel.logits, both.logits));
     }
-    let step;
     const pr = fx.precision ?? {};
-    const updates = await updatesAfterStep(net, async () => {
-      step = await net.trainStep(x, fx.shape, Float32Array.from(fx.labels), { seed: 0, tau: fx.tau, gumbelNoise: Float32Array.from(fx.noise) });
-    }, Object.keys(fx.updates));
+    const { result: step, updates } = await updatesAfterStep(
+      net,
+      () => net.trainStep(x, fx.shape, Float32Array.from(fx.labels), { seed: 0, tau: fx.tau, gumbelNoise: Float32Array.from(fx.noise) }),
+      Object.keys(fx.updates),
+    );
     recordEqual(name, 'train policy', step.policy, fx.trainPolicy);
     const forward = within(Math.max(pr.loss ?? 0, pr.probabilities ?? 0));
     record(name, 'loss', relativeError([step.loss], [fx.loss]), forward);
@@ -167,13 +166,13 @@ async function main() {
     console.error(`cuda-checks: could not load the library: ${err?.message ?? err}`);
     process.exit(2);
   }
-  const groups = [
+  const groups = /** @type {[group: string, run: () => Promise<void>][]} */ ([
     ['resnet10', () => checkResNet(lib, 'resnet10')],
     ['resnet18-shortcut-b', () => checkResNet(lib, 'resnet18-shortcut-b')],
     ['resnet50', () => checkResNet(lib, 'resnet50')],
     ['resnet50-shortcut-a', () => checkResNet(lib, 'resnet50-shortcut-a')],
     ['spottune50', () => checkSpotTune(lib)],
-  ].filter(([g]) => !opt.only || opt.only.split(',').includes(g));
+  ]).filter(([g]) => !opt.only || opt.only.split(',').includes(g));
   for (const [group, run] of groups) {
     try {
       await run();
