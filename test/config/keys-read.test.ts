@@ -86,10 +86,10 @@ function source(file: string): string {
   return text;
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 function isRead(key: string, files: readonly string[]): boolean {
-  const k = escape(key);
+  const k = escapeRegExp(key);
   const ts = new RegExp(`\\.${k}\\b|[{,]\\s*${k}\\s*[,}]|\\[['"]${k}['"]\\]`);
   const cc = new RegExp(`"${k}"`);
   return files.some((f) => (f.endsWith('.ts') ? ts : cc).test(source(f)));
