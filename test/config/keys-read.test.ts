@@ -40,7 +40,7 @@ const EXPERIMENT_CONSUMERS: Consumers = {
   splits: ['lib/data/splits.ts'],
   network: ['lib/models'],
   // the scheduler settings travel to C++ whole; the Trainer checks `mode` against plateauMetric
-  'network.scheduler': ['native/models/network.cc', 'lib/train/trainer.ts'],
+  'network.scheduler': ['native/models/network_config.cc', 'lib/train/trainer.ts'],
   train: ['lib/train'],
   augment: ['lib/data/augment.ts', 'lib/data/transforms'],
   preprocess: ['lib/data/preprocess.ts', 'lib/data/cache.ts', 'lib/experiment'],
