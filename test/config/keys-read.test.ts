@@ -43,7 +43,7 @@ const EXPERIMENT_CONSUMERS: Consumers = {
   'network.scheduler': ['native/models/network_config.cc', 'lib/train/trainer.ts'],
   train: ['lib/train'],
   augment: ['lib/data/augment.ts', 'lib/data/transforms'],
-  preprocess: ['lib/data/preprocess.ts', 'lib/data/cache.ts', 'lib/experiment'],
+  preprocess: ['lib/data/preprocess', 'lib/data/cache.ts', 'lib/experiment'],
   evaluation: ['lib/experiment', 'lib/eval'],
   stats: ['lib/experiment', 'lib/report'],
   report: ['lib/experiment', 'lib/report'],
