@@ -1,0 +1,109 @@
+// The runnable programs of examples/ (they cannot rot): each one is compiled against dist/ by its
+// package name, run in a child process, and its output checked; and the README's TypeScript
+// snippets are checked to be, word for word, the `#region readme` lines of one of them.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, test } from 'vitest';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const examples = readdirSync(join(root, 'examples'))
+  .filter((f) => f.endsWith('.ts'))
+  .sort();
+
+/** The lines between `// #region readme` and `// #endregion readme`, each region dedented, all joined. */
+function readmeRegion(source: string): string | null {
+  const parts: string[][] = [];
+  let current: string[] | null = null;
+  for (const line of source.split('\n')) {
+    if (line.trim() === '// #region readme') current = [];
+    else if (line.trim() === '// #endregion readme') {
+      if (current) parts.push(current);
+      current = null;
+    } else if (current) current.push(line);
+  }
+  if (parts.length === 0) return null;
+  const dedent = (lines: string[]) => {
+    const indent = Math.min(...lines.filter((l) => l.trim()).map((l) => l.length - l.trimStart().length));
+    return lines.map((l) => l.slice(indent));
+  };
+  return parts.flatMap(dedent).join('\n').trim();
+}
+
+/** The README's ```ts blocks, trimmed. */
+function readmeSnippets(): string[] {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  return [...readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1].trim());
+}
+
+function run(example: string, args: string[] = []): string {
+  const child = spawnSync(process.execPath, [join(root, 'dist/examples', example.replace(/\.ts$/, '.js')), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 280_000,
+  });
+  expect(child.stderr, `${example}'s stderr`).toBe('');
+  expect(child.status, `${example} exits 0`).toBe(0);
+  return child.stdout;
+}
+
+describe('the README and examples/', () => {
+  test('each README TypeScript snippet is one example, and the README links it', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const regions = new Map(examples.map((f) => [f, readmeRegion(readFileSync(join(root, 'examples', f), 'utf8'))]));
+    const snippets = readmeSnippets();
+    expect(snippets.length).toBeGreaterThan(0);
+    for (const snippet of snippets) {
+      const owner = [...regions].find(([, region]) => region === snippet)?.[0];
+      expect(owner, `a file of examples/ whose readme region is this README snippet:\n${snippet}`).toBeDefined();
+      expect(readme).toContain(`(examples/${owner})`);
+    }
+    // and every example that declares a README region is in the README
+    for (const region of regions.values()) if (region !== null) expect(snippets).toContain(region);
+  });
+});
+
+describe.sequential('examples/ run against dist/', () => {
+  beforeAll(() => {
+    expect(existsSync(join(root, 'dist/lib/index.js')), 'dist/ is built (npx tsc -p tsconfig.build.json)').toBe(true);
+    const tsc = spawnSync(process.execPath, [join(root, 'node_modules/.bin/tsc'), '-p', join(root, 'tsconfig.examples.json')], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 280_000,
+    });
+    expect(tsc.stdout + tsc.stderr).toBe('');
+    expect(tsc.status).toBe(0);
+  }, 300_000);
+
+  test('every example has a test here', () => {
+    expect(examples).toEqual(['experiment.ts', 'load-medicalnet.ts', 'train-resnet.ts']);
+  });
+
+  test('train-resnet: three training steps, then two probabilities', () => {
+    const lines = run('train-resnet.ts').trim().split('\n');
+    expect(lines).toHaveLength(4);
+    for (let step = 0; step < 3; step++) {
+      const m = lines[step].match(/^step (\d) loss (\S+)$/);
+      expect(m?.[1]).toBe(String(step));
+      expect(Number.isFinite(Number(m?.[2]))).toBe(true);
+    }
+    const p = lines[3].split(' ');
+    expect(p[0]).toBe('probabilities');
+    expect(p.slice(1).map(Number).every((v) => v > 0 && v < 1)).toBe(true);
+    expect(p).toHaveLength(3);
+  }, 300_000);
+
+  test('load-medicalnet: writes a MedicalNet-layout ResNet3D-50 and loads both SpotTune copies from it', () => {
+    const lines = run('load-medicalnet.ts').trim().split('\n');
+    expect(lines[0]).toBe("MedicalNet resnet50 (bottleneck [3, 4, 6, 3], shortcut B), 1 input channel, 'module.' prefix");
+    // SpotTune3D-50: 315 entries per copy, both from the file; fc (2) and the ResNet-10 agent (74) are new
+    expect(lines[1]).toBe('630 tensors loaded; 76 initialised');
+  }, 300_000);
+
+  test('experiment: the toy protocol on a synthetic cohort runs every job and writes the report', () => {
+    const lines = run('experiment.ts').trim().split('\n');
+    expect(lines.at(-2)).toMatch(/^jobs \d+ failed 0 report written$/);
+    expect(lines.at(-1)).toBe('quick epochs 3 gumbelSamples 10 batchSize 12');
+  }, 300_000);
+});
