@@ -125,8 +125,19 @@ describe.sequential('examples/ run against dist/', () => {
   }, 300_000);
 
   test('every example has a test here', () => {
-    expect(examples).toEqual(['experiment.ts', 'load-medicalnet.ts', 'train-resnet.ts']);
+    expect(examples).toEqual(['cohort-augment.ts', 'experiment.ts', 'load-medicalnet.ts', 'train-resnet.ts']);
   });
+
+  test('cohort-augment: reads a synthetic cohort and one volume, augments it and writes it back', () => {
+    const lines = run('cohort-augment.ts').trim().split('\n');
+    // synthCohort({ patients: 6, size: 'small', seed: 1 }): the 'small' geometry, FLAIR stored as int16
+    expect(lines[0]).toMatch(/^patients 6 excluded \d+ DTI \d+$/);
+    expect(lines[1]).toBe('FLAIR 78x120x120 spacing 2x2x2 stored as int16');
+    expect(lines[2]).toMatch(/^flip 78x120x120 rotate -?\d+\.\d\d noise 78x120x120$/);
+    const angle = Number(lines[2].split(' ')[3]);
+    expect(angle >= -180 && angle < 180).toBe(true);
+    expect(lines[3]).toBe('written 78x120x120');
+  }, 300_000);
 
   test('train-resnet: three training steps, then two probabilities', () => {
     const lines = run('train-resnet.ts').trim().split('\n');
