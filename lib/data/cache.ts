@@ -6,7 +6,7 @@
  *
  * Layout (the contract other areas read):
  * - `manifest.json`: `{ format, version, complete, shape, params, patients: [{ id, label, modalities }],
- *   skipped: [{ id, modality, code, reason }], entries }`;
+ *   skipped: [{ id, modality, code, reason, error? }], entries }`;
  * - `<ID>_<MODALITY>.npy` (lib/io/npy.ts): float32, C order, shape `shape` ([D, H, W]), values in [0, 1].
  * @module
  */
