@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { debuglog } from 'node:util';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { MODALITIES, type CropBox, type Modality, type PreprocessConfig, type PreprocessOptions } from '../config/data.js';
-import { readNifti } from '../io/nifti.js';
+import { readNifti, type NiftiVolume } from '../io/nifti.js';
 import { readNpy } from '../io/npy.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { packageRoot } from '../util/package-root.js';
@@ -251,7 +251,14 @@ export async function prepareCohort(cohort: Cohort | string, options: PrepareOpt
       const boxes: CropBox[] = [];
       let shape: Shape3 | undefined;
       for (const p of c.patients) {
-        const m = await readNifti(p.mask);
+        let m: NiftiVolume;
+        try {
+          m = await readNifti(p.mask);
+        } catch (err) {
+          // its patient's job reads the mask again and records the failure per volume
+          log('%s: mask %s left out of the tumour box: %s', p.id, p.mask, (err as Error).message);
+          continue;
+        }
         decoded++;
         shape ??= m.shape;
         const b = tumourBox(m.data, m.shape);

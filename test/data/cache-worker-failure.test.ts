@@ -41,6 +41,20 @@ describe('a hostile file in a cohort', () => {
   });
 });
 
+describe('a hostile mask', () => {
+  test("with crop 'tumour': left out of the box, its patient's volumes recorded as ERR_NIFTI_FORMAT", async () => {
+    await synthCohort({ out: join(base, 'cohort-mask'), patients: 3, size: 'small', seed: 3 });
+    const c = await openCohort(join(base, 'cohort-mask'));
+    copyFileSync(looping, c.patients[0].mask);
+    const r = await prepareCohort(c, { out: join(base, 'cache-mask'), preprocess: { ...small, crop: 'tumour' }, workers: 0, modalities: ['T2', 'FLAIR'] });
+    expect(r.prepared).toBe(4);
+    expect(r.manifest.skipped.map((s) => [s.id, s.modality, s.code, s.error])).toEqual([
+      [c.patients[0].id, 'T2', 'read-error', 'ERR_NIFTI_FORMAT'],
+      [c.patients[0].id, 'FLAIR', 'read-error', 'ERR_NIFTI_FORMAT'],
+    ]);
+  });
+});
+
 describe('a worker thread that dies', () => {
   // A stand-in worker that reads headers with nifti-reader-js directly, the unguarded walk that
   // loops on the hostile chain until the (capped) heap is exhausted; modality EXIT exits, THROW throws.

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { readNiftiRaw } from '../../lib/io/index.js';
+import { NiftiError, readNiftiHeader, readNiftiRaw } from '../../lib/io/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'spottune-nifti-hostile-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -75,5 +75,30 @@ sys.stdout.buffer.write(np.ascontiguousarray(np.transpose(raw, (2, 1, 0))).astyp
       expect(v.stored.byteOffset % v.stored.BYTES_PER_ELEMENT).toBe(0);
       expect(Array.from(v.stored)).toEqual(want);
     }
+  });
+});
+
+describe('in process: the reasons name the lie', () => {
+  const file = (attack: string) => attacks.find((a) => a.attack === attack)!.file;
+
+  test.each([
+    ['extension-loop.nii', /extension at byte 352 has esize -16/],
+    ['extension-past-vox-offset.nii', /runs past vox_offset 368/],
+    ['vox-offset--16.nii', /vox_offset is -16/],
+    ['sizeof-hdr-349.nii', /sizeof_hdr is 349/],
+    ['dim-negative.nii', /dim\[2\] = -2/],
+  ])('%s: header and voxels refused with ERR_NIFTI_FORMAT', async (attack, message) => {
+    for (const read of [readNiftiHeader, readNiftiRaw]) {
+      const err = await read(file(attack)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(NiftiError);
+      expect(err).toMatchObject({ code: 'ERR_NIFTI_FORMAT', message: expect.stringMatching(message) });
+    }
+  });
+
+  test('the bomb: the header reads; the voxels stop at the bound with ERR_NIFTI_LIMIT, or stream', async () => {
+    const bomb = file('bomb-512MiB.nii.gz');
+    expect((await readNiftiHeader(bomb)).dims.slice(0, 4)).toEqual([3, 2, 2, 2]);
+    await expect(readNiftiRaw(bomb)).rejects.toMatchObject({ name: 'NiftiError', code: 'ERR_NIFTI_LIMIT', message: expect.stringMatching(/inflates past the \d+ bytes its header describes/) });
+    expect(Array.from((await readNiftiRaw(bomb, { inflate: 'stream' })).stored)).toEqual([-1, -0.5, 0, 0.5, 1, 1.5, 2, 2.5]);
   });
 });
