@@ -8,7 +8,7 @@
 import { createReadStream } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { constants as bufferConstants } from 'node:buffer';
-import { createGunzip, gunzip as gunzipCallback, gzip as gzipCallback } from 'node:zlib';
+import { constants as zlibConstants, createGunzip, gunzip as gunzipCallback, gunzipSync, gzip as gzipCallback } from 'node:zlib';
 import { promisify } from 'node:util';
 import * as nifti from 'nifti-reader-js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -377,9 +377,9 @@ function gzipError(err: unknown, path: string, bound?: number): unknown {
 }
 
 /**
- * The file's first bytes and its size; gzipped files are inflated to at most `HEAD_BYTES` from
- * their first `HEAD_BYTES` of input. A stream cut off early is inflated as far as it goes (the
- * header may be whole), never an error here; corrupt data is ERR_NIFTI_FORMAT.
+ * The file's first bytes and its size; a gzipped file's first bytes are inflated until they hold a
+ * NIfTI-2 header, to at most `HEAD_BYTES`. A stream cut off early is inflated as far as it goes
+ * (the header may be whole), never an error here; corrupt data is ERR_NIFTI_FORMAT.
  */
 async function readHead(path: string): Promise<{ gz: boolean; head: Buffer; size: number }> {
   const handle = await open(path, 'r');
@@ -395,8 +395,26 @@ async function readHead(path: string): Promise<{ gz: boolean; head: Buffer; size
   }
   const gz = first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
   if (!gz) return { gz, head: first, size };
-  // a stream, stopped once HEAD_BYTES are out: a one-shot inflate would expand its whole input
-  // (up to ~1032 times HEAD_BYTES) before the first byte could be looked at
+  // grow the input until the output holds a NIfTI-2 header: a compressed header is a few hundred
+  // bytes. The output is capped at HEAD_BYTES: n bytes of input may inflate ~1032 times over
+  for (let n = 512; ; n *= 8) {
+    let head: Buffer;
+    try {
+      head = gunzipSync(first.subarray(0, n), { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength: HEAD_BYTES });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return { gz, head: await inflateHead(first, path), size };
+      throw gzipError(err, path);
+    }
+    if (head.length >= HEADER_SIZE[2] || n >= first.length) return { gz, head, size };
+  }
+}
+
+/**
+ * The first HEAD_BYTES that `first` inflates to, streamed and stopped there: for the rare header
+ * whose first bytes inflate past HEAD_BYTES (a bomb right behind the header), where a one-shot
+ * inflate can only fail. An early end of `first` is expected, not an error.
+ */
+async function inflateHead(first: Buffer, path: string): Promise<Buffer> {
   const unzip = createGunzip({ chunkSize: 1 << 14 });
   let failure: unknown;
   unzip.on('error', (err) => (failure ??= err));
@@ -416,9 +434,9 @@ async function readHead(path: string): Promise<{ gz: boolean; head: Buffer; size
   }
   if (failure !== undefined && have < HEAD_BYTES) {
     const e = gzipError(failure, path);
-    if (!(e instanceof NiftiError && e.code === 'ERR_NIFTI_TRUNCATED')) throw e; // only `first` was given: an early end is expected
+    if (!(e instanceof NiftiError && e.code === 'ERR_NIFTI_TRUNCATED')) throw e;
   }
-  return { gz, head: Buffer.concat(parts, Math.min(have, HEAD_BYTES)), size };
+  return Buffer.concat(parts, Math.min(have, HEAD_BYTES));
 }
 
 /** Largest volume, and largest whole .nii.gz inflated in one call: what one Node buffer holds. */
