@@ -1,8 +1,10 @@
 /**
- * NIfTI-1 and NIfTI-2 reading and writing, `.nii` and `.nii.gz`. Headers are parsed with
- * nifti-reader-js; gzip goes through Node's zlib: a whole file is inflated in one call into one buffer
- * sized from its header (an early volume of a long 4-D file is streamed instead, inflating only the
- * bytes up to it), and every write is atomic.
+ * NIfTI-1 and NIfTI-2 reading and writing, `.nii` and `.nii.gz`. Header fields are parsed with
+ * nifti-reader-js and checked here (the extension chain is walked here, bounded); gzip goes through
+ * Node's zlib: a whole file is inflated in one call into one buffer sized from its header, and no
+ * further than the header describes (an early volume of a long 4-D file is streamed instead,
+ * inflating only the bytes up to it), and every write is atomic. Hostile files (header lies,
+ * looping extensions, bombs) fail with a coded NiftiError: scripts/fixtures/hostile/make_nifti.mjs.
  * @module
  */
 import { createReadStream } from 'node:fs';
@@ -303,8 +305,9 @@ function swapBytes(bytes: Uint8Array, width: number): void {
  * @returns float32 voxels with scl_slope/scl_inter applied (a slope of 0 or non-finite means none,
  *   as in nibabel), shape and spacing in the chosen axis order, the affine (sform, else qform) and
  *   the header.
- * @throws NiftiError with `code` ERR_NIFTI_FORMAT (not NIfTI), ERR_NIFTI_DATATYPE (RGB, complex,
- *   64-bit integers...) or ERR_NIFTI_TRUNCATED; RangeError for a volume index past the end.
+ * @throws NiftiError with `code` ERR_NIFTI_FORMAT (not NIfTI, or a header that contradicts
+ *   itself), ERR_NIFTI_DATATYPE (RGB, complex, 64-bit integers...), ERR_NIFTI_TRUNCATED or
+ *   ERR_NIFTI_LIMIT (see {@link NiftiError}); RangeError for a volume index past the end.
  * @example
  * const t1 = await readNifti('UPENN-GBM-00001_11_T1.nii.gz'); // t1.shape = [155, 240, 240]
  */
@@ -526,6 +529,8 @@ async function streamRange(path: string, start: number, end: number): Promise<Ui
  * converting or scaling them (`data` = `stored`), in the stored 'kji' order: the fast path for
  * pipelines that consume each voxel once. `stored` may be a view into a larger buffer (mind its
  * `byteOffset`).
+ * @throws NiftiError as {@link readNifti} does; with `inflate: 'whole'`, ERR_NIFTI_LIMIT for a
+ *   .nii.gz larger than one buffer; RangeError for a volume index past the end.
  */
 export async function readNiftiRaw(path: string, options: ReadNiftiRawOptions = {}): Promise<NiftiRawVolume> {
   if (typeof path !== 'string' || path.length === 0) throw new TypeError(`Expected a file path for path but received ${describeValue(path)}`);
@@ -564,7 +569,11 @@ function scaleInPlace(data: Float32Array, slope: number, inter: number): void {
   for (let i = 0; i < data.length; i++) data[i] = data[i] * slope + inter;
 }
 
-/** Reads only the header of a NIfTI file (inflating only its first bytes). */
+/**
+ * Reads only the header of a NIfTI file (inflating only its first bytes), checked as
+ * {@link readNifti} checks it.
+ * @throws NiftiError ERR_NIFTI_FORMAT, ERR_NIFTI_DATATYPE or ERR_NIFTI_TRUNCATED (a NIfTI-2 header cut short).
+ */
 export async function readNiftiHeader(path: string): Promise<NiftiHeader> {
   if (typeof path !== 'string' || path.length === 0) throw new TypeError(`Expected a file path for path but received ${describeValue(path)}`);
   const { head } = await readHead(path);
