@@ -28,8 +28,10 @@ const gunzip = promisify(gunzipCallback);
  * - ERR_NIFTI_DATATYPE: a datatype this reader does not convert (RGB, complex, 64-bit integers);
  * - ERR_NIFTI_TRUNCATED: the file ends before the bytes its header describes;
  * - ERR_NIFTI_LIMIT: the file holds more than its header describes (a .nii.gz that inflates past
- *   header + extensions + voxels plus 64 KiB), or one volume (or a whole .nii.gz read in one call) is larger
- *   than a Node buffer can hold.
+ *   header + extensions + voxels plus 64 KiB), or one volume (or a whole .nii.gz read in one
+ *   call) is larger than a Node buffer can hold.
+ *
+ * System errors (ENOENT, EACCES) keep their own `code`.
  */
 export class NiftiError extends Error {
   override name = 'NiftiError';
