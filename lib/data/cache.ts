@@ -6,7 +6,7 @@
  *
  * Layout (the contract other areas read):
  * - `manifest.json`: `{ format, version, complete, shape, params, patients: [{ id, label, modalities }],
- *   skipped: [{ id, modality, code, reason }], entries }`;
+ *   skipped: [{ id, modality, code, reason, error? }], entries }`;
  * - `<ID>_<MODALITY>.npy` (lib/io/npy.ts): float32, C order, shape `shape` ([D, H, W]), values in [0, 1].
  * @module
  */
@@ -17,9 +17,9 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { debuglog } from 'node:util';
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { MODALITIES, type CropBox, type Modality, type PreprocessConfig, type PreprocessOptions } from '../config/data.js';
-import { readNifti } from '../io/nifti.js';
+import { readNifti, type NiftiVolume } from '../io/nifti.js';
 import { readNpy } from '../io/npy.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { packageRoot } from '../util/package-root.js';
@@ -51,6 +51,12 @@ export interface SkippedVolume {
   modality: Modality;
   code: string;
   reason: string;
+  /**
+   * For code 'read-error': the code of the error behind it, e.g. ERR_NIFTI_FORMAT (a NiftiError),
+   * ENOENT, or ERR_PREPARE_WORKER (the worker thread preparing the patient died: out of memory,
+   * a fatal error or an exit; the patient's volumes not yet reported carry it).
+   */
+  error?: string;
 }
 
 interface Entry {
@@ -217,7 +223,9 @@ function workerScript(): string | undefined {
  *
  * @param cohort A cohort from {@link openCohort}, or its root directory.
  * @throws RangeError for inconsistent parameters (padTo smaller than the rescaled crop);
- *   Error when a worker fails to write.
+ *   Error when a worker fails to write. A worker thread that dies (out of memory, a fatal error,
+ *   an exit) fails only the volumes of the patient it was preparing: they are skipped with code
+ *   'read-error' and error ERR_PREPARE_WORKER, and a new worker takes the remaining patients.
  * @example
  * const result = await prepareCohort('/data/NIfTI-files', { out: '/data/cache', onProgress: (e) => console.log(e.done, e.total) });
  */
@@ -243,7 +251,14 @@ export async function prepareCohort(cohort: Cohort | string, options: PrepareOpt
       const boxes: CropBox[] = [];
       let shape: Shape3 | undefined;
       for (const p of c.patients) {
-        const m = await readNifti(p.mask);
+        let m: NiftiVolume;
+        try {
+          m = await readNifti(p.mask);
+        } catch (err) {
+          // its patient's job reads the mask again and records the failure per volume
+          log('%s: mask %s left out of the tumour box: %s', p.id, p.mask, (err as Error).message);
+          continue;
+        }
         decoded++;
         shape ??= m.shape;
         const b = tumourBox(m.data, m.shape);
@@ -343,7 +358,7 @@ export async function prepareCohort(cohort: Cohort | string, options: PrepareOpt
       skipped++;
       log('%s %s skipped: %s', r.id, m, r.reason);
       emit(r.id, m, 'skipped', r.reason);
-      if (r.code === 'read-error') skippedUnkeyed.push({ id: r.id, modality: m, code: r.code, reason: r.reason });
+      if (r.code === 'read-error') skippedUnkeyed.push({ id: r.id, modality: m, code: r.code, reason: r.reason, ...(r.error ? { error: r.error } : {}) });
     }
     void saveManifest(false);
   };
@@ -367,45 +382,77 @@ export async function prepareCohort(cohort: Cohort | string, options: PrepareOpt
   return { dir, manifest, prepared, reused, skipped, decoded, interrupted };
 }
 
-/** Runs jobs on a pool of worker threads; resolves when all are done or the signal stops dispatch. */
-function runInWorkers(script: string, count: number, jobs: PatientJob[], onItem: (r: ItemResult) => void, signal?: AbortSignal): Promise<void> {
+/** The `error` of volumes whose worker thread died (see {@link SkippedVolume.error}). */
+const WORKER_DIED = 'ERR_PREPARE_WORKER';
+
+/**
+ * Runs jobs on a pool of worker threads; resolves when all are done or the signal stops dispatch.
+ * A worker that dies (its 'error' event: out of memory, an uncaught error; or an exit while it
+ * holds a job) is replaced, and its job's unreported modalities are reported as failures with
+ * error ERR_PREPARE_WORKER: one hostile file costs its patient, never the run. A job that
+ * rejects (a write failing: a full disk) still stops the pool. `resourceLimits` are the workers'
+ * (tests cap the heap so a runaway read dies fast). Internal: exported for the tests.
+ */
+export function runInWorkers(script: string, count: number, jobs: PatientJob[], onItem: (r: ItemResult) => void, signal?: AbortSignal, resourceLimits?: ResourceLimits): Promise<void> {
   return new Promise((resolvePool, rejectPool) => {
     let next = 0;
     let active = 0;
-    let failed = false;
-    const pool: Worker[] = [];
+    let settled = false;
+    const pool = new Set<Worker>();
     const finish = (err?: Error) => {
-      if (failed) return;
-      if (err) failed = true;
-      if (err || active === 0) {
-        for (const w of pool) void w.terminate();
-        if (err) rejectPool(err);
-        else resolvePool();
-      }
+      if (settled) return;
+      if (!err && active > 0) return;
+      settled = true;
+      for (const w of pool) void w.terminate();
+      if (err) rejectPool(err);
+      else resolvePool();
     };
-    const dispatch = (w: Worker) => {
-      if (failed) return;
-      if (next < jobs.length && !signal?.aborted) {
-        active++;
-        w.postMessage(jobs[next++]);
-      } else if (active === 0) finish();
-    };
-    for (let i = 0; i < count; i++) {
-      const w = new Worker(script);
-      pool.push(w);
-      w.on('message', (msg: { type: string; message?: string } & ItemResult) => {
-        if (msg.type === 'item') onItem(msg);
-        else if (msg.type === 'patient-done') {
+    const more = () => next < jobs.length && !signal?.aborted;
+    const start = () => {
+      const w = new Worker(script, resourceLimits ? { resourceLimits } : undefined);
+      pool.add(w);
+      let job: PatientJob | undefined; // the patient this worker holds
+      let reported = new Set<string>();
+      let death: Error | undefined;
+      const dispatch = () => {
+        if (settled) return;
+        if (more()) {
+          active++;
+          job = jobs[next++];
+          reported = new Set();
+          w.postMessage(job);
+        } else {
+          job = undefined;
+          finish();
+        }
+      };
+      w.on('message', (msg: { type: string; id?: string; message?: string } & ItemResult) => {
+        if (msg.type === 'item') {
+          reported.add(msg.modality);
+          onItem(msg);
+        } else if (msg.type === 'patient-done') {
           active--;
-          dispatch(w);
-          if (active === 0 && (next >= jobs.length || signal?.aborted)) finish();
+          dispatch();
         } else if (msg.type === 'patient-failed') finish(new Error(`preparing ${msg.id} failed: ${msg.message}`));
       });
-      w.on('error', (err) => finish(err));
+      w.on('error', (err) => (death ??= err));
       w.on('exit', (code) => {
-        if (code !== 0 && !failed && active > 0) finish(new Error(`a preprocessing worker exited with code ${code}`));
+        pool.delete(w);
+        if (settled || !job) return; // terminated by finish, or idle
+        const lost = job;
+        job = undefined;
+        active--;
+        const why = death ? `${(death as NodeJS.ErrnoException).code ?? death.name}: ${death.message}` : `exit code ${code}`;
+        log('the worker preparing %s died (%s); replacing it', lost.id, why);
+        for (const item of lost.items) {
+          if (reported.has(item.modality)) continue;
+          onItem({ id: lost.id, modality: item.modality, ok: false, code: 'read-error', reason: `the preprocessing worker died while preparing ${lost.id} (${why}); ${item.imagePath} was not prepared`, error: WORKER_DIED, decoded: 0 });
+        }
+        if (more()) start();
+        else finish();
       });
-      dispatch(w);
-    }
+      dispatch();
+    };
+    for (let i = 0; i < count; i++) start();
   });
 }

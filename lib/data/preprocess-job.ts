@@ -16,13 +16,24 @@ export interface PatientJob {
   items: Array<{ modality: string; imagePath: string; outPath: string }>;
 }
 
-export type ItemResult = { id: string; modality: string; ok: true; decoded: number } | { id: string; modality: string; ok: false; code: SkipCode; reason: string; decoded: number };
+/**
+ * One modality's outcome. A failure's `error` is the code of the error behind a 'read-error' (a
+ * NiftiError's ERR_NIFTI_*, a system error's ENOENT..., or ERR_PREPARE_WORKER when the worker
+ * thread died), so a cohort's unreadable files can be told apart.
+ */
+export type ItemResult = { id: string; modality: string; ok: true; decoded: number } | { id: string; modality: string; ok: false; code: SkipCode; reason: string; error?: string; decoded: number };
+
+/** The code of a thrown value, when it has one. */
+function codeOf(err: unknown): { error?: string } {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? { error: code } : {};
+}
 
 
 /** Runs a job, reporting each modality as it finishes. Never throws for bad data or unreadable files. */
 export async function runPatientJob(job: PatientJob, report: (r: ItemResult) => void, aborted: () => boolean = () => false): Promise<void> {
   let mask: (NiftiRawVolume & { region: MaskRegion }) | undefined;
-  let maskError: string | undefined;
+  let maskError: { reason: string; error?: string } | undefined;
   let decoded = 0;
   const writes: Promise<void>[] = [];
   try {
@@ -30,7 +41,7 @@ export async function runPatientJob(job: PatientJob, report: (r: ItemResult) => 
     mask = Object.assign(m, { region: maskRegion(m.data, m.shape) }); // where the tumour is: once for every modality
     decoded++;
   } catch (err) {
-    maskError = `cannot read the mask ${job.maskPath}: ${(err as Error).message}`;
+    maskError = { reason: `cannot read the mask ${job.maskPath}: ${(err as Error).message}`, ...codeOf(err) };
   }
   // the next image inflates on libuv's thread pool while this one is preprocessed
   const read = (path: string) => readNiftiRaw(path).then((image) => ({ image }), (err: Error) => ({ err }));
@@ -39,14 +50,14 @@ export async function runPatientJob(job: PatientJob, report: (r: ItemResult) => 
     if (aborted()) break;
     const base = { id: job.id, modality: item.modality };
     if (!mask) {
-      report({ ...base, ok: false, code: 'read-error', reason: maskError!, decoded });
+      report({ ...base, ok: false, code: 'read-error', ...maskError!, decoded });
       decoded = 0;
       continue;
     }
     const got = await next!;
     next = k + 1 < job.items.length && !aborted() ? read(job.items[k + 1].imagePath) : undefined;
     if ('err' in got) {
-      report({ ...base, ok: false, code: 'read-error', reason: `cannot read ${item.imagePath}: ${got.err.message}`, decoded });
+      report({ ...base, ok: false, code: 'read-error', reason: `cannot read ${item.imagePath}: ${got.err.message}`, ...codeOf(got.err), decoded });
       decoded = 0;
       continue;
     }

@@ -1,12 +1,15 @@
 /**
- * NIfTI-1 and NIfTI-2 reading and writing, `.nii` and `.nii.gz`. Headers are parsed with
- * nifti-reader-js; gzip goes through Node's zlib: a whole file is inflated in one call into one buffer
- * sized from its header (an early volume of a long 4-D file is streamed instead, inflating only the
- * bytes up to it), and every write is atomic.
+ * NIfTI-1 and NIfTI-2 reading and writing, `.nii` and `.nii.gz`. Header fields are parsed with
+ * nifti-reader-js and checked here (the extension chain is walked here, bounded); gzip goes through
+ * Node's zlib: a whole file is inflated in one call into one buffer sized from its header, and no
+ * further than the header describes (an early volume of a long 4-D file is streamed instead,
+ * inflating only the bytes up to it), and every write is atomic. Hostile files (header lies,
+ * looping extensions, bombs) fail with a coded NiftiError: scripts/fixtures/hostile/make_nifti.mjs.
  * @module
  */
 import { createReadStream } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
+import { constants as bufferConstants } from 'node:buffer';
 import { constants as zlibConstants, createGunzip, gunzip as gunzipCallback, gunzipSync, gzip as gzipCallback } from 'node:zlib';
 import { promisify } from 'node:util';
 import * as nifti from 'nifti-reader-js';
@@ -17,17 +20,38 @@ import { checkVolume, dtypeOf, reverseAxes, type Affine, type AxisOrder, type Vo
 const gzip = promisify(gzipCallback);
 const gunzip = promisify(gunzipCallback);
 
-/** A NIfTI file could not be read or written. `code` is stable: ERR_NIFTI_FORMAT, ERR_NIFTI_DATATYPE, ERR_NIFTI_TRUNCATED. */
+/**
+ * A NIfTI file could not be read or written. `code` is stable:
+ * - ERR_NIFTI_FORMAT: not NIfTI, or a header that contradicts itself (sizeof_hdr, rank, negative
+ *   dims, a vox_offset inside the header, an extension chain that loops or overruns vox_offset),
+ *   or corrupt gzip data;
+ * - ERR_NIFTI_DATATYPE: a datatype this reader does not convert (RGB, complex, 64-bit integers);
+ * - ERR_NIFTI_TRUNCATED: the file ends before the bytes its header describes;
+ * - ERR_NIFTI_LIMIT: the file holds more than its header describes (a .nii.gz that inflates past
+ *   header + extensions + voxels plus 64 KiB), or one volume (or a whole .nii.gz read in one
+ *   call) is larger than a Node buffer can hold.
+ *
+ * System errors (ENOENT, EACCES) keep their own `code`.
+ */
 export class NiftiError extends Error {
   override name = 'NiftiError';
   constructor(
-    readonly code: 'ERR_NIFTI_FORMAT' | 'ERR_NIFTI_DATATYPE' | 'ERR_NIFTI_TRUNCATED',
+    readonly code: NiftiErrorCode,
     message: string,
     readonly path?: string,
   ) {
     super(path ? `${path}: ${message}` : message);
   }
 }
+
+/** The codes a {@link NiftiError} carries. */
+export type NiftiErrorCode = 'ERR_NIFTI_FORMAT' | 'ERR_NIFTI_DATATYPE' | 'ERR_NIFTI_TRUNCATED' | 'ERR_NIFTI_LIMIT';
+
+/**
+ * Bytes a .nii.gz may inflate to beyond what its header describes (vox_offset + every volume)
+ * before the read stops with ERR_NIFTI_LIMIT: room for a writer's padding, never for a bomb.
+ */
+const INFLATE_SLACK = 1 << 16;
 
 /** The header fields of a NIfTI file, as stored (NIfTI-1 or -2). */
 export interface NiftiHeader {
@@ -135,14 +159,33 @@ function toArrayBuffer(buf: Buffer): ArrayBuffer {
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
 }
 
+/** Header sizes by version: sizeof_hdr, the value every NIfTI file starts with. */
+const HEADER_SIZE = { 1: 348, 2: 540 } as const;
+
+/**
+ * Parses and checks a header. nifti-reader-js reads the fixed fields only: it is handed exactly
+ * sizeof_hdr bytes, so it never walks the extension chain (its walk follows any esize, including
+ * negative ones, and loops forever on a chain that points back); the chain is walked here, bounded.
+ */
 function parseHeader(bytes: Buffer, path: string): NiftiHeader {
-  const ab = toArrayBuffer(bytes);
-  let h: nifti.NIFTI1 | nifti.NIFTI2;
-  if (nifti.isNIFTI1(ab)) h = new nifti.NIFTI1();
-  else if (nifti.isNIFTI2(ab)) h = new nifti.NIFTI2();
+  if (bytes.length < HEADER_SIZE[1]) throw new NiftiError('ERR_NIFTI_FORMAT', `file too short for a NIfTI header (${bytes.length} bytes; NIfTI-1 needs 348)`, path);
+  const ab = toArrayBuffer(bytes.subarray(0, HEADER_SIZE[2]));
+  let version: 1 | 2;
+  if (nifti.isNIFTI1(ab)) version = 1;
+  else if (nifti.isNIFTI2(ab)) version = 2;
   else throw new NiftiError('ERR_NIFTI_FORMAT', 'not a NIfTI-1 or NIfTI-2 file (no n+1/n+2 magic; .hdr/.img pairs are not supported)', path);
-  h.readHeader(ab);
-  const version = h instanceof nifti.NIFTI2 ? 2 : 1;
+  const size = HEADER_SIZE[version];
+  if (bytes.length < size) throw new NiftiError('ERR_NIFTI_TRUNCATED', `the NIfTI-2 header ends early: ${bytes.length} of 540 bytes`, path);
+  // sizeof_hdr also tells the byte order; the library would throw a plain Error for any other value
+  const probe = new DataView(ab);
+  const sizeofLE = probe.getInt32(0, true);
+  if (sizeofLE !== size && probe.getInt32(0, false) !== size) throw new NiftiError('ERR_NIFTI_FORMAT', `sizeof_hdr is ${sizeofLE}; a NIfTI-${version} header has ${size}`, path);
+  const h = version === 1 ? new nifti.NIFTI1() : new nifti.NIFTI2();
+  try {
+    h.readHeader(ab.slice(0, size));
+  } catch (err) {
+    throw new NiftiError('ERR_NIFTI_FORMAT', `unreadable NIfTI-${version} header (${(err as Error).message})`, path);
+  }
   const code = h.datatypeCode;
   const type = DATATYPES[code];
   if (!type) {
@@ -155,6 +198,18 @@ function parseHeader(bytes: Buffer, path: string): NiftiHeader {
   const srow = [0, 1, 2].map((r) =>
     [0, 1, 2, 3].map((c) => (version === 1 ? view.getFloat32(280 + 16 * r + 4 * c, le) : view.getFloat64(400 + 32 * r + 8 * c, le))),
   ) as [number[], number[], number[]];
+  const voxOffset = h.vox_offset;
+  // a single-file NIfTI stores its voxels after the header and the 4-byte extension flag; an
+  // offset inside them would return header bytes as voxels (nibabel refuses these files too)
+  if (!Number.isFinite(voxOffset) || voxOffset < size + 4 || voxOffset > Number.MAX_SAFE_INTEGER) {
+    throw new NiftiError('ERR_NIFTI_FORMAT', `vox_offset is ${voxOffset}; the voxels of a .nii start at or after byte ${size + 4}, past the header and the extension flag`, path);
+  }
+  const rank = h.dims[0];
+  if (!(rank >= 1 && rank <= 7)) throw new NiftiError('ERR_NIFTI_FORMAT', `dim[0] = ${rank} is not a rank in [1, 7]`, path);
+  for (let i = 1; i <= rank; i++) {
+    if (!(h.dims[i] >= 0) || !Number.isSafeInteger(h.dims[i])) throw new NiftiError('ERR_NIFTI_FORMAT', `dim[${i}] = ${h.dims[i]} is not a size (rank ${rank})`, path);
+  }
+  checkExtensions(bytes, size, Math.floor(voxOffset), le, path);
   return {
     version,
     littleEndian: le,
@@ -163,7 +218,7 @@ function parseHeader(bytes: Buffer, path: string): NiftiHeader {
     datatypeCode: code,
     dtype: type.dtype,
     bitpix: h.numBitsPerVoxel,
-    voxOffset: h.vox_offset,
+    voxOffset,
     sclSlope: h.scl_slope,
     sclInter: h.scl_inter,
     qformCode: h.qform_code,
@@ -175,6 +230,27 @@ function parseHeader(bytes: Buffer, path: string): NiftiHeader {
     intentCode: h.intent_code,
     description: h.description,
   };
+}
+
+/**
+ * Walks the extension chain between the extension flag and vox_offset (its contents are not
+ * used): each extension starts with its int32 esize, which counts its own 8-byte esize/ecode head,
+ * so each step moves forward by at least 8 bytes and the walk ends within the bytes at hand.
+ * A size under 8 (0, negative: a chain that stalls or points back) or one that runs past
+ * vox_offset is ERR_NIFTI_FORMAT, as nibabel refuses both; a size not a multiple of 16, which
+ * the standard asks for, is read as nibabel reads it. Extensions past the first bytes read
+ * (`bytes`) are not walked: the voxels start at vox_offset whatever they hold.
+ */
+function checkExtensions(bytes: Buffer, size: number, voxOffset: number, le: boolean, path: string): void {
+  if (bytes.length < size + 4 || bytes[size] === 0) return; // no extension flag
+  const end = Math.min(voxOffset, bytes.length);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  for (let at = size + 4; at + 8 <= end; ) {
+    const esize = view.getInt32(at, le);
+    if (esize < 8) throw new NiftiError('ERR_NIFTI_FORMAT', `the extension at byte ${at} has esize ${esize}; an extension holds at least its 8-byte esize and ecode`, path);
+    if (at + esize > voxOffset) throw new NiftiError('ERR_NIFTI_FORMAT', `the extension at byte ${at} (esize ${esize}) runs past vox_offset ${voxOffset}`, path);
+    at += esize;
+  }
 }
 
 /**
@@ -231,8 +307,9 @@ function swapBytes(bytes: Uint8Array, width: number): void {
  * @returns float32 voxels with scl_slope/scl_inter applied (a slope of 0 or non-finite means none,
  *   as in nibabel), shape and spacing in the chosen axis order, the affine (sform, else qform) and
  *   the header.
- * @throws NiftiError with `code` ERR_NIFTI_FORMAT (not NIfTI), ERR_NIFTI_DATATYPE (RGB, complex,
- *   64-bit integers...) or ERR_NIFTI_TRUNCATED; RangeError for a volume index past the end.
+ * @throws NiftiError with `code` ERR_NIFTI_FORMAT (not NIfTI, or a header that contradicts
+ *   itself), ERR_NIFTI_DATATYPE (RGB, complex, 64-bit integers...), ERR_NIFTI_TRUNCATED or
+ *   ERR_NIFTI_LIMIT (see {@link NiftiError}); RangeError for a volume index past the end.
  * @example
  * const t1 = await readNifti('UPENN-GBM-00001_11_T1.nii.gz'); // t1.shape = [155, 240, 240]
  */
@@ -286,22 +363,35 @@ export interface ReadNiftiRawOptions {
 /** First bytes read to find the header (and, inflated, enough for any NIfTI header plus a little). */
 const HEAD_BYTES = 1 << 16;
 
-/** A zlib error as a NiftiError: a cut-off stream is truncation, anything else a corrupt file. */
-function gzipError(err: unknown, path: string): unknown {
+/**
+ * deflate's largest expansion (about 1032:1): a .nii.gz cannot inflate to more than this many
+ * times its size, so a header that claims more describes a truncated file, not a giant buffer.
+ */
+const DEFLATE_MAX_RATIO = 1032;
+
+/**
+ * A zlib error as a NiftiError: a cut-off stream is truncation, output past the bound set from
+ * the header a decompression bomb, anything else a corrupt file.
+ */
+function gzipError(err: unknown, path: string, bound?: number): unknown {
   const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'ERR_BUFFER_TOO_LARGE') return new NiftiError('ERR_NIFTI_LIMIT', `the gzip stream inflates past the ${bound ?? 'expected'} bytes its header describes (header, extensions and voxels, plus ${INFLATE_SLACK} bytes of slack)`, path);
   if (e?.code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(e?.message ?? '')) return new NiftiError('ERR_NIFTI_TRUNCATED', 'the gzip stream ends early (truncated .nii.gz)', path);
   if (typeof e?.code === 'string' && e.code.startsWith('Z_')) return new NiftiError('ERR_NIFTI_FORMAT', `corrupt gzip data (${e.message})`, path);
   return err;
 }
 
 /**
- * The file's first bytes, inflated when gzipped (only as much as `HEAD_BYTES` of input gives:
- * a truncated stream is inflated as far as it goes, never an error here).
+ * The file's first bytes and its size; a gzipped file's first bytes are inflated until they hold a
+ * NIfTI-2 header, to at most `HEAD_BYTES`. A stream cut off early is inflated as far as it goes
+ * (the header may be whole), never an error here; corrupt data is ERR_NIFTI_FORMAT.
  */
-async function readHead(path: string): Promise<{ gz: boolean; head: Buffer }> {
+async function readHead(path: string): Promise<{ gz: boolean; head: Buffer; size: number }> {
   const handle = await open(path, 'r');
   let first: Buffer;
+  let size: number;
   try {
+    size = (await handle.stat()).size;
     const buf = Buffer.alloc(HEAD_BYTES);
     const { bytesRead } = await handle.read(buf, 0, HEAD_BYTES, 0);
     first = buf.subarray(0, bytesRead);
@@ -309,42 +399,82 @@ async function readHead(path: string): Promise<{ gz: boolean; head: Buffer }> {
     await handle.close();
   }
   const gz = first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
-  if (!gz) return { gz, head: first };
+  if (!gz) return { gz, head: first, size };
   // grow the input until the output holds a NIfTI-2 header: a compressed header is a few hundred
-  // bytes, and small inputs bound the output (deflate expands at most ~1032:1)
-  let head = Buffer.alloc(0);
+  // bytes. The output is capped at HEAD_BYTES: n bytes of input may inflate ~1032 times over
   for (let n = 512; ; n *= 8) {
+    let head: Buffer;
     try {
-      head = gunzipSync(first.subarray(0, n), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+      head = gunzipSync(first.subarray(0, n), { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength: HEAD_BYTES });
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return { gz, head: await inflateHead(first, path), size };
       throw gzipError(err, path);
     }
-    if (head.length >= 540 || n >= first.length) return { gz, head };
+    if (head.length >= HEADER_SIZE[2] || n >= first.length) return { gz, head, size };
   }
 }
 
+/**
+ * The first HEAD_BYTES that `first` inflates to, streamed and stopped there: for the rare header
+ * whose first bytes inflate past HEAD_BYTES (a bomb right behind the header), where a one-shot
+ * inflate can only fail. An early end of `first` is expected, not an error.
+ */
+async function inflateHead(first: Buffer, path: string): Promise<Buffer> {
+  const unzip = createGunzip({ chunkSize: 1 << 14 });
+  let failure: unknown;
+  unzip.on('error', (err) => (failure ??= err));
+  unzip.end(first);
+  const parts: Buffer[] = [];
+  let have = 0;
+  try {
+    for await (const chunk of unzip as AsyncIterable<Buffer>) {
+      parts.push(chunk);
+      have += chunk.length;
+      if (have >= HEAD_BYTES) break;
+    }
+  } catch (err) {
+    failure ??= err;
+  } finally {
+    unzip.destroy();
+  }
+  if (failure !== undefined && have < HEAD_BYTES) {
+    const e = gzipError(failure, path);
+    if (!(e instanceof NiftiError && e.code === 'ERR_NIFTI_TRUNCATED')) throw e;
+  }
+  return Buffer.concat(parts, Math.min(have, HEAD_BYTES));
+}
+
+/** Largest volume, and largest whole .nii.gz inflated in one call: what one Node buffer holds. */
+const MAX_BYTES = bufferConstants.MAX_LENGTH;
+
 /** The voxel bytes of volume `index` and the header, inflating as {@link ReadNiftiRawOptions.inflate} says. */
 async function readVolumeBytes(path: string, index: number, mode: InflateMode): Promise<{ header: NiftiHeader; bytes: Uint8Array }> {
-  const { gz, head } = await readHead(path);
-  if (head.length < 348) throw new NiftiError('ERR_NIFTI_FORMAT', 'file too short for a NIfTI header', path);
+  const { gz, head, size } = await readHead(path);
   const header = parseHeader(head, path);
   const { count, bytes } = layout(header, path);
   if (index >= count) throw new RangeError(`Expected options.volume in [0, ${count - 1}] for ${path} (${count} volume(s)) but received ${index}`);
-  const start = Math.floor(header.voxOffset) + index * bytes;
+  const voxOffset = Math.floor(header.voxOffset);
+  const start = voxOffset + index * bytes;
   const end = start + bytes;
-  const total = Math.floor(header.voxOffset) + count * bytes;
-  const whole = mode === 'whole' || (mode === 'auto' && 2 * end >= total);
+  const total = voxOffset + count * bytes;
+  // refuse before allocating: the file (inflated at most DEFLATE_MAX_RATIO times) cannot hold it
+  const capacity = gz ? DEFLATE_MAX_RATIO * size : size;
+  if (end > capacity) throw new NiftiError('ERR_NIFTI_TRUNCATED', `voxel data ends early: the header puts volume ${index} at bytes [${start}, ${end}) but the ${gz ? 'gzipped ' : ''}file has ${size} bytes`, path);
+  if (bytes > MAX_BYTES) throw new NiftiError('ERR_NIFTI_LIMIT', `volume ${index} claims ${bytes} bytes, more than one buffer holds (${MAX_BYTES})`, path);
+  if (gz && mode === 'whole' && total + INFLATE_SLACK > MAX_BYTES) throw new NiftiError('ERR_NIFTI_LIMIT', `inflating the whole file (${total} bytes) needs more than one buffer holds (${MAX_BYTES}); read it with inflate 'stream'`, path);
+  const whole = mode === 'whole' || (mode === 'auto' && 2 * end >= total && total + INFLATE_SLACK <= MAX_BYTES);
   let data: Uint8Array;
   if (!gz) data = await readRange(path, start, end);
   else if (!whole) data = await streamRange(path, start, end);
   else {
     let file: Buffer = await readFile(path);
+    const bound = total + INFLATE_SLACK;
     try {
-      // one output chunk of the header's size: no concatenation, no copy (deflate expands at most
-      // ~1032:1, so a header that claims more describes a truncated file, not a giant buffer)
-      file = await gunzip(file, { chunkSize: Math.max(1 << 16, Math.min(total, 1032 * file.length) + 64) });
+      // one output chunk of the header's size: no concatenation, no copy; and no more output than
+      // the header describes, so a small file that inflates to gigabytes stops early
+      file = await gunzip(file, { chunkSize: Math.max(1 << 16, Math.min(total, DEFLATE_MAX_RATIO * file.length) + 64), maxOutputLength: bound });
     } catch (err) {
-      throw gzipError(err, path);
+      throw gzipError(err, path, bound);
     }
     data = file.subarray(start, Math.min(end, file.length));
   }
@@ -401,6 +531,8 @@ async function streamRange(path: string, start: number, end: number): Promise<Ui
  * converting or scaling them (`data` = `stored`), in the stored 'kji' order: the fast path for
  * pipelines that consume each voxel once. `stored` may be a view into a larger buffer (mind its
  * `byteOffset`).
+ * @throws NiftiError as {@link readNifti} does; with `inflate: 'whole'`, ERR_NIFTI_LIMIT for a
+ *   .nii.gz larger than one buffer; RangeError for a volume index past the end.
  */
 export async function readNiftiRaw(path: string, options: ReadNiftiRawOptions = {}): Promise<NiftiRawVolume> {
   if (typeof path !== 'string' || path.length === 0) throw new TypeError(`Expected a file path for path but received ${describeValue(path)}`);
@@ -411,11 +543,12 @@ export async function readNiftiRaw(path: string, options: ReadNiftiRawOptions = 
   const width = BYTES[header.dtype];
   let out = bytes;
   const nativeLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+  // copies, not Buffer#slice: on a Buffer (an inflated file) that is a view of the same memory
   if (header.littleEndian !== nativeLE) {
-    out = out.slice(); // never swap a caller-visible or shared buffer in place
+    out = copyBytes(out); // never swap a caller-visible or shared buffer in place
     swapBytes(out, width);
   }
-  if (out.byteOffset % width !== 0) out = out.slice(); // typed arrays need aligned views
+  if (out.byteOffset % width !== 0) out = copyBytes(out); // typed arrays need aligned views (an odd vox_offset)
   const stored = new ARRAYS[header.dtype](out.buffer, out.byteOffset, nx * ny * nz);
   let slope = header.sclSlope;
   let inter = header.sclInter;
@@ -427,15 +560,25 @@ export async function readNiftiRaw(path: string, options: ReadNiftiRawOptions = 
   return { data: stored, stored, shape, spacing, affine: headerAffine(header), header, volumes: count, slope, inter, scaled };
 }
 
+/** A fresh copy at offset 0 of a new ArrayBuffer (so aligned for any typed array). */
+function copyBytes(bytes: Uint8Array): Uint8Array {
+  const copy = new Uint8Array(bytes.length);
+  copy.set(bytes);
+  return copy;
+}
+
 function scaleInPlace(data: Float32Array, slope: number, inter: number): void {
   for (let i = 0; i < data.length; i++) data[i] = data[i] * slope + inter;
 }
 
-/** Reads only the header of a NIfTI file (inflating only its first bytes). */
+/**
+ * Reads only the header of a NIfTI file (inflating only its first bytes), checked as
+ * {@link readNifti} checks it.
+ * @throws NiftiError ERR_NIFTI_FORMAT, ERR_NIFTI_DATATYPE or ERR_NIFTI_TRUNCATED (a NIfTI-2 header cut short).
+ */
 export async function readNiftiHeader(path: string): Promise<NiftiHeader> {
   if (typeof path !== 'string' || path.length === 0) throw new TypeError(`Expected a file path for path but received ${describeValue(path)}`);
   const { head } = await readHead(path);
-  if (head.length < 348) throw new NiftiError('ERR_NIFTI_FORMAT', 'file too short for a NIfTI header', path);
   return parseHeader(head, path);
 }
 
