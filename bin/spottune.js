@@ -6,8 +6,13 @@ import { fileURLToPath } from 'node:url';
 
 const entry = new URL('../dist/lib/cli/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(entry))) {
-  console.error('spottune: dist/ is missing; run `npm run build:ts` (or `npm install`) in the package first');
+  console.error('spottune: dist/ is missing; run `npm run build:ts` (or `npm install`) in the package first (ERR_NOT_BUILT)');
   process.exit(1);
 }
 const { main } = await import(entry.href);
-process.exitCode = await main(process.argv);
+const code = await main(process.argv);
+// After an error, a connection a command left open (a queue's Redis client retrying) must not keep
+// the process alive; stdout and stderr to files and pipes are synchronous on Linux, so the error
+// line is already out.
+if (code !== 0) process.exit(code);
+process.exitCode = code;

@@ -55,7 +55,8 @@ export async function main(argv: string[]): Promise<number> {
   });
   try {
     await program.parseAsync(argv);
-    return 0;
+    // a command may end with a status of its own (an interrupted prepare: 130)
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     // help and version end through here too: they print themselves
     if (err instanceof CommanderError && /^commander\.(help|helpDisplayed|version)$/.test(err.code)) return err.exitCode;
