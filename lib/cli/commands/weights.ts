@@ -82,7 +82,11 @@ export async function inspectWeights(path: string): Promise<WeightsInspection> {
   };
 }
 
-function formatInspection(r: WeightsInspection, all: boolean): string {
+/**
+ * The table `spottune weights inspect` prints: the summary, then the first 40 tensors (all of them
+ * with `all`). Exported for tests.
+ */
+export function formatInspection(r: WeightsInspection, all: boolean): string {
   const n = (x: number) => x.toLocaleString('en-US');
   const lines = [
     `file        ${r.file}`,
