@@ -48,6 +48,9 @@ export function prepareOutputFile(file: string, flag: string): Promise<void> {
  */
 export const QUEUE_CONNECT_TIMEOUT_MS = 5000;
 
+/** How long `spottune experiment --status` waits for the queue's answer once connected. */
+export const QUEUE_STATUS_TIMEOUT_MS = 30_000;
+
 /**
  * Opens and closes one TCP connection to the queue's Redis, so that a wrong URL fails in seconds
  * with a coded error naming it instead of waiting forever.

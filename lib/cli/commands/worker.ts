@@ -8,7 +8,7 @@ import { DeviceSchema } from '../../config/device.js';
 import { WorkerSchema } from '../../config/queue.js';
 import { schemaOption } from '../schema-option.js';
 import { CliError } from '../errors.js';
-import { probeQueue } from '../output.js';
+import { probeQueue, QUEUE_STATUS_TIMEOUT_MS } from '../output.js';
 import type { ExperimentPlan } from '../../experiment/plan.js';
 
 /** A commander parser for an integer flag of at least `min`, failing as a usage error naming the flag. */
@@ -129,7 +129,12 @@ export function addQueueOptions(command: Command): Command {
  */
 export async function printQueueStatus(options: { queue: string; out: string; experimentName?: string; plan?: ExperimentPlan; json?: boolean }) {
   const { formatQueueStatus, queueStatus } = await import('../../experiment/queue/coordinator.js');
-  const status = await queueStatus({ queueUrl: options.queue, out: options.out, experiment: options.experimentName, plan: options.plan });
+  // a host that accepts the TCP connection but never answers as Redis would otherwise hold this forever
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CliError('ERR_QUEUE_TIMEOUT', `--queue ${options.queue.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')}: no status from the queue in ${QUEUE_STATUS_TIMEOUT_MS / 1000} s`)), QUEUE_STATUS_TIMEOUT_MS);
+  });
+  const status = await Promise.race([queueStatus({ queueUrl: options.queue, out: options.out, experiment: options.experimentName, plan: options.plan }), timeout]).finally(() => clearTimeout(timer));
   process.stdout.write(options.json ? `${JSON.stringify(status, null, 2)}\n` : `${formatQueueStatus(status)}\n`);
   return status;
 }
