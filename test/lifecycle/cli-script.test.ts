@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startRedis } from '../helpers/redis.js';
 
 const bin = fileURLToPath(new URL('../../bin/spottune.js', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'cli-script-'));
@@ -98,6 +99,17 @@ describe('every refusal is one coded line naming the option or file, and writes 
     expect(expectOneCodedLine(worker, 'redis://127.0.0.1:1')).toBe('ERR_QUEUE_UNREACHABLE');
     expect(Date.now() - started).toBeLessThan(30_000);
   });
+
+  test('experiment --status --json prints the queue status as JSON', async () => {
+    const redis = await startRedis();
+    try {
+      const run = spawnSync(process.execPath, [bin, 'experiment', '--queue', redis.url, '--status', '--out', join(root, 'queued'), '--json'], { encoding: 'utf8', timeout: 60_000 });
+      expect(run.status, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({ pending: [], active: [], done: [], failed: [] });
+    } finally {
+      await redis.dispose();
+    }
+  }, 60_000);
 
   test('with --json the error is also a JSON object on stdout', () => {
     const run = cli('data', 'synth', '--out', out(), '--patients', '0', '--json');
