@@ -12,7 +12,9 @@ if (!existsSync(fileURLToPath(entry))) {
 const { main } = await import(entry.href);
 const code = await main(process.argv);
 // After an error, a connection a command left open (a queue's Redis client retrying) must not keep
-// the process alive; stdout and stderr to files and pipes are synchronous on Linux, so the error
-// line is already out.
-if (code !== 0) process.exit(code);
+// the process alive. Pipes are asynchronous on macOS: flush stdout and stderr before exiting.
+if (code !== 0) {
+  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((resolve) => stream.write('', resolve))));
+  process.exit(code);
+}
 process.exitCode = code;
