@@ -6,8 +6,15 @@ import { fileURLToPath } from 'node:url';
 
 const entry = new URL('../dist/lib/cli/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(entry))) {
-  console.error('spottune: dist/ is missing; run `npm run build:ts` (or `npm install`) in the package first');
+  console.error('spottune: dist/ is missing; run `npm run build:ts` (or `npm install`) in the package first (ERR_NOT_BUILT)');
   process.exit(1);
 }
 const { main } = await import(entry.href);
-process.exitCode = await main(process.argv);
+const code = await main(process.argv);
+// After an error, a connection a command left open (a queue's Redis client retrying) must not keep
+// the process alive. Pipes are asynchronous on macOS: flush stdout and stderr before exiting.
+if (code !== 0) {
+  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((resolve) => stream.write('', resolve))));
+  process.exit(code);
+}
+process.exitCode = code;

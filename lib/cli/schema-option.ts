@@ -58,7 +58,9 @@ export interface SchemaOptionOptions {
 
 /**
  * A commander option whose help text is the field's description and whose default is the field's
- * default (shown by `--help` as `(default: ...)`).
+ * default (shown by `--help` as `(default: ...)`). A given value is checked against the field as
+ * the argument parser reads it, so `--epochs 0` fails as a one-line usage error naming the flag,
+ * before the command runs or writes anything.
  * @param flags commander's flag syntax, e.g. `'--epochs <n>'`
  * @param field the zod field, e.g. `TrainSchema.shape.epochs`
  * @throws TypeError when the field has no description (every option must say what it does)
@@ -70,11 +72,14 @@ export function schemaOption(flags: string, field: z.ZodType, options: SchemaOpt
   const word = info.description.split(/[^A-Za-z]/)[0];
   const text = /^[A-Z][a-z]*$/.test(word) ? info.description[0].toLowerCase() + info.description.slice(1) : info.description;
   const option = new Option(flags, options.note ? `${text}${options.note}` : text);
-  if (options.parse) {
-    const parse = options.parse;
-    const name = flags.split(/[ ,]/)[0];
-    option.argParser((value: string) => parse(value, name));
-  }
+  const parse = options.parse;
+  const name = flags.split(/[ ,]/)[0];
+  option.argParser((value: string) => {
+    const parsed = parse ? parse(value, name) : value;
+    const checked = field.safeParse(parsed);
+    if (!checked.success) throw new InvalidArgumentError(checked.error.issues.map((i) => i.message).join('; '));
+    return parsed;
+  });
   if (info.hasDefault && !options.noDefault) {
     const shown = options.defaultDescription ?? (typeof info.default === 'object' ? JSON.stringify(info.default) : undefined);
     option.default(info.default, shown);

@@ -21,7 +21,7 @@ import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { MODALITIES, type CropBox, type Modality, type PreprocessConfig, type PreprocessOptions } from '../config/data.js';
 import { readNifti, type NiftiVolume } from '../io/nifti.js';
 import { readNpy } from '../io/npy.js';
-import { writeJsonAtomic } from '../util/atomic.js';
+import { removeStaleTemporaries, writeJsonAtomic } from '../util/atomic.js';
 import { packageRoot } from '../util/package-root.js';
 import { checkInteger, describeValue } from '../util/validate.js';
 import { openCohort, type Cohort } from './cohort.js';
@@ -238,6 +238,8 @@ export async function prepareCohort(cohort: Cohort | string, options: PrepareOpt
   for (const m of modalities) if (!MODALITIES.includes(m)) throw new RangeError(`Unknown modality ${describeValue(m)} in options.modalities; expected some of ${MODALITIES.join(', ')}`);
   const dir = resolve(options.out);
   const previous = await readManifest(dir);
+  // volumes of a killed prepare (kill -9 mid-write) leave .<ID>_<MODALITY>.npy.<pid>.<hex>.tmp files
+  await removeStaleTemporaries(dir);
   let decoded = 0;
 
   // The crop box: a preset, an explicit box, or the cohort's tumour extent (cached by mask identity).
@@ -377,7 +379,7 @@ export async function prepareCohort(cohort: Cohort | string, options: PrepareOpt
   const interrupted = signal?.aborted === true && done < total;
   await writing;
   const manifest = manifestOf(!interrupted);
-  manifest.skipped.push(...skippedUnkeyed);
+  for (const s of skippedUnkeyed) manifest.skipped.push(s);
   await writeJsonAtomic(join(dir, 'manifest.json'), manifest);
   return { dir, manifest, prepared, reused, skipped, decoded, interrupted };
 }

@@ -130,8 +130,8 @@ export function trainTestSplitIndices(n: number, { testSize, seed, stratify }: T
   const test: number[] = [];
   classIndices.forEach((members, c) => {
     const shuffled = rng.permutation(classCounts[c]).map((p) => members[p]);
-    train.push(...shuffled.slice(0, nI[c]));
-    test.push(...shuffled.slice(nI[c], nI[c] + tI[c]));
+    for (let i = 0; i < nI[c]; i++) train.push(shuffled[i]); // loops, not push(...): cohorts are unbounded
+    for (let i = nI[c]; i < nI[c] + tI[c]; i++) test.push(shuffled[i]);
   });
   return { train: rng.permutation(train), test: rng.permutation(test) };
 }

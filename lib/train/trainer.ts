@@ -27,7 +27,7 @@ import { loadCheckpoint, saveCheckpoint } from '../io/pth/index.js';
 import { savePth, loadPth, stateDictOf } from '../io/pth/index.js';
 import { CheckpointError, TorchError } from '../native/errors.js';
 import type { StateDict } from '../types.js';
-import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { removeStaleTemporaries, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { checkShape, describeValue } from '../util/validate.js';
 import { bceWithLogits, passMetrics, type PassMetrics } from './metrics.js';
 
@@ -262,6 +262,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     let state: RunState = { history: [], scheduler: net.schedulerState(), best: null, seeds: { seed: cfg.seed } };
     let bestModel: StateDict | undefined; // without outDir the selected weights stay in memory
     let startEpoch = 0;
+    // a killed run (kill -9 mid-write) leaves .checkpoint.pth.<pid>.<hex>.tmp files as big as a checkpoint
+    if (this.#outDir) await removeStaleTemporaries(this.#outDir);
     if (resume && existsSync(join(this.#outDir!, CHECKPOINT))) {
       const restored = await this.#restore();
       state = restored;

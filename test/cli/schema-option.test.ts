@@ -37,6 +37,20 @@ describe('schemaOption', () => {
     expect(() => parse('--epochs', 'x')).toThrow(/Expected an integer for --epochs but received "x"/);
   });
 
+  test("BAD CALL: a value that breaks the field's rule is a usage error naming the flag, before the command runs", () => {
+    const parse = (...argv: string[]) =>
+      new Command()
+        .exitOverride()
+        .configureOutput({ writeErr: () => {} })
+        .addOption(schemaOption('--epochs <n>', TrainSchema.shape.epochs, { parse: intFlag }))
+        .addOption(schemaOption('--device <device>', DeviceSchema, { noDefault: true }))
+        .parse(argv, { from: 'user' })
+        .opts();
+    expect(() => parse('--epochs', '0')).toThrow(/option '--epochs <n>' argument '0' is invalid\. Too small/);
+    expect(() => parse('--device', 'tpu')).toThrow(/option '--device <device>' argument 'tpu' is invalid\. expected 'cpu', 'cuda' or 'cuda:N'/);
+    expect(parse('--device', 'cuda:1')).toEqual({ epochs: PAPER_TRAIN.epochs, device: 'cuda:1' });
+  });
+
   test('a field without a description is refused', () => {
     expect(() => schemaOption('--x <n>', z.number().default(1))).toThrow(/--x <n> has no \.describe\(\) text/);
   });

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { GEOMETRY_PRESETS, PreprocessSchema, SynthSchema } from '../../config/data.js';
+import { InvalidArgumentError } from 'commander';
 import { intFlag, numberFlag, schemaOption } from '../schema-option.js';
+import { checkInputPath, JSON_FLAG, prepareOutputDirectory, printResult } from '../output.js';
 
 interface SummaryFlags {
   data: string;
@@ -16,29 +18,57 @@ interface SynthFlags {
   size: string;
   seed: number;
   signal: number;
-  signalModalities?: string;
+  signalModalities?: string[];
   compression: number;
   progress: boolean;
+  json?: boolean;
 }
 
 interface PrepareFlags {
   data: string;
   out: string;
   mask: 'automated' | 'corrected';
-  crop: string;
+  crop: string | number[][];
   cropMargin: number;
   scale: number;
-  padTo?: string;
+  padTo?: number[] | null;
   modalities?: string;
-  workers?: string;
+  workers?: number;
   clinicalCsv?: string;
   progress: boolean;
+  json?: boolean;
 }
 
 /** `[0:140, 39:211, 44:208]` for a crop box. */
 const boxText = (box: readonly (readonly number[])[]) => `[${box.map(([a, b]) => `${a}:${b}`).join(', ')}]`;
 
 const list = (s?: string) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
+
+/** `--crop`: a preset name as given, or `z0:z1,y0:y1,x0:x1` as a box (the schema checks either). */
+const cropFlag = (value: string, flag: string) => {
+  if (/^\d+:\d+,\d+:\d+,\d+:\d+$/.test(value)) return value.split(',').map((r) => r.split(':').map(Number));
+  if (/^[a-z]+$/.test(value) && !(PreprocessSchema.shape.crop.safeParse(value).success)) {
+    throw new InvalidArgumentError(`Expected 'paper', 'small', 'tumour' or z0:z1,y0:y1,x0:x1 for ${flag} but received ${JSON.stringify(value)}`);
+  }
+  return value;
+};
+
+/** `--pad-to`: `none`, or D,H,W as integers (the schema checks the count and the signs). */
+const padToFlag = (value: string, flag: string) => {
+  if (value === 'none') return null;
+  const dims = value.split(',').map(Number);
+  if (dims.length !== 3 || dims.some((n) => !Number.isInteger(n) || n < 1)) {
+    throw new InvalidArgumentError(`Expected three positive integers D,H,W or 'none' for ${flag} but received ${JSON.stringify(value)}`);
+  }
+  return dims;
+};
+
+/** `--workers`: 0 (the main thread) to 64. */
+const workersFlag = (value: string, flag: string) => {
+  const n = intFlag(value, flag);
+  if (n < 0 || n > 64) throw new InvalidArgumentError(`Expected an integer in [0, 64] for ${flag} but received ${n}`);
+  return n;
+};
 
 /** Registers `spottune data summary | synth | prepare`. */
 export function registerData(program: Command): void {
@@ -53,6 +83,8 @@ export function registerData(program: Command): void {
     .option('--list', 'also list every excluded scan, unmatched and ignored file')
     .option('--json', 'print the whole cohort description as JSON')
     .action(async (flags: SummaryFlags) => {
+      await checkInputPath(flags.data, '--data', 'directory');
+      if (flags.clinicalCsv) await checkInputPath(flags.clinicalCsv, '--clinical-csv', 'file');
       const { openCohort, summarizeCohort } = await import('../../data/cohort.js');
       const { GROUPS } = await import('../../config/data.js');
       const cohort = await openCohort(flags.data, { mask: flags.mask, ...(flags.clinicalCsv ? { clinicalCsv: flags.clinicalCsv } : {}) });
@@ -94,12 +126,20 @@ export function registerData(program: Command): void {
     .addOption(schemaOption('--size <size>', SynthSchema.shape.size))
     .addOption(schemaOption('--seed <n>', SynthSchema.shape.seed, { parse: intFlag }))
     .addOption(schemaOption('--signal <x>', SynthSchema.shape.signal, { parse: numberFlag }))
-    .addOption(schemaOption('--signal-modalities <list>', SynthSchema.shape.signalModalities, { note: ', comma-separated (default: all)' }))
+    .addOption(schemaOption('--signal-modalities <list>', SynthSchema.shape.signalModalities, { parse: (v) => list(v) ?? [], note: ', comma-separated (default: all)' }))
     .addOption(schemaOption('--compression <level>', SynthSchema.shape.compressionLevel, { parse: intFlag }))
     .option('--no-progress', 'no progress bar')
+    .option(...JSON_FLAG)
     .action(async (flags: SynthFlags) => {
-      const [{ synthCohort }, cliProgress] = await Promise.all([import('../../data/synth.js'), import('cli-progress')]);
-      const bar = flags.progress ? new cliProgress.SingleBar({ format: 'synth |{bar}| {value}/{total} scans | {id} | ETA {eta_formatted}', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+      const [{ synthCohort }, { MODALITIES }, { checkOneOf }, cliProgress] = await Promise.all([
+        import('../../data/synth.js'),
+        import('../../config/data.js'),
+        import('../../util/validate.js'),
+        import('cli-progress'),
+      ]);
+      for (const m of flags.signalModalities ?? []) checkOneOf(m, '--signal-modalities entry', MODALITIES);
+      await prepareOutputDirectory(flags.out, '--out');
+      const bar = flags.progress && !flags.json ? new cliProgress.SingleBar({ format: 'synth |{bar}| {value}/{total} scans | {id} | ETA {eta_formatted}', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
       let started = false;
       const t0 = Date.now();
       let result;
@@ -111,7 +151,7 @@ export function registerData(program: Command): void {
             size: flags.size as 'full' | 'small',
             seed: flags.seed,
             signal: flags.signal,
-            signalModalities: list(flags.signalModalities),
+            signalModalities: flags.signalModalities,
             compressionLevel: flags.compression,
           },
           (p) => {
@@ -127,7 +167,12 @@ export function registerData(program: Command): void {
       }
       const m = result.scans.filter((s) => s.mgmt === 'Methylated' && !s.followUp).length;
       const u = result.scans.filter((s) => s.mgmt === 'Unmethylated' && !s.followUp).length;
-      process.stdout.write(`${result.scans.length} scans (${m} methylated, ${u} unmethylated, ${result.scans.length - m - u} excluded by design), ${result.files} files -> ${result.root} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+      const seconds = (Date.now() - t0) / 1000;
+      printResult(
+        flags.json,
+        { root: result.root, scans: result.scans.length, methylated: m, unmethylated: u, excludedByDesign: result.scans.length - m - u, files: result.files, seconds },
+        () => `${result.scans.length} scans (${m} methylated, ${u} unmethylated, ${result.scans.length - m - u} excluded by design), ${result.files} files -> ${result.root} (${seconds.toFixed(1)} s)`,
+      );
     });
 
   data
@@ -138,6 +183,7 @@ export function registerData(program: Command): void {
     .addOption(schemaOption('--mask <source>', PreprocessSchema.shape.mask))
     .addOption(
       schemaOption('--crop <box>', PreprocessSchema.shape.crop, {
+        parse: cropFlag,
         note: `: 'paper' (${boxText(GEOMETRY_PRESETS.paper.crop)}), 'small' (the synthetic small geometry), 'tumour' (the cohort's largest tumour extent) or z0:z1,y0:y1,x0:x1`,
       }),
     )
@@ -146,31 +192,37 @@ export function registerData(program: Command): void {
     .addOption(
       schemaOption('--pad-to <shape>', PreprocessSchema.shape.padTo, {
         noDefault: true,
+        parse: padToFlag,
         note: `: D,H,W, or 'none' (default ${GEOMETRY_PRESETS.paper.padTo.join(',')}; ${GEOMETRY_PRESETS.small.padTo.join(',')} with --crop small)`,
       }),
     )
     .option('--modalities <list>', 'comma-separated modalities (default: all eleven)')
-    .option('--workers <n>', 'worker threads (default: CPUs - 1; 0 = main thread)')
+    .option('--workers <n>', 'worker threads (default: CPUs - 1; 0 = main thread)', (v: string) => workersFlag(v, '--workers'))
     .option('--clinical-csv <file>', 'clinical CSV (default: found beside the data)')
     .option('--no-progress', 'no progress bar')
+    .option(...JSON_FLAG)
     .action(async (flags: PrepareFlags) => {
-      const [{ openCohort }, { prepareCohort }, { GEOMETRY_PRESETS }, cliProgress] = await Promise.all([
+      const [{ openCohort }, { prepareCohort }, { GEOMETRY_PRESETS, MODALITIES }, { checkOneOf }, cliProgress] = await Promise.all([
         import('../../data/cohort.js'),
         import('../../data/cache.js'),
         import('../../config/data.js'),
+        import('../../util/validate.js'),
         import('cli-progress'),
       ]);
-      const crop = /^\d+:\d+,\d+:\d+,\d+:\d+$/.test(flags.crop) ? flags.crop.split(',').map((r) => r.split(':').map(Number)) : flags.crop;
-      const padTo =
-        flags.padTo === 'none' ? null : flags.padTo ? flags.padTo.split(',').map(Number) : flags.crop === 'small' ? [...GEOMETRY_PRESETS.small.padTo] : undefined;
+      const crop = flags.crop;
+      const padTo = flags.padTo !== undefined ? flags.padTo : crop === 'small' ? [...GEOMETRY_PRESETS.small.padTo] : undefined;
+      const modalities = list(flags.modalities)?.map((m) => checkOneOf(m, '--modalities entry', MODALITIES));
+      await checkInputPath(flags.data, '--data', 'directory');
+      if (flags.clinicalCsv) await checkInputPath(flags.clinicalCsv, '--clinical-csv', 'file');
       const cohort = await openCohort(flags.data, { mask: flags.mask, ...(flags.clinicalCsv ? { clinicalCsv: flags.clinicalCsv } : {}) });
+      await prepareOutputDirectory(flags.out, '--out');
       const controller = new AbortController();
       const onSigint = () => {
         process.stderr.write('\ninterrupted: finishing the volumes in progress; run the same command again to resume\n');
         controller.abort();
       };
       process.once('SIGINT', onSigint);
-      const bar = flags.progress ? new cliProgress.SingleBar({ format: 'prepare |{bar}| {value}/{total} volumes | {id} {modality} | ETA {eta_formatted}', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+      const bar = flags.progress && !flags.json ? new cliProgress.SingleBar({ format: 'prepare |{bar}| {value}/{total} volumes | {id} {modality} | ETA {eta_formatted}', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
       let started = false;
       const t0 = Date.now();
       let result;
@@ -183,8 +235,8 @@ export function registerData(program: Command): void {
             scale: flags.scale,
             ...(padTo !== undefined ? { padTo: padTo as [number, number, number] | null } : {}),
           },
-          modalities: list(flags.modalities) as never,
-          ...(flags.workers !== undefined ? { workers: Number(flags.workers) } : {}),
+          modalities,
+          ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
           signal: controller.signal,
           onProgress: (e) => {
             if (!started) {
@@ -199,13 +251,28 @@ export function registerData(program: Command): void {
         process.removeListener('SIGINT', onSigint);
       }
       const seconds = (Date.now() - t0) / 1000;
-      process.stdout.write(
-        `${result.prepared} prepared, ${result.reused} reused, ${result.skipped} skipped; ${result.manifest.patients.length} patients, shape [${result.manifest.shape.join(', ')}] -> ${result.dir} (${seconds.toFixed(1)} s, ${result.decoded} NIfTI decoded)\n`,
+      const r = result;
+      printResult(
+        flags.json,
+        {
+          dir: r.dir,
+          prepared: r.prepared,
+          reused: r.reused,
+          skipped: r.skipped,
+          decoded: r.decoded,
+          patients: r.manifest.patients.length,
+          shape: r.manifest.shape,
+          skippedVolumes: r.manifest.skipped,
+          interrupted: r.interrupted,
+          seconds,
+        },
+        () =>
+          [
+            `${r.prepared} prepared, ${r.reused} reused, ${r.skipped} skipped; ${r.manifest.patients.length} patients, shape [${r.manifest.shape.join(', ')}] -> ${r.dir} (${seconds.toFixed(1)} s, ${r.decoded} NIfTI decoded)`,
+            ...r.manifest.skipped.slice(0, 20).map((s) => `  skipped ${s.id} ${s.modality}: ${s.reason}`),
+            ...(r.interrupted ? ['interrupted: the cache is incomplete; run the same command again to resume'] : []),
+          ].join('\n'),
       );
-      for (const s of result.manifest.skipped.slice(0, 20)) process.stdout.write(`  skipped ${s.id} ${s.modality}: ${s.reason}\n`);
-      if (result.interrupted) {
-        process.stdout.write('interrupted: the cache is incomplete; run the same command again to resume\n');
-        process.exitCode = 130;
-      }
+      if (r.interrupted) process.exitCode = 130;
     });
 }

@@ -1,12 +1,15 @@
 import type { Command } from 'commander';
 import { DEMO_DEFAULTS } from '../../config/demo.js';
+import { JSON_FLAG, prepareOutputDirectory, printResult } from '../output.js';
+import { positiveInt } from './worker.js';
 
 interface DemoFlags {
   out: string;
-  patients: string;
-  seed: string;
-  concurrency: string;
+  patients: number;
+  seed: number;
+  concurrency: number;
   progress: boolean;
+  json?: boolean;
 }
 
 /** Registers `spottune demo` (what `npm run demo` runs). */
@@ -15,10 +18,11 @@ export function registerDemo(program: Command): void {
     .command('demo')
     .description("the study's whole protocol on a synthetic cohort, reduced to run on a 2-core CPU in minutes; prints where the report is")
     .option('--out <dir>', 'output folder (re-running resumes)', DEMO_DEFAULTS.out)
-    .option('--patients <n>', 'baseline patients of the synthetic cohort', String(DEMO_DEFAULTS.patients))
-    .option('--seed <n>', 'seed of the cohort, the splits and the trainings', String(DEMO_DEFAULTS.seed))
-    .option('--concurrency <k>', 'trainings at once', String(DEMO_DEFAULTS.concurrency))
+    .option('--patients <n>', 'baseline patients of the synthetic cohort', positiveInt('--patients'), DEMO_DEFAULTS.patients)
+    .option('--seed <n>', 'seed of the cohort, the splits and the trainings', positiveInt('--seed'), DEMO_DEFAULTS.seed)
+    .option('--concurrency <k>', 'trainings at once', positiveInt('--concurrency'), DEMO_DEFAULTS.concurrency)
     .option('--no-progress', 'no progress bar')
+    .option(...JSON_FLAG)
     .action(async (flags: DemoFlags) => {
       const [{ runDemo, DEMO_CONFIG }, { planOf }, { resolveExperimentConfig }, progress] = await Promise.all([
         import('../../experiment/demo.js'),
@@ -26,20 +30,16 @@ export function registerDemo(program: Command): void {
         import('../../config/experiment.js'),
         import('../experiment-progress.js'),
       ]);
-      const int = (v: string, name: string) => {
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 1) throw new RangeError(`Expected a positive integer for --${name} but received ${JSON.stringify(v)}`);
-        return n;
-      };
+      await prepareOutputDirectory(flags.out, '--out');
       const started = performance.now();
       const log = (line: string) => process.stderr.write(`spottune demo: ${line}\n`);
-      const bar = progress.experimentProgress(planOf(resolveExperimentConfig(DEMO_CONFIG)).jobs.length, { enabled: flags.progress && process.stderr.isTTY === true });
+      const bar = progress.experimentProgress(planOf(resolveExperimentConfig(DEMO_CONFIG)).jobs.length, { enabled: flags.progress && !flags.json && process.stderr.isTTY === true });
       try {
         const run = await runDemo({
           out: flags.out,
-          patients: int(flags.patients, 'patients'),
-          seed: int(flags.seed, 'seed'),
-          concurrency: int(flags.concurrency, 'concurrency'),
+          patients: flags.patients,
+          seed: flags.seed,
+          concurrency: flags.concurrency,
           events: bar.events,
           log,
         });
@@ -47,15 +47,17 @@ export function registerDemo(program: Command): void {
         const lines = progress.experimentSummaryLines(run);
         const { readJobResult } = await import('../../experiment/plan.js');
         const results = await readJobResult<{ ensembles: Record<string, Record<string, { metrics: { auc: { value: number } } }>> }>(run.out, 'analysis').catch(() => undefined);
+        let best: { name: string; auc: number } | undefined;
         if (results) {
-          let best = { name: '', auc: -1 };
+          best = { name: '', auc: -1 };
           for (const [network, groups] of Object.entries(results.ensembles)) {
             for (const [group, e] of Object.entries(groups)) if (e.metrics.auc.value > best.auc) best = { name: `${network} ${group}`, auc: e.metrics.auc.value };
           }
           lines.unshift(`best ensemble: ${best.name}, test AUC ${best.auc.toFixed(3)} (synthetic data)`);
         }
-        lines.push(`demo finished in ${((performance.now() - started) / 1000).toFixed(0)} s`);
-        process.stdout.write(`${lines.join('\n')}\n`);
+        const seconds = (performance.now() - started) / 1000;
+        lines.push(`demo finished in ${seconds.toFixed(0)} s`);
+        printResult(flags.json, { out: run.out, jobs: run.jobs, reportPath: run.reportPath, summary: run.summary, bestEnsemble: best ?? null, seconds }, () => lines.join('\n'));
       } finally {
         bar.stop();
       }

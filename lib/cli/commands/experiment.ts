@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { DeviceSchema } from '../../config/device.js';
 import { PAPER_MODEL } from '../../config/model.js';
 import { schemaOption } from '../schema-option.js';
-import { addQueueOptions, printQueueStatus } from './worker.js';
+import { checkInputPath, JSON_FLAG, prepareOutputDirectory, printResult, probeQueue } from '../output.js';
+import { CliError } from '../errors.js';
+import { addQueueOptions, positiveInt, printQueueStatus } from './worker.js';
 
 interface ExperimentFlags {
   data?: string;
@@ -11,13 +13,14 @@ interface ExperimentFlags {
   weights?: string;
   cache?: string;
   device?: string;
-  concurrency: string;
+  concurrency: number;
   resume?: boolean;
   synthetic?: boolean;
   progress: boolean;
   queue?: string;
   status?: boolean;
   experimentName?: string;
+  json?: boolean;
 }
 
 /** Registers `spottune experiment`: the study's whole protocol as one resumable command. */
@@ -31,10 +34,11 @@ export function registerExperiment(program: Command): void {
     .option('--weights <file>', `MedicalNet checkpoint for SpotTune and transfer (resnet_${PAPER_MODEL.depth}.pth for the study)`)
     .option('--cache <dir>', 'prepared-volume cache (default <out>/cache)')
     .addOption(schemaOption('--device <device>', DeviceSchema, { noDefault: true, note: " (this process's jobs; default: the config's network.device)" }))
-    .option('--concurrency <k>', 'jobs at once in this process', '1')
+    .option('--concurrency <k>', 'jobs at once in this process', positiveInt('--concurrency'), 1)
     .option('--resume', 'continue the experiment in --out (its experiment.json names the data, weights and config)')
     .option('--synthetic', 'mark the cohort as synthetic in the report')
-    .option('--no-progress', 'no progress bar');
+    .option('--no-progress', 'no progress bar')
+    .option(...JSON_FLAG);
   addQueueOptions(command).action(async (flags: ExperimentFlags) => {
     const [{ loadExperimentConfig }, { runExperiment }, { readFile }, { existsSync }, { join }, progress] = await Promise.all([
       import('../../config/experiment.js'),
@@ -45,23 +49,34 @@ export function registerExperiment(program: Command): void {
       import('../experiment-progress.js'),
     ]);
     if (flags.status) {
-      if (!flags.queue) throw new TypeError('--status needs --queue <url>');
-      await printQueueStatus({ queue: flags.queue, out: flags.out, experimentName: flags.experimentName });
+      if (!flags.queue) throw new CliError('ERR_MISSING_OPTION', '--status needs --queue <url>');
+      await probeQueue(flags.queue);
+      await printQueueStatus({ queue: flags.queue, out: flags.out, experimentName: flags.experimentName, json: flags.json });
       return;
     }
-    const concurrency = Number(flags.concurrency);
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`Expected a positive integer for --concurrency but received ${JSON.stringify(flags.concurrency)}`);
+    const concurrency = flags.concurrency;
     // --resume takes what the first run recorded; explicit flags still win.
-    const previous = flags.resume && existsSync(join(flags.out, 'experiment.json'))
-      ? (JSON.parse(await readFile(join(flags.out, 'experiment.json'), 'utf8')) as { data: string; weights: string | null; cache: string; config: unknown; synthetic: boolean; notes: string[] })
-      : undefined;
+    const recorded = join(flags.out, 'experiment.json');
+    let previous: { data: string; weights: string | null; cache: string; config: unknown; synthetic: boolean; notes: string[] } | undefined;
+    if (flags.resume && existsSync(recorded)) {
+      try {
+        previous = JSON.parse(await readFile(recorded, 'utf8'));
+      } catch (err) {
+        throw new CliError('ERR_INVALID_CONFIG', `--resume: ${recorded} is not the JSON an experiment writes (${(err as Error).message})`);
+      }
+    }
     const data = flags.data ?? previous?.data;
-    if (!data) throw new TypeError('Expected --data <dir> (the cohort), or --resume in an experiment folder');
+    if (!data) throw new CliError('ERR_MISSING_OPTION', 'Expected --data <dir> (the cohort), or --resume in an experiment folder');
+    await checkInputPath(data, '--data', 'directory');
+    if (flags.weights) await checkInputPath(flags.weights, '--weights', 'file');
+    if (flags.cache && existsSync(flags.cache)) await checkInputPath(flags.cache, '--cache', 'directory');
     const config = flags.config ? await loadExperimentConfig(flags.config) : (previous?.config ?? {});
     const { planOf } = await import('../../experiment/setup.js');
     const { resolveExperimentConfig } = await import('../../config/experiment.js');
     const jobs = planOf(resolveExperimentConfig(config)).jobs.length;
-    const bar = progress.experimentProgress(jobs, { enabled: flags.progress && process.stderr.isTTY === true });
+    if (flags.queue) await probeQueue(flags.queue);
+    await prepareOutputDirectory(flags.out, '--out');
+    const bar = progress.experimentProgress(jobs, { enabled: flags.progress && !flags.json && process.stderr.isTTY === true });
     const controller = new AbortController();
     const stop = () => controller.abort(Object.assign(new Error('stopped; run again with --resume to continue'), { name: 'AbortError' }));
     process.once('SIGINT', stop);
@@ -81,7 +96,7 @@ export function registerExperiment(program: Command): void {
         signal: controller.signal,
       });
       bar.stop();
-      process.stdout.write(`${progress.experimentSummaryLines(run).join('\n')}\n`);
+      printResult(flags.json, { out: run.out, jobs: run.jobs, reportPath: run.reportPath, summary: run.summary }, () => progress.experimentSummaryLines(run).join('\n'));
     } finally {
       bar.stop();
       process.off('SIGINT', stop);

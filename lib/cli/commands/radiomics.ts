@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { PreprocessSchema } from '../../config/data.js';
 import { schemaOption } from '../schema-option.js';
 import { PYRADIOMICS_DEFAULTS } from '../../config/radiomics.js';
+import { checkInputPath, JSON_FLAG, prepareOutputFile, printResult } from '../output.js';
+import { CliError } from '../errors.js';
 
 interface ExtractFlags {
   data: string;
@@ -15,6 +17,7 @@ interface ExtractFlags {
   voxelArrayShift: string;
   clinicalCsv?: string;
   progress: boolean;
+  json?: boolean;
 }
 
 /** Registers `spottune radiomics extract`. */
@@ -34,6 +37,7 @@ export function registerRadiomics(program: Command): void {
     .option('--voxel-array-shift <n>', 'added to intensities for Energy, TotalEnergy and RootMeanSquared', String(PYRADIOMICS_DEFAULTS.voxelArrayShift))
     .option('--clinical-csv <file>', 'clinical CSV (default: found beside the data)')
     .option('--no-progress', 'no progress bar')
+    .option(...JSON_FLAG)
     .action(async (flags: ExtractFlags) => {
       const [{ openCohort }, { extractCohortRadiomics, cohortFeaturesToCsv, TUMOUR_REGIONS }, { writeFileAtomic, writeJsonAtomic }, { checkOneOf, checkNumber, checkInteger }, cliProgress] =
         await Promise.all([
@@ -43,21 +47,30 @@ export function registerRadiomics(program: Command): void {
           import('../../util/validate.js'),
           import('cli-progress'),
         ]);
+      const { MODALITIES } = await import('../../config/data.js');
       const binWidth = checkNumber(Number(flags.binWidth), '--bin-width', { min: Number.MIN_VALUE });
       const voxelArrayShift = checkNumber(Number(flags.voxelArrayShift), '--voxel-array-shift');
       const binCount = flags.binCount === undefined ? undefined : checkInteger(Number(flags.binCount), '--bin-count', { min: 1 });
       const list = (s?: string) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
       const regionNames = Object.keys(TUMOUR_REGIONS) as Array<keyof typeof TUMOUR_REGIONS>;
       const regions = list(flags.regions)?.map((r) => checkOneOf(r, '--regions entry', regionNames));
+      const modalities = list(flags.modalities)?.map((m) => checkOneOf(m, '--modalities entry', MODALITIES));
+      await checkInputPath(flags.data, '--data', 'directory');
+      if (flags.clinicalCsv) await checkInputPath(flags.clinicalCsv, '--clinical-csv', 'file');
       const cohort = await openCohort(flags.data, { mask: flags.mask, ...(flags.clinicalCsv ? { clinicalCsv: flags.clinicalCsv } : {}) });
-      const bar = flags.progress ? new cliProgress.SingleBar({ format: 'radiomics |{bar}| {value}/{total} patients | {id} | ETA {eta_formatted}', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+      // a modality no patient has would come out as columns that are empty in every row
+      for (const m of modalities ?? []) {
+        if (!cohort.patients.some((p) => p.images[m])) throw new CliError('ERR_MISSING_MODALITY', `--modalities ${m}: no patient of the cohort has a ${m} volume`);
+      }
+      await prepareOutputFile(flags.out, '--out');
+      const bar = flags.progress && !flags.json ? new cliProgress.SingleBar({ format: 'radiomics |{bar}| {value}/{total} patients | {id} | ETA {eta_formatted}', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
       bar?.start(cohort.patients.length, 0, { id: '' });
       const started = Date.now();
       let features;
       try {
         features = await extractCohortRadiomics(cohort.patients, {
           study: flags.study,
-          modalities: list(flags.modalities),
+          modalities,
           regions,
           radiomics: { binWidth, voxelArrayShift, ...(binCount === undefined ? {} : { binCount }) },
           onPatient: (done, _total, id) => bar?.update(done, { id }),
@@ -71,9 +84,12 @@ export function registerRadiomics(program: Command): void {
       await writeJsonAtomic(exclusionsPath, { excludedPatients: cohort.excluded, missingFeatures: exclusions });
       const seconds = (Date.now() - started) / 1000;
       const incomplete = features.rows.filter((r) => r.excluded.length > 0).length;
-      process.stdout.write(
-        `${features.rows.length} patients x ${features.columns.length} features -> ${flags.out} (${seconds.toFixed(1)} s, ${(seconds / Math.max(1, features.rows.length)).toFixed(2)} s/patient)\n` +
-          `${incomplete} patient(s) with missing features (${exclusions.length} exclusion(s)) -> ${exclusionsPath}\n`,
+      printResult(
+        flags.json,
+        { out: flags.out, exclusions: exclusionsPath, patients: features.rows.length, features: features.columns.length, incompletePatients: incomplete, missingFeatures: exclusions.length, seconds },
+        () =>
+          `${features.rows.length} patients x ${features.columns.length} features -> ${flags.out} (${seconds.toFixed(1)} s, ${(seconds / Math.max(1, features.rows.length)).toFixed(2)} s/patient)\n` +
+          `${incomplete} patient(s) with missing features (${exclusions.length} exclusion(s)) -> ${exclusionsPath}`,
       );
     });
 }

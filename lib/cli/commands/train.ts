@@ -3,12 +3,13 @@ import { DeviceSchema } from '../../config/device.js';
 import { NetworkSchema, PAPER_MODEL } from '../../config/model.js';
 import { TRAIN_NETWORKS, TrainSchema } from '../../config/train.js';
 import { intFlag, schemaOption } from '../schema-option.js';
+import { checkInputPath, JSON_FLAG, prepareOutputDirectory, printResult } from '../output.js';
 
 interface TrainFlags {
   cache: string;
   modality: string;
   network: string;
-  fold: string;
+  fold: number;
   weights?: string;
   out: string;
   resume?: boolean;
@@ -20,14 +21,8 @@ interface TrainFlags {
   seed: number;
   augment: boolean;
   progress: boolean;
+  json?: boolean;
 }
-
-const int = (value: string | undefined, name: string): number | undefined => {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new TypeError(`Expected an integer for --${name} but received ${JSON.stringify(value)}`);
-  return n;
-};
 
 /** Registers `spottune train`: one fold of one modality, the paper's settings unless told. */
 export function registerTrain(program: Command): void {
@@ -37,7 +32,7 @@ export function registerTrain(program: Command): void {
     .requiredOption('--cache <dir>', 'prepared cohort (spottune data prepare --out DIR)')
     .requiredOption('--modality <name>', 'derivative to train on, e.g. DTI_FA, T2, DSC_ap-rCBV')
     .addOption(schemaOption('--network <kind>', NetworkSchema.shape.kind, { note: `: ${TRAIN_NETWORKS.join(' | ')}` }))
-    .requiredOption('--fold <k>', 'cross-validation fold, 0-based')
+    .requiredOption('--fold <k>', 'cross-validation fold, 0-based', (v: string) => intFlag(v, '--fold'))
     .option('--weights <file>', `MedicalNet checkpoint (resnet_${PAPER_MODEL.depth}.pth for the study); required for spottune and transfer`)
     .requiredOption('--out <dir>', 'run folder: checkpoints, metrics.jsonl/csv, model.pth, selection.json')
     .option('--resume', 'continue from <out>/checkpoint.pth when it exists')
@@ -49,8 +44,9 @@ export function registerTrain(program: Command): void {
     .addOption(schemaOption('--seed <n>', TrainSchema.shape.seed, { parse: intFlag }))
     .option('--no-augment', 'train on the base volumes only (no flip/rotate/noise/deform copies, no balancing)')
     .option('--no-progress', 'no progress bar')
+    .option(...JSON_FLAG)
     .action(async (flags: TrainFlags) => {
-      const [{ openCache }, { loadOrMakeStudySplits, readSplits }, { modalityGroup, MODALITIES }, { prepareFoldTraining }, { checkOneOf }, cliProgress] = await Promise.all([
+      const [{ openCache }, { loadOrMakeStudySplits, makeStudySplits, readSplits, writeSplits }, { modalityGroup, MODALITIES }, { prepareFoldTraining }, { checkOneOf }, cliProgress] = await Promise.all([
         import('../../data/cache.js'),
         import('../../data/splits.js'),
         import('../../config/data.js'),
@@ -59,10 +55,14 @@ export function registerTrain(program: Command): void {
         import('cli-progress'),
       ]);
       const { join } = await import('node:path');
+      const { existsSync } = await import('node:fs');
       const modality = checkOneOf(flags.modality, '--modality', MODALITIES);
       const kind = checkOneOf(flags.network, '--network', TRAIN_NETWORKS);
       if (kind !== 'random' && !flags.weights) throw new TypeError(`--network ${kind} starts from MedicalNet weights: pass --weights resnet_${flags.depth}.pth`);
-      const fold = int(flags.fold, 'fold')!;
+      const fold = flags.fold;
+      await checkInputPath(flags.cache, '--cache', 'directory');
+      if (flags.weights) await checkInputPath(flags.weights, '--weights', 'file');
+      if (flags.splits) await checkInputPath(flags.splits, '--splits', 'file');
 
       const cache = await openCache(flags.cache);
       const patients = cache.patients.map((p) => ({ id: p.id, label: p.label, groups: [...new Set(p.modalities.map((m) => modalityGroup(m)))] }));
@@ -71,10 +71,12 @@ export function registerTrain(program: Command): void {
       const { PAPER_EXPERIMENT } = await import('../../config/experiment.js');
       const anchored = patients.some((p) => p.groups.includes(PAPER_EXPERIMENT.anchor as never));
       if (!anchored && !flags.splits) process.stderr.write(`note: the cache has no ${PAPER_EXPERIMENT.anchor} patients; splitting ${group} alone (anchor null)\n`);
-      // a given splits file is authoritative (the experiment writes one for all runs)
-      const splits = flags.splits
-        ? await readSplits(flags.splits)
-        : (await loadOrMakeStudySplits(join(flags.out, 'splits.json'), patients, anchored ? {} : { anchor: null })).splits;
+      // a given splits file is authoritative (the experiment writes one for all runs); a new one is
+      // made in memory and written only once --fold has been checked against it
+      const splitsPath = join(flags.out, 'splits.json');
+      const splitConfig = anchored ? {} : { anchor: null };
+      const made = flags.splits || existsSync(splitsPath) ? undefined : makeStudySplits(patients, splitConfig);
+      const splits = flags.splits ? await readSplits(flags.splits) : (made ?? (await loadOrMakeStudySplits(splitsPath, patients, splitConfig)).splits);
       for (const id of Object.keys(splits.labels)) {
         const p = cache.patients.find((q) => q.id === id);
         if (p && p.label !== splits.labels[id]) throw new RangeError(`Patient ${id} is labelled ${splits.labels[id]} in the splits but ${p.label} in the cache`);
@@ -82,6 +84,8 @@ export function registerTrain(program: Command): void {
       const folds = splits.groups[group]?.folds;
       if (!folds) throw new RangeError(`The splits have no group ${group}`);
       if (fold < 0 || fold >= folds.length) throw new RangeError(`Expected --fold in [0, ${folds.length - 1}] but received ${fold}`);
+      await prepareOutputDirectory(flags.out, '--out');
+      if (made) await writeSplits(splitsPath, made);
 
       const controller = new AbortController();
       const stop = () => controller.abort();
@@ -102,7 +106,7 @@ export function registerTrain(program: Command): void {
       process.once('SIGINT', stop);
       const epochs = trainer.config.epochs;
       const perEpoch = trainer.batchesPerEpoch;
-      const bar = flags.progress
+      const bar = flags.progress && !flags.json
         ? new cliProgress.SingleBar(
             { format: `${kind} ${modality} fold ${fold} |{bar}| epoch {epoch}/${epochs} | loss {loss} | val M {m} | ETA {eta_formatted}`, stream: process.stderr, etaBuffer: 2 * perEpoch },
             cliProgress.Presets.shades_classic,
@@ -122,14 +126,17 @@ export function registerTrain(program: Command): void {
         const result = await trainer.run({ resume: Boolean(flags.resume) });
         bar?.stop();
         const v = result.selected.validation;
-        process.stdout.write(
-          `${result.selection === 'best' ? 'selected' : 'no epoch passed the SEN/SPE gates; kept the last'} epoch ${result.selectedEpoch}: ` +
+        printResult(
+          flags.json,
+          { out: flags.out, modality, network: kind, fold, selection: result.selection, selectedEpoch: result.selectedEpoch, resumedFrom: result.resumedFrom, validation: v, modelPath: result.modelPath, epochs: result.history.length },
+          () =>
+            `${result.selection === 'best' ? 'selected' : 'no epoch passed the SEN/SPE gates; kept the last'} epoch ${result.selectedEpoch}: ` +
             `val M ${v.m.toFixed(3)}, SEN ${v.sen.toFixed(3)}, SPE ${v.spe.toFixed(3)}, ACC ${v.acc.toFixed(3)}, AUC ${v.auc.toFixed(3)}\n` +
-            `model ${result.modelPath}\n`,
+            `model ${result.modelPath}`,
         );
       } catch (err) {
         bar?.stop();
-        if ((err as Error).name === 'AbortError') throw new Error(`stopped; the last checkpoint is in ${flags.out}: continue with --resume`);
+        if ((err as Error).name === 'AbortError') throw Object.assign(new Error(`stopped; the last checkpoint is in ${flags.out}: continue with --resume`), { code: 'ERR_STOPPED' });
         throw err;
       } finally {
         process.off('SIGINT', stop);

@@ -3,7 +3,9 @@ import { DeviceSchema, type Device } from '../../config/device.js';
 import { PAPER_MODEL, RESNET_DEPTHS } from '../../config/model.js';
 import { readPth, stateDictOf, walkTensors, type PthFile } from '../../io/pth/index.js';
 import { detectArchitecture, type DetectedArchitecture } from '../../models/medicalnet-keys.js';
+import { InvalidArgumentError } from 'commander';
 import { schemaOption } from '../schema-option.js';
+import { checkInputPath } from '../output.js';
 import type { HostTensor } from '../../types.js';
 
 /** The MedicalNet checkpoints `spottune weights embed --arch` takes: one per published depth. */
@@ -80,7 +82,11 @@ export async function inspectWeights(path: string): Promise<WeightsInspection> {
   };
 }
 
-function formatInspection(r: WeightsInspection, all: boolean): string {
+/**
+ * The table `spottune weights inspect` prints: the summary, then the first 40 tensors (all of them
+ * with `all`). Exported for tests.
+ */
+export function formatInspection(r: WeightsInspection, all: boolean): string {
   const n = (x: number) => x.toLocaleString('en-US');
   const lines = [
     `file        ${r.file}`,
@@ -94,7 +100,9 @@ function formatInspection(r: WeightsInspection, all: boolean): string {
     '',
   ];
   const shown = all ? r.tensors : r.tensors.slice(0, 40);
-  const width = Math.max(...shown.map((t) => t.key.length), 3);
+  // a loop, not Math.max(...keys): a spread of 150,000 tensors overflows the call stack
+  let width = 3;
+  for (const t of shown) if (t.key.length > width) width = t.key.length;
   for (const t of shown) lines.push(`${t.key.padEnd(width)}  ${t.dtype.padEnd(8)}  [${t.shape.join(', ')}]`);
   if (shown.length < r.tensors.length) lines.push(`... ${r.tensors.length - shown.length} more (--all lists every tensor)`);
   return `${lines.join('\n')}\n`;
@@ -158,6 +166,22 @@ export async function embedVolume(options: {
   return { weights: options.weights, arch, input: options.input, shape: [...volume.shape], normalize, features: Array.from(features) };
 }
 
+/** A commander parser accepting one of `allowed`, with a did-you-mean, failing as a usage error. */
+function oneOfFlag(flag: string, allowed: readonly string[]) {
+  return (value: string): string => {
+    if (allowed.includes(value)) return value;
+    const lower = allowed.find((a) => a.toLowerCase() === value.toLowerCase());
+    throw new InvalidArgumentError(`Expected one of ${allowed.join(', ')} for ${flag} but received ${JSON.stringify(value)}${lower ? `; did you mean ${JSON.stringify(lower)}?` : ''}`);
+  };
+}
+
+/** `--volume`: a non-negative integer. */
+function volumeFlag(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`Expected a non-negative integer for --volume but received ${JSON.stringify(value)}`);
+  return n;
+}
+
 /** Registers the `spottune weights` command(s). */
 export function registerWeights(program: Command): void {
   const weights = program.command('weights').description('read PyTorch checkpoints (.pth) safely, without Python');
@@ -168,6 +192,7 @@ export function registerWeights(program: Command): void {
     .option('--json', 'print as JSON')
     .option('--all', 'list every tensor (the table shows the first 40)')
     .action(async (file: string, opts: { json?: boolean; all?: boolean }) => {
+      await checkInputPath(file, '<file>', 'file');
       const report = await inspectWeights(file);
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatInspection(report, opts.all === true));
     });
@@ -177,20 +202,22 @@ export function registerWeights(program: Command): void {
     .description('run a MedicalNet ResNet on one NIfTI volume and print its global-average-pooled last-stage features')
     .requiredOption('--weights <file>', 'MedicalNet checkpoint (resnet_50.pth, ...)')
     .requiredOption('--input <volume>', 'a NIfTI volume (.nii or .nii.gz), fed as stored')
-    .option('--arch <name>', ARCHITECTURES.join(', '), `resnet${PAPER_MODEL.depth}`)
-    .option('--normalize <mode>', 'none (as stored), minmax ([0, 1]) or zscore', 'none')
-    .option('--axis-order <order>', "kji (as stored: [nz, ny, nx]) or ijk (nibabel's [nx, ny, nz])", 'kji')
-    .option('--volume <index>', 'which volume of a 4-D file', '0')
+    .option('--arch <name>', ARCHITECTURES.join(', '), oneOfFlag('--arch', ARCHITECTURES), `resnet${PAPER_MODEL.depth}`)
+    .option('--normalize <mode>', 'none (as stored), minmax ([0, 1]) or zscore', oneOfFlag('--normalize', ['none', 'minmax', 'zscore']), 'none')
+    .option('--axis-order <order>', "kji (as stored: [nz, ny, nx]) or ijk (nibabel's [nx, ny, nz])", oneOfFlag('--axis-order', ['kji', 'ijk']), 'kji')
+    .option('--volume <index>', 'which volume of a 4-D file', volumeFlag, 0)
     .addOption(schemaOption('--device <device>', DeviceSchema))
     .option('--json', 'print as JSON')
-    .action(async (opts: { weights: string; input: string; arch: string; normalize: string; axisOrder: string; volume: string; device: string; json?: boolean }) => {
+    .action(async (opts: { weights: string; input: string; arch: string; normalize: string; axisOrder: string; volume: number; device: string; json?: boolean }) => {
+      await checkInputPath(opts.weights, '--weights', 'file');
+      await checkInputPath(opts.input, '--input', 'file');
       const result = await embedVolume({
         weights: opts.weights,
         input: opts.input,
         arch: opts.arch,
         normalize: opts.normalize as EmbedResult['normalize'],
         axisOrder: opts.axisOrder as 'kji' | 'ijk',
-        volume: Number(opts.volume),
+        volume: opts.volume,
         device: opts.device as Device,
       });
       process.stdout.write(

@@ -55,7 +55,8 @@ function checkMaskLength(mask: ArrayLike<number>, shape: readonly number[]): voi
 /** Union of boxes, widened by `margin` and clipped to `shape`. */
 export function unionBox(boxes: readonly CropBox[], shape: Shape3, margin = 0): CropBox | undefined {
   if (boxes.length === 0) return undefined;
-  return [0, 1, 2].map((a) => [Math.max(0, Math.min(...boxes.map((b) => b[a][0])) - margin), Math.min(shape[a], Math.max(...boxes.map((b) => b[a][1])) + margin)]) as CropBox;
+  // reduce, not Math.min(...boxes): one box per patient, and a spread of an unbounded array overflows the stack
+  return [0, 1, 2].map((a) => [Math.max(0, boxes.reduce((m, b) => Math.min(m, b[a][0]), Infinity) - margin), Math.min(shape[a], boxes.reduce((m, b) => Math.max(m, b[a][1]), -Infinity) + margin)]) as CropBox;
 }
 
 /** The crop box of a preset name or explicit box ('tumour' must be resolved first with {@link tumourBox}). */
