@@ -9,8 +9,11 @@ namespace {
 bool contains(const std::string& haystack, const char* needle) { return haystack.find(needle) != std::string::npos; }
 
 std::string code_for_torch_message(const std::string& message) {
-  // CUDA's allocator says "out of memory"; the CPU allocator (c10/core/impl/alloc_cpu.cpp) "can't allocate memory".
-  if (contains(message, "out of memory") || contains(message, "can't allocate memory")) return "ERR_OUT_OF_MEMORY";
+  // CUDA's allocator says "out of memory"; the CPU allocator (c10/core/impl/alloc_cpu.cpp) "can't allocate
+  // memory" in LibTorch 1.13 and "not enough memory" in later versions.
+  if (contains(message, "out of memory") || contains(message, "can't allocate memory") || contains(message, "not enough memory")) {
+    return "ERR_OUT_OF_MEMORY";
+  }
   return "ERR_TORCH";
 }
 }  // namespace
