@@ -103,8 +103,8 @@ namespace {
 // The buffers as they were before a step's forward pass. A train-mode forward updates BatchNorm's
 // running statistics and num_batches_tracked as it goes, before the loss exists; a step that is
 // then refused (a NaN loss, or any failure before Adam runs) puts them back, so a refused step
-// leaves the network as it found it. The buffers are small (ResNet50: about 53k floats against
-// 46M parameters), so the copy costs little next to the step (docs/networks.md gives the measure).
+// leaves the network as it found it. The buffers are small (ResNet50: 159 tensors, 53k values, against
+// 46M parameters), so the copy costs little next to the step (docs/networks.md, the A/B).
 // Parameters and Adam's state change only after the loss is checked; the randomness of a step is
 // its own generator, seeded per call, so nothing else needs keeping.
 class BufferSnapshot {
