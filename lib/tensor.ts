@@ -57,8 +57,10 @@ export class Tensor {
   /**
    * Copies `data` into a new CPU tensor of `shape`. The dtype follows the array
    * (Float32Array -> float32, BigInt64Array -> int64, ...); pass `dtype` to convert, or 'bool'
-   * with a Uint8Array of 0/1.
-   * @throws TypeError for an unsupported array, RangeError when the shape does not hold data.length elements
+   * with a Uint8Array of 0/1. A view on a SharedArrayBuffer is copied like any other (on the JS
+   * thread; another thread writing it meanwhile races the copy).
+   * @throws TypeError for an unsupported array, RangeError when the shape does not hold data.length
+   *   elements or 'bool' data holds a byte other than 0 and 1
    */
   static from(data: TensorData, shape: readonly number[], dtype?: DType): Tensor {
     const source = ArrayBuffer.isView(data) ? SOURCE_DTYPE.get(data.constructor) : undefined;
@@ -76,6 +78,14 @@ export class Tensor {
     }
     if (dtype !== undefined) checkOneOf(dtype, 'dtype', DTYPES);
     if (dtype === 'bool' && source !== 'uint8') throw new TypeError(`dtype 'bool' needs a Uint8Array but received ${describeValue(data)}`);
+    if (dtype === 'bool') {
+      // The bytes become the tensor's as they are (bool and uint8 share a byte); any byte but 0 or 1
+      // would be a bool that is neither true nor false to LibTorch's kernels.
+      const bytes = data as Uint8Array;
+      for (let i = 0; i < bytes.length; i++) {
+        if (bytes[i] > 1) throw new RangeError(`Expected data to hold only 0 and 1 for dtype 'bool' but data[${i}] is ${bytes[i]}`);
+      }
+    }
     try {
       return new Tensor(native().NativeTensor.fromArray(data as NativeTypedArray, shape, dtype ?? null));
     } catch (err) {

@@ -17,6 +17,7 @@ import {
   type NativeNetwork,
   type NativeNetworkConfig,
   type NativePredictOptions,
+  type NativeSchedulerState,
   type NativeTrainStepOptions,
   type NativeTypedArray,
 } from '../native/binding.js';
@@ -80,7 +81,7 @@ export interface TrainStepOptions {
   /** Seed of everything random in the step (Gumbel noise, dropout masks). */
   seed: number;
   /**
-   * Gumbel-softmax temperature of the backward pass (positive): the Trainer passes train.gumbelTau's
+   * Gumbel-softmax temperature of the backward pass (at least {@link MIN_GUMBEL_TAU}): the Trainer passes train.gumbelTau's
    * schedule. Required for SpotTune; the ResNets have no agent and ignore it (the Trainer omits it there).
    * @see docs/study.md section 5
    */
@@ -129,6 +130,14 @@ export interface LoadStateDictOptions {
   inflate?: boolean;
 }
 
+/**
+ * The smallest Gumbel-softmax temperature {@link Network.trainStep} accepts. The step divides the
+ * float32 logits plus noise by tau: below float32's range tau itself rounds to 0 (Number.MIN_VALUE
+ * gave a NaN loss every time), and from 1e-20 up the quotient stays finite for any |logit + noise|
+ * under 3.4e18, far beyond what an agent produces.
+ */
+export const MIN_GUMBEL_TAU = 1e-20;
+
 /** @internal */
 const kNative: unique symbol = Symbol('spottune3d.network');
 
@@ -140,16 +149,27 @@ function toStateDict(entries: NativeEntry[]): StateDict {
 
 const FLOAT_DTYPES: ReadonlySet<string> = new Set(['float32', 'float64', 'float16', 'bfloat16']);
 
+/**
+ * Checks that `t` is a whole HostTensor: a TypedArray `data` and a `shape` of non-negative safe
+ * integers whose product is data.length. `what` names it in messages.
+ */
+function checkHostTensor(t: unknown, what: string): HostTensor {
+  const given = t as Partial<HostTensor> | null | undefined;
+  if (!given || typeof given !== 'object' || !ArrayBuffer.isView(given.data) || given.data instanceof DataView || !Array.isArray(given.shape)) {
+    throw new TypeError(`Expected ${what} to be a HostTensor {dtype, shape, data} but received ${describeValue(t)}`);
+  }
+  const shape = checkShape(given.shape, `${what}.shape`);
+  const numel = shape.reduce((a, b) => a * b, 1);
+  if (numel !== given.data.length) {
+    throw new RangeError(`${what}: shape [${shape.join(', ')}] holds ${numel} elements but data has ${given.data.length}`);
+  }
+  return given as HostTensor;
+}
+
 function fromStateDict(map: StateDict, what: string): NativeEntryIn[] {
   const out: NativeEntryIn[] = [];
   for (const [name, t] of map) {
-    if (!t || !ArrayBuffer.isView(t.data) || !Array.isArray(t.shape)) {
-      throw new TypeError(`Expected ${what} entry "${name}" to be a HostTensor {dtype, shape, data} but received ${describeValue(t)}`);
-    }
-    const numel = t.shape.reduce((a, b) => a * b, 1);
-    if (numel !== t.data.length) {
-      throw new RangeError(`${what} entry "${name}": shape [${t.shape.join(', ')}] holds ${numel} elements but data has ${t.data.length}`);
-    }
+    checkHostTensor(t, `${what} entry "${name}"`);
     out.push({ name, shape: [...t.shape], data: t.data as NativeTypedArray });
   }
   return out;
@@ -314,8 +334,12 @@ export class Network {
    * One optimisation step on a batch: forward in train mode (SpotTune: agent -> hard Gumbel-softmax
    * policy -> both copies mixed), BCE-with-logits (with `posWeight` if set), backward, one Adam step
    * on the network and one on the agent.
-   * @param labels float32 [N, numClasses], usually 0/1
-   * @throws TorchError ERR_NONFINITE_LOSS when the loss is NaN or infinite (the step is not applied)
+   * @param labels float32 [N, numClasses], each in [0, 1] (usually 0/1)
+   * @throws RangeError for labels outside [0, 1] or `options.tau` below {@link MIN_GUMBEL_TAU};
+   *   TorchError ERR_NONFINITE_LOSS when the loss is NaN or infinite. A step that throws leaves the
+   *   network as it was: parameters, BatchNorm running statistics and `num_batches_tracked`, Adam's
+   *   state and the schedule, bit for bit (only {@link gradients} is emptied: the previous step's
+   *   gradients are freed before the forward pass).
    */
   async trainStep(input: Float32Array, shape: readonly number[], labels: Float32Array, options: TrainStepOptions): Promise<TrainStepResult> {
     this.#live('trainStep');
@@ -324,11 +348,12 @@ export class Network {
     const expected = s[0] * this.config.numClasses;
     if (labels.length !== expected) throw new RangeError(`Expected labels to hold [${s[0]}, ${this.config.numClasses}] = ${expected} values but received ${labels.length}`);
     for (let i = 0; i < labels.length; i++) {
-      if (!Number.isFinite(labels[i])) throw new RangeError(`Expected finite labels but labels[${i}] is ${labels[i]}`);
+      // BCE-with-logits takes targets in [0, 1] (hard 0/1 or soft); outside it the loss has no minimum.
+      if (!(labels[i] >= 0 && labels[i] <= 1)) throw new RangeError(`Expected labels in [0, 1] but labels[${i}] is ${labels[i]}`);
     }
     if (options === null || typeof options !== 'object') throw new TypeError(`Expected options {seed, tau} but received ${describeValue(options)}`);
     // Required for SpotTune; a ResNet has no Gumbel-softmax, so it passes null (a given tau is still checked).
-    const tau = this.isSpotTune || options.tau !== undefined ? checkNumber(options.tau, 'options.tau', { min: Number.MIN_VALUE }) : null;
+    const tau = this.isSpotTune || options.tau !== undefined ? checkNumber(options.tau, 'options.tau', { min: MIN_GUMBEL_TAU }) : null;
     const opts: NativeTrainStepOptions = {
       seed: checkInteger(options.seed, 'options.seed', { min: 0, max: Number.MAX_SAFE_INTEGER }),
       tau: this.isSpotTune ? tau : null,
@@ -364,9 +389,22 @@ export class Network {
     return { ...s, best: Number.isFinite(s.best) ? s.best : null };
   }
 
-  /** Restores {@link schedulerState}. */
+  /**
+   * Restores {@link schedulerState}. Every field is checked before anything changes.
+   * @throws TypeError/RangeError naming the field (nothing changed)
+   */
   loadSchedulerState(state: SchedulerState): void {
     this.#live('loadSchedulerState');
+    const payload = this.#schedulerPayload(state);
+    try {
+      this[kNative].loadSchedulerState(payload);
+    } catch (err) {
+      throw fromNative(err);
+    }
+  }
+
+  // The checked native form of a SchedulerState; throws before anything changes.
+  #schedulerPayload(state: SchedulerState): NativeSchedulerState {
     if (state === null || typeof state !== 'object') throw new TypeError(`Expected a SchedulerState but received ${describeValue(state)}`);
     const n = this.isSpotTune ? 2 : 1;
     if (!Array.isArray(state.learningRates) || state.learningRates.length !== n) {
@@ -374,18 +412,13 @@ export class Network {
     }
     state.learningRates.forEach((lr, i) => checkNumber(lr, `state.learningRates[${i}]`, { min: 0 }));
     const initialBest = this.config.scheduler.mode === 'max' ? -Infinity : Infinity;
-    const best = state.best === null ? initialBest : checkNumber(state.best, 'state.best');
-    try {
-      this[kNative].loadSchedulerState({
-        best,
-        numBadEpochs: checkInteger(state.numBadEpochs, 'state.numBadEpochs', { min: 0 }),
-        cooldownCounter: checkInteger(state.cooldownCounter, 'state.cooldownCounter', { min: 0 }),
-        lastEpoch: checkInteger(state.lastEpoch, 'state.lastEpoch', { min: 0 }),
-        learningRates: state.learningRates,
-      });
-    } catch (err) {
-      throw fromNative(err);
-    }
+    return {
+      best: state.best === null ? initialBest : checkNumber(state.best, 'state.best'),
+      numBadEpochs: checkInteger(state.numBadEpochs, 'state.numBadEpochs', { min: 0 }),
+      cooldownCounter: checkInteger(state.cooldownCounter, 'state.cooldownCounter', { min: 0 }),
+      lastEpoch: checkInteger(state.lastEpoch, 'state.lastEpoch', { min: 0 }),
+      learningRates: [...state.learningRates],
+    };
   }
 
   /** Every parameter and buffer: name, shape, dtype, whether it trains (PyTorch's state_dict order). */
@@ -413,25 +446,34 @@ export class Network {
    * parameters, integer data into integer buffers. A one-channel stem weight is inflated to the
    * network's input channels (repeated, divided by C) unless `inflate: false`.
    * @returns which keys were loaded, missing, unexpected or of another shape (`initialised` is empty)
-   * @throws CheckpointError ERR_CHECKPOINT_MISMATCH (strict, nothing loaded) listing every problem key;
-   *   TypeError for a malformed entry or float data for an integer buffer (and the reverse)
+   * @throws CheckpointError ERR_CHECKPOINT_MISMATCH (strict) listing every problem key; TypeError
+   *   for a malformed entry or float data for an integer buffer (and the reverse); RangeError for an
+   *   entry whose data does not fill its shape. Whatever it throws, nothing was loaded.
    */
   async loadStateDict(stateDict: StateDict, options: LoadStateDictOptions = {}): Promise<LoadReport> {
     this.#live('loadStateDict');
+    const { report, entries } = this.#stateDictPayload(stateDict, options);
+    await this.#run('loadStateDict', () => this[kNative].loadState(entries));
+    return report;
+  }
+
+  // The checked entries of a state dict and the report; throws before anything changes.
+  #stateDictPayload(stateDict: StateDict, options: LoadStateDictOptions): { report: LoadReport; entries: NativeEntryIn[] } {
+    if (options === null || typeof options !== 'object') throw new TypeError(`Expected options to be an object but received ${describeValue(options)}`);
     if (!(stateDict instanceof Map)) throw new TypeError(`Expected stateDict to be a Map<string, HostTensor> but received ${describeValue(stateDict)}`);
     const strict = options.strict ?? true;
     const inflate = options.inflate ?? true;
     const info = new Map(this.stateInfo().map((e) => [e.name, e]));
     const report: LoadReport = { loaded: [], missing: [], initialised: [], unexpected: [], mismatched: [] };
+    // Every tensor handed in is whole before anything else is looked at, the unexpected ones too: a
+    // stem weight declared [64, 1, 7, 7, 7] over 3 values would otherwise be inflated, zero-filled.
+    for (const [key, given] of stateDict) checkHostTensor(given, `stateDict entry "${key}"`);
     const load: StateDict = new Map();
     for (const [key, given] of stateDict) {
       const own = info.get(key);
       if (!own) {
         report.unexpected.push(key);
         continue;
-      }
-      if (!given || !ArrayBuffer.isView(given.data) || !Array.isArray(given.shape)) {
-        throw new TypeError(`Expected stateDict entry "${key}" to be a HostTensor {dtype, shape, data} but received ${describeValue(given)}`);
       }
       const ownFloat = FLOAT_DTYPES.has(own.dtype);
       const givenFloat = given.data instanceof Float32Array || given.data instanceof Float64Array;
@@ -452,9 +494,7 @@ export class Network {
     }
     for (const key of info.keys()) if (!stateDict.has(key)) report.missing.push(key);
     if (strict) assertCleanLoad(report, 'state dict');
-    const entries = fromStateDict(load, 'stateDict');
-    await this.#run('loadStateDict', () => this[kNative].loadState(entries));
-    return report;
+    return { report, entries: fromStateDict(load, 'stateDict') };
   }
 
   /**
@@ -476,17 +516,91 @@ export class Network {
     return toStateDict(await this.#run('optimizerState', () => this[kNative].optimizerState()));
   }
 
-  /** Restores {@link optimizerState}; parameters without entries start Adam afresh. */
+  /**
+   * Restores {@link optimizerState}; parameters without entries start Adam afresh. Every entry is
+   * checked before anything changes, so a load that throws leaves both optimisers as they were.
+   * @throws CheckpointError ERR_CHECKPOINT_MISMATCH for a key that names no trainable parameter of
+   *   its optimiser (`agent.*` belongs to SpotTune's agent, `main.*` to the rest) or a parameter
+   *   without all three of step, exp_avg and exp_avg_sq; TypeError/RangeError for a malformed entry,
+   *   a step that is not one non-negative integer, or exp_avg* of another shape than its parameter
+   */
   async loadOptimizerState(state: StateDict): Promise<void> {
     this.#live('loadOptimizerState');
+    const entries = this.#optimizerPayload(state);
+    await this.#run('loadOptimizerState', () => this[kNative].loadOptimizerState(entries));
+  }
+
+  // The checked entries of an optimizer state; throws before anything changes.
+  #optimizerPayload(state: StateDict): NativeEntryIn[] {
     if (!(state instanceof Map)) throw new TypeError(`Expected state to be a Map<string, HostTensor> but received ${describeValue(state)}`);
-    for (const key of state.keys()) {
-      if (!/^(main|agent)\.(step|exp_avg|exp_avg_sq)\./.test(key)) {
+    const trainable = new Map<string, StateEntryInfo>();
+    for (const e of this.stateInfo()) {
+      if (e.trainable) trainable.set(`${this.isSpotTune && e.name.startsWith('agent.') ? 'agent' : 'main'}.${e.name}`, e);
+    }
+    const fields = new Map<string, Set<string>>();
+    for (const [key, t] of state) {
+      const match = /^(main|agent)\.(step|exp_avg|exp_avg_sq)\.(.+)$/.exec(key);
+      if (!match) {
         throw new CheckpointError(`Unexpected optimizer state key "${key}"; expected main.|agent. + step.|exp_avg.|exp_avg_sq. + a parameter name`, 'ERR_CHECKPOINT_MISMATCH');
       }
+      const [, group, field, name] = match;
+      const param = trainable.get(`${group}.${name}`);
+      if (!param) {
+        throw new CheckpointError(`Optimizer state key "${key}" names no trainable parameter of the ${group === 'agent' ? "agent's" : "network's"} optimizer`, 'ERR_CHECKPOINT_MISMATCH');
+      }
+      const what = `optimizer state entry "${key}"`;
+      const tensor = checkHostTensor(t, what);
+      if (field === 'step') {
+        const count = tensor.data.length === 1 ? Number(tensor.data[0]) : Number.NaN;
+        if (!Number.isSafeInteger(count) || count < 0) {
+          throw new RangeError(`Expected ${what} to hold one non-negative integer (Adam's step count) but received ${tensor.data.length} value(s)${tensor.data.length === 1 ? `: ${String(tensor.data[0])}` : ''}`);
+        }
+      } else {
+        if (!(tensor.data instanceof Float32Array || tensor.data instanceof Float64Array)) {
+          throw new TypeError(`Expected ${what} to hold floating-point data but received ${describeValue(tensor.data)}`);
+        }
+        if (tensor.shape.length !== param.shape.length || tensor.shape.some((d, i) => d !== param.shape[i])) {
+          throw new RangeError(`Expected ${what} to have its parameter's shape [${param.shape.join(', ')}] but received [${tensor.shape.join(', ')}]`);
+        }
+      }
+      const seen = fields.get(`${group}.${name}`) ?? new Set<string>();
+      fields.set(`${group}.${name}`, seen.add(field));
     }
-    const entries = fromStateDict(state, 'optimizer state');
-    await this.#run('loadOptimizerState', () => this[kNative].loadOptimizerState(entries));
+    for (const [param, seen] of fields) {
+      if (seen.size !== 3) {
+        const [group, ...rest] = param.split('.');
+        const absent = ['step', 'exp_avg', 'exp_avg_sq'].filter((f) => !seen.has(f)).map((f) => `${group}.${f}.${rest.join('.')}`);
+        throw new CheckpointError(`Optimizer state for "${rest.join('.')}" lacks ${absent.map((k) => `"${k}"`).join(' and ')}: step, exp_avg and exp_avg_sq travel together`, 'ERR_CHECKPOINT_MISMATCH');
+      }
+    }
+    return fromStateDict(state, 'optimizer state');
+  }
+
+  /**
+   * Restores a training checkpoint: the model's state dict, Adam's state and the schedule together.
+   * All three are checked before any changes, so a checkpoint with one bad part (a corrupt Adam
+   * entry, a scheduler field of the wrong type) leaves the network wholly as it was, not with new
+   * weights and old optimiser state.
+   * @param state `model` as for {@link loadStateDict}, `optimizer` as for {@link loadOptimizerState}
+   *   (absent or empty: Adam starts afresh), `scheduler` as for {@link loadSchedulerState} (absent:
+   *   the schedule stays as it is)
+   * @throws what those three throw, before anything is loaded
+   */
+  async loadTrainingState(
+    state: { model: StateDict; optimizer?: StateDict; scheduler?: SchedulerState },
+    options: LoadStateDictOptions = {},
+  ): Promise<LoadReport> {
+    this.#live('loadTrainingState');
+    if (state === null || typeof state !== 'object') throw new TypeError(`Expected state {model, optimizer, scheduler} but received ${describeValue(state)}`);
+    const { report, entries } = this.#stateDictPayload(state.model, options);
+    const optimizer = this.#optimizerPayload(state.optimizer ?? new Map());
+    const scheduler = state.scheduler === undefined ? undefined : this.#schedulerPayload(state.scheduler);
+    await this.#run('loadTrainingState', async () => {
+      await this[kNative].loadState(entries);
+      await this[kNative].loadOptimizerState(optimizer);
+      if (scheduler) this[kNative].loadSchedulerState(scheduler);
+    });
+    return report;
   }
 
   /**

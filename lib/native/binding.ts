@@ -270,6 +270,21 @@ export interface NativeBinding {
   ): Promise<NativeTensor[]>;
   /** native/ops/augment.cc */
   augmentNoise(image: NativeTensor, options: NativeNoiseOptions): Promise<NativeTensor>;
+  /**
+   * native/bridge/runtime.cc: not API. Hooks that let test/native/exception-paths.test.ts reach error
+   * paths no input reaches on demand; compiled into every build, and all they do is throw.
+   * @internal
+   */
+  testHooks: NativeTestHooks;
+}
+
+/** @internal see {@link NativeBinding.testHooks} */
+export interface NativeTestHooks {
+  /**
+   * Throws one kind of C++ exception on the JS thread (`'sync'`, thrown), a libuv pool thread
+   * (`'pool'`) or a serial network thread (`'thread'`) (both rejecting the returned Promise).
+   */
+  raise(kind: 'coded' | 'torch' | 'torch-oom' | 'bad_alloc' | 'std' | 'unknown', where: 'sync' | 'pool' | 'thread'): Promise<void>;
 }
 
 const root = packageRoot();

@@ -4,15 +4,32 @@
  * @module
  */
 
-/** How a received value is shown in an error message: `0 (number)`, `"b" (string)`. */
+/**
+ * How a received value is shown in an error message: `0 (number)`, `"b" (string)`, `9007199254740993n (bigint)`.
+ * Never throws, whatever arrives: it runs on error paths, where a second error would hide the first
+ * (a .pth's sizes above 2^53 arrive as BigInts, which JSON.stringify refuses).
+ */
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
   if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${value instanceof DataView ? value.byteLength : (value as Uint8Array).length})`;
-  if (Array.isArray(value)) return `[${value.slice(0, 8).map((v) => JSON.stringify(v)).join(', ')}${value.length > 8 ? ', ...' : ''}] (array)`;
+  if (Array.isArray(value)) return `[${value.slice(0, 8).map(describeElement).join(', ')}${value.length > 8 ? ', ...' : ''}] (array)`;
+  if (typeof value === 'bigint') return `${value}n (bigint)`;
+  if (typeof value === 'symbol') return `${value.toString()} (symbol)`;
   if (typeof value === 'string') return `${JSON.stringify(value)} (string)`;
   if (typeof value === 'object') return `an object (${(value as object).constructor?.name ?? 'Object'})`;
   return `${String(value)} (${typeof value})`;
+}
+
+// An array element as JSON shows it, except what JSON cannot show (BigInt, undefined, symbols, functions, cycles).
+function describeElement(v: unknown): string {
+  if (typeof v === 'bigint') return `${v}n`;
+  if (typeof v === 'symbol' || typeof v === 'function' || v === undefined) return String(v);
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return Array.isArray(v) ? '[...]' : '{...}';
+  }
 }
 
 export function checkInteger(value: unknown, name: string, { min = -Infinity, max = Infinity } = {}): number {

@@ -9,7 +9,11 @@ namespace {
 bool contains(const std::string& haystack, const char* needle) { return haystack.find(needle) != std::string::npos; }
 
 std::string code_for_torch_message(const std::string& message) {
-  if (contains(message, "out of memory") || contains(message, "CUDA out of memory")) return "ERR_OUT_OF_MEMORY";
+  // CUDA's allocator says "out of memory"; the CPU allocator (c10/core/impl/alloc_cpu.cpp) "can't allocate
+  // memory" in LibTorch 1.13 and "not enough memory" in later versions.
+  if (contains(message, "out of memory") || contains(message, "can't allocate memory") || contains(message, "not enough memory")) {
+    return "ERR_OUT_OF_MEMORY";
+  }
   return "ERR_TORCH";
 }
 }  // namespace
@@ -279,7 +283,13 @@ torch::Tensor tensor_from_typed_array(const Napi::TypedArray& array, const std::
   const torch::ScalarType storage =
       (dtype && *dtype == torch::kBool && source == torch::kUInt8) ? torch::kBool : source;
   auto tensor = torch::empty(shape, torch::TensorOptions().dtype(storage));
-  const auto* bytes = static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
+  // The view's own data pointer (byteOffset applied) rather than array.ArrayBuffer().Data(): Node-API
+  // refuses to hand out a SharedArrayBuffer as an ArrayBuffer ("Invalid argument"), but a view on one
+  // reads the same way. The copy runs on the JS thread; another thread writing the shared memory
+  // meanwhile races it, as any reader of shared memory would.
+  void* bytes = nullptr;
+  NAPI_THROW_IF_FAILED(array.Env(), napi_get_typedarray_info(array.Env(), array, nullptr, nullptr, &bytes, nullptr, nullptr),
+                       torch::Tensor());
   if (array.ByteLength() > 0) std::memcpy(tensor.data_ptr(), bytes, array.ByteLength());
   if (dtype && *dtype != storage) tensor = tensor.to(*dtype);
   return tensor;

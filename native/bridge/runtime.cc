@@ -1,4 +1,5 @@
 // runtime(), setNumThreads(), manualSeed(): facts about and settings of the loaded LibTorch.
+// testHooks.raise(): the error conversion's own test hook (see below).
 #include <ATen/Parallel.h>
 #include <ATen/Version.h>
 #include <torch/version.h>
@@ -7,6 +8,7 @@
 #include <limits>
 
 #include "bridge/common.h"
+#include "bridge/serial_thread.h"
 
 namespace bridge {
 
@@ -63,6 +65,36 @@ Napi::Value manual_seed(const Napi::CallbackInfo& info) {
     return info.Env().Undefined();
   });
 }
+// testHooks.raise(kind, where): throws one kind of C++ exception, on the JS thread ('sync'), on a libuv
+// pool thread ('pool') or on a network-style serial thread ('thread'), so that test/native/
+// exception-paths.test.ts proves what each kind becomes in JS (a TorchError and its code) on every
+// path an error travels. Some kinds have no input that reaches them on demand: LibTorch's CPU
+// allocator reports exhaustion as a c10::Error, not std::bad_alloc, and nothing throws a non-
+// std::exception on purpose. Compiled into every build, because the conversion under test is the
+// shipped one; harmless, because all it does is throw and the conversion catches it. Not part of
+// the API (lib/native/binding.ts marks it internal).
+[[noreturn]] void throw_kind(const std::string& kind) {
+  if (kind == "coded") throw CodedError("ERR_TEST", "a coded error");
+  if (kind == "torch") TORCH_CHECK(false, "a c10::Error");
+  if (kind == "torch-oom") TORCH_CHECK(false, "DefaultCPUAllocator: can't allocate memory: you tried to allocate 1 bytes");
+  if (kind == "bad_alloc") throw std::bad_alloc();
+  if (kind == "std") throw std::logic_error("a std::logic_error");
+  if (kind == "unknown") throw 42;  // NOLINT(hicpp-exception-baseclass): the point is a non-std exception
+  throw CodedError("ERR_INVALID_ARG_VALUE", "kind must be coded, torch, torch-oom, bad_alloc, std or unknown");
+}
+
+Napi::Value raise_for_test(const Napi::CallbackInfo& info) {
+  return guard(info, [&]() -> Napi::Value {
+    const std::string kind = string_arg(info, 0, "kind");
+    const std::string where = string_arg(info, 1, "where");
+    auto work = [kind]() -> bool { throw_kind(kind); };
+    auto done = [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); };
+    if (where == "sync") throw_kind(kind);
+    if (where == "pool") return PromiseWorker<bool>::start(info.Env(), work, done);
+    if (where == "thread") return ThreadPromise<bool>::start(info.Env(), std::make_shared<SerialThread>(), work, done);
+    throw CodedError("ERR_INVALID_ARG_VALUE", "where must be sync, pool or thread");
+  });
+}
 }  // namespace
 
 void init_runtime(Napi::Env env, Napi::Object exports) {
@@ -70,6 +102,10 @@ void init_runtime(Napi::Env env, Napi::Object exports) {
   exports.Set("setNumThreads", Napi::Function::New(env, set_num_threads, "setNumThreads"));
   exports.Set("manualSeed", Napi::Function::New(env, manual_seed, "manualSeed"));
   exports.Set("exitIfBusy", Napi::Function::New(env, exit_if_busy, "exitIfBusy"));
+  // Apart from the API's functions, so that nothing mistakes it for one.
+  auto hooks = Napi::Object::New(env);
+  hooks.Set("raise", Napi::Function::New(env, raise_for_test, "raise"));
+  exports.Set("testHooks", hooks);
 }
 
 }  // namespace bridge

@@ -98,7 +98,38 @@ Outputs run_predict(NetworkState& s, const torch::Tensor& input, const CallOptio
   return out;
 }
 
-Outputs run_train_step(NetworkState& s, const torch::Tensor& input, const torch::Tensor& labels, const CallOptions& o) {
+namespace {
+
+// The buffers as they were before a step's forward pass. A train-mode forward updates BatchNorm's
+// running statistics and num_batches_tracked as it goes, before the loss exists; a step that is
+// then refused (a NaN loss, or any failure before Adam runs) puts them back, so a refused step
+// leaves the network as it found it. The buffers are small (ResNet50: 159 tensors, 53k values, against
+// 46M parameters), so the copy costs little next to the step (docs/networks.md, the A/B).
+// Parameters and Adam's state change only after the loss is checked; the randomness of a step is
+// its own generator, seeded per call, so nothing else needs keeping.
+class BufferSnapshot {
+ public:
+  explicit BufferSnapshot(NetworkState& s) {
+    torch::NoGradGuard no_grad;
+    for (const auto& name : s.order) {
+      if (s.is_parameter.at(name)) continue;
+      const torch::Tensor& t = s.entries.at(name);
+      saved_.emplace_back(t, t.clone());
+    }
+  }
+  void restore() {
+    torch::NoGradGuard no_grad;
+    for (auto& [live, copy] : saved_) live.copy_(copy);
+  }
+
+ private:
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> saved_;  // (the network's buffer, its copy)
+};
+
+// One step, forward to Adam. `stepping` turns true when Adam starts changing parameters: a failure
+// before then changed only the buffers, which run_train_step puts back.
+Outputs apply_train_step(NetworkState& s, const torch::Tensor& input, const torch::Tensor& labels, const CallOptions& o,
+                         bool& stepping) {
   torch::AutoGradMode grad(true);
   clear_gradients(*s.main_opt);
   if (s.agent_opt) clear_gradients(*s.agent_opt);
@@ -130,10 +161,24 @@ Outputs run_train_step(NetworkState& s, const torch::Tensor& input, const torch:
                                                "; the step was not applied (check the inputs and the learning rate)");
   }
   loss.backward();
+  stepping = true;
   s.main_opt->step();
   if (s.agent_opt) s.agent_opt->step();
   out.probabilities = torch::sigmoid(to_host(logits));
   return out;
+}
+
+}  // namespace
+
+Outputs run_train_step(NetworkState& s, const torch::Tensor& input, const torch::Tensor& labels, const CallOptions& o) {
+  BufferSnapshot before(s);
+  bool stepping = false;
+  try {
+    return apply_train_step(s, input, labels, o, stepping);
+  } catch (...) {
+    if (!stepping) before.restore();
+    throw;
+  }
 }
 
 }  // namespace models

@@ -18,7 +18,10 @@ struct Outputs {
 
 // `input` [N, C, D, H, W] float32 on the CPU.
 Outputs run_predict(NetworkState& s, const torch::Tensor& input, const CallOptions& o);
-// `labels` [N, numClasses] float32 on the CPU; throws ERR_NONFINITE_LOSS (nothing applied) on a NaN/inf loss.
+// `labels` [N, numClasses] float32 on the CPU; throws ERR_NONFINITE_LOSS on a NaN/inf loss. A step that
+// throws before Adam runs leaves parameters, buffers (BatchNorm statistics) and Adam's state as they
+// were; only the previous step's gradients are gone (they are freed before the forward pass).
+
 Outputs run_train_step(NetworkState& s, const torch::Tensor& input, const torch::Tensor& labels, const CallOptions& o);
 
 }  // namespace models

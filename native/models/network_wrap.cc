@@ -64,6 +64,16 @@ std::map<std::string, torch::Tensor> entries_from_js(const Napi::Value& value) {
   return out;
 }
 
+// Whether `key` is `<prefix>{step,exp_avg,exp_avg_sq}.<a parameter of params>`.
+bool claimed(const std::string& key, const NamedTensors& params, const std::string& prefix) {
+  for (const auto& [name, p] : params) {
+    for (const char* field : {"step.", "exp_avg.", "exp_avg_sq."}) {
+      if (key == prefix + field + name) return true;
+    }
+  }
+  return false;
+}
+
 class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
  public:
   static void init(Napi::Env env, Napi::Object exports) {
@@ -306,8 +316,20 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
       auto incoming = entries_from_js(info[0]);
       return start_on<bool>(s, [s, incoming]() {
             torch::NoGradGuard no_grad;
-            optim::import_adam_state(*s->main_opt, s->main_params, "main.", incoming);
-            if (s->agent_opt) optim::import_adam_state(*s->agent_opt, s->agent_params, "agent.", incoming);
+            // Both optimisers' entries are read and checked before either changes (a failed load changes
+            // nothing); lib/models/network.ts checks the same first, with messages for users.
+            auto main = optim::prepare_adam_state(s->main_params, "main.", incoming);
+            optim::PreparedAdamState agent;
+            if (s->agent_opt) agent = optim::prepare_adam_state(s->agent_params, "agent.", incoming);
+            if (main.entries_used + agent.entries_used != incoming.size()) {
+              for (const auto& entry : incoming) {
+                if (!claimed(entry.first, s->main_params, "main.") && !claimed(entry.first, s->agent_params, "agent.")) {
+                  throw std::invalid_argument("optimizer state " + entry.first + " names no trainable parameter");
+                }
+              }
+            }
+            optim::commit_adam_state(*s->main_opt, std::move(main));
+            if (s->agent_opt) optim::commit_adam_state(*s->agent_opt, std::move(agent));
             return true;
           },
           [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });

@@ -1,5 +1,6 @@
 #include "optim/adam_state.h"
 
+#include <cmath>
 #include <sstream>
 #include <type_traits>
 
@@ -35,31 +36,50 @@ NamedTensors export_adam_state(torch::optim::Adam& optimizer, const NamedTensors
   return out;
 }
 
-void import_adam_state(torch::optim::Adam& optimizer, const NamedTensors& params, const std::string& prefix,
-                       const std::map<std::string, torch::Tensor>& entries) {
-  auto& state = optimizer.state();
-  // Check everything first: a failed load leaves the optimizer as it was.
-  for (const auto& [name, p] : params) {
-    for (const char* field : {"exp_avg.", "exp_avg_sq."}) {
-      auto it = entries.find(prefix + field + name);
-      if (it != entries.end() && it->second.sizes() != p.sizes()) {
-        throw std::invalid_argument("optimizer state " + prefix + field + name + ": expected shape " +
-                                    c10::str(p.sizes()) + " but received " + c10::str(it->second.sizes()));
-      }
-    }
-  }
-  state.clear();
+PreparedAdamState prepare_adam_state(const NamedTensors& params, const std::string& prefix,
+                                     const std::map<std::string, torch::Tensor>& entries) {
+  PreparedAdamState out;
   for (const auto& [name, p] : params) {
     auto step = entries.find(prefix + "step." + name);
     auto avg = entries.find(prefix + "exp_avg." + name);
     auto avg_sq = entries.find(prefix + "exp_avg_sq." + name);
-    if (step == entries.end() || avg == entries.end() || avg_sq == entries.end()) continue;
-    auto s = std::make_unique<torch::optim::AdamParamState>();
-    s->step(step->second.to(torch::kInt64).item<int64_t>());
-    s->exp_avg(avg->second.to(p.device(), p.scalar_type()).clone());
-    s->exp_avg_sq(avg_sq->second.to(p.device(), p.scalar_type()).clone());
-    state[state_key(state, p)] = std::move(s);
+    const int found = (step != entries.end()) + (avg != entries.end()) + (avg_sq != entries.end());
+    if (found == 0) continue;
+    if (found != 3) {
+      throw std::invalid_argument("optimizer state for " + prefix + name +
+                                  " is incomplete: step, exp_avg and exp_avg_sq travel together");
+    }
+    // One count of steps: int64 as export_adam_state writes it, or a float holding an integer (PyTorch
+    // stores step as a float tensor); a count above 2^53 is no step count a run reaches.
+    const torch::Tensor& s = step->second;
+    const double count = s.numel() == 1 ? s.to(torch::kFloat64).item<double>() : -1;
+    if (!(count >= 0 && count <= 9007199254740992.0 && std::floor(count) == count)) {
+      throw std::invalid_argument("optimizer state " + step->first + ": expected one non-negative integer but received " +
+                                  std::to_string(s.numel()) + " value(s)" +
+                                  (s.numel() == 1 ? " (" + std::to_string(count) + ")" : std::string()));
+    }
+    for (const auto& it : {avg, avg_sq}) {
+      if (it->second.sizes() != p.sizes() || !it->second.is_floating_point()) {
+        throw std::invalid_argument("optimizer state " + it->first + ": expected floating-point values of shape " +
+                                    c10::str(p.sizes()) + " but received " + c10::str(it->second.sizes()) + " " +
+                                    std::string(c10::toString(it->second.scalar_type())));
+      }
+    }
+    auto state = std::make_unique<torch::optim::AdamParamState>();
+    state->step(static_cast<int64_t>(count));
+    state->exp_avg(avg->second.to(p.device(), p.scalar_type()).clone());
+    state->exp_avg_sq(avg_sq->second.to(p.device(), p.scalar_type()).clone());
+    out.states.emplace_back(p, std::move(state));
+    out.entries_used += 3;
   }
+  return out;
+}
+
+void commit_adam_state(torch::optim::Adam& optimizer, PreparedAdamState prepared) {
+  auto& state = optimizer.state();
+  std::remove_reference_t<decltype(state)> fresh;
+  for (auto& [p, s] : prepared.states) fresh[state_key(fresh, p)] = std::move(s);
+  state.swap(fresh);  // built aside first: an allocation failing above leaves the old state
 }
 
 void move_adam_state(torch::optim::Adam& optimizer, const torch::Device& device) {
