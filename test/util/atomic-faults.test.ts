@@ -124,8 +124,9 @@ describe.each(steps)('a failed %s leaves the previous file whole and readable', 
       write: (v) => savePth(path, tree(v)),
       read: async () => {
         const f = await readPth(path);
-        const tree = f.tree as { epoch: number; weight: { data: Float32Array } };
-        return { epoch: tree.epoch, weight: Array.from(tree.weight.data.subarray(0, 4)), length: tree.weight.data.length };
+        const tree = f.tree as Map<string, unknown>; // a pickled dict reads back as a Map
+        const weight = tree.get('weight') as { data: Float32Array };
+        return { epoch: tree.get('epoch'), weight: Array.from(weight.data.subarray(0, 4)), length: weight.data.length };
       },
       expected: (v) => ({ epoch: v, weight: Array.from(ramp(4, v)), length: 64 * 64 }),
     });
