@@ -61,7 +61,8 @@ describe('runExperiment', () => {
       expect(Object.keys(results.ensembles[network]).sort()).toEqual(['DSC', 'DSC+DTI+Struct', 'DTI', 'Struct']);
       for (const e of Object.values(results.ensembles[network])) {
         expect(e.probabilities).toHaveLength(results.testPatients.length);
-        expect(e.metrics.auc.value).toBeGreaterThanOrEqual(0);
+        // the reported AUC is the ensemble's own: recomputed here by pair counting (ties count half)
+        expect(e.metrics.auc.value).toBeCloseTo(pairAuc(results.testPatients.map((p) => p.label), e.probabilities!), 12);
       }
     }
     // the flat mean over derivative models, on the common test set
@@ -112,3 +113,18 @@ describe('errors before any training', () => {
     await expect(setupExperiment({ data, out: join(root, 'no-weights'), config })).rejects.toThrow(/weights/);
   });
 });
+
+/** The ROC AUC as the fraction of (positive, negative) pairs ranked right, ties counting half. */
+function pairAuc(labels: readonly number[], scores: readonly number[]): number {
+  let right = 0;
+  let pairs = 0;
+  labels.forEach((yi, i) => {
+    if (yi !== 1) return;
+    labels.forEach((yj, j) => {
+      if (yj !== 0) return;
+      pairs++;
+      right += scores[i] > scores[j] ? 1 : scores[i] === scores[j] ? 0.5 : 0;
+    });
+  });
+  return right / pairs;
+}
