@@ -17,6 +17,7 @@ import { makeStudySplits, readSplits, writeSplits, type SplitPatient } from '../
 import { synthCohort } from '../../lib/data/synth.js';
 import { recordJobResult, readJobResult, jobResultPath } from '../../lib/experiment/plan.js';
 import { readNifti, writeNifti } from '../../lib/io/nifti.js';
+import { identityAffine } from '../../lib/io/volume.js';
 import { readNpy, writeNpy } from '../../lib/io/npy.js';
 import { readPth, savePth } from '../../lib/io/pth/index.js';
 import { summarizeEnsemble, summarizeGroupStatistics, writeReport, type ExperimentResults } from '../../lib/report/index.js';
@@ -135,7 +136,7 @@ describe.each(steps)('a failed %s leaves the previous file whole and readable', 
   test.each(['volume.nii', 'volume.nii.gz'])('NIfTI %s (readNifti)', async (name) => {
     const path = join(dir(), name);
     const shape: [number, number, number] = [12, 10, 8];
-    const volume = (v: number) => ({ data: ramp(12 * 10 * 8, v), shape, spacing: [1, 1, 1] as [number, number, number] });
+    const volume = (v: number) => ({ data: ramp(12 * 10 * 8, v), shape, spacing: [1, 1, 1] as [number, number, number], affine: identityAffine() });
     await provePreserved(path, step, {
       write: (v) => writeNifti(path, volume(v)),
       read: async () => {
