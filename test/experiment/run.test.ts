@@ -43,7 +43,8 @@ beforeAll(async () => {
 describe('runExperiment', () => {
   const out = join(root, 'exp');
 
-  test('runs every job and writes the report with all networks, ensembles, statistics and the baseline', async () => {
+  // 30 trainings and their evaluations: about 4 minutes on a loaded 2-core machine, past the default 2
+  test('runs every job and writes the report with all networks, ensembles, statistics and the baseline', { timeout: 600_000 }, async () => {
     const run = await runExperiment({ data, out, config, weights, synthetic: true, concurrency: 2 });
     expect(run.summary.failed).toEqual([]);
     expect(run.summary.done).toHaveLength(run.jobs);
