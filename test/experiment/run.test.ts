@@ -43,7 +43,7 @@ beforeAll(async () => {
 describe('runExperiment', () => {
   const out = join(root, 'exp');
 
-  // 30 trainings and their evaluations: about 4 minutes on a loaded 2-core machine, past the default 2
+  // 18 trainings, 9 evaluations and 3 study jobs: about 4 minutes on a loaded 2-core machine (the default is 2)
   test('runs every job and writes the report with all networks, ensembles, statistics and the baseline', { timeout: 600_000 }, async () => {
     const run = await runExperiment({ data, out, config, weights, synthetic: true, concurrency: 2 });
     expect(run.summary.failed).toEqual([]);
