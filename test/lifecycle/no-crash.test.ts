@@ -93,19 +93,38 @@ test('a worker thread ended in the middle of a training step takes neither the p
 
 test('process.exit in the middle of a training step ends the process with its code, not a segfault', () => {
   const lib = fileURLToPath(new URL('../../dist/lib/index.js', import.meta.url));
+  // The exit timer is half a measured step, so it lands inside the step however loaded the
+  // machine is; the child reports whether the step was still pending when the timer fired.
   const script = (midStep: boolean) => `
     const lib = await import(${JSON.stringify(lib)});
     const net = await lib.createSpotTune3d({ depth: 10, agentDepth: 10 });
+    const input = new Float32Array(2 * 24 ** 3).fill(0.5);
+    const train = () => net.trainStep(input, [2, 1, 24, 24, 24], new Float32Array([1, 0]), { seed: 1, tau: 100 });
+    await train(); // the first step also builds oneDNN's kernels: time the second
+    const started = performance.now();
+    await train();
+    const stepMs = performance.now() - started;
     process.on('exit', () => console.log('listener ran'));
-    const step = net.trainStep(new Float32Array(2 * 24 ** 3).fill(0.5), [2, 1, 24, 24, 24], new Float32Array([1, 0]), { seed: 1, tau: 100 });
+    let settled = false;
+    const step = train().then(() => (settled = true));
     if (!${midStep}) await step;
-    setTimeout(() => process.exit(3), 20);
+    setTimeout(() => {
+      console.log(settled ? 'timer after the step' : 'timer inside the step');
+      process.exit(3);
+    }, Math.max(1, stepMs / 2));
   `;
   for (const midStep of [true, false]) {
     const run = spawnSync(process.execPath, ['--input-type=module', '-e', script(midStep)], { encoding: 'utf8', timeout: 120_000 });
     expect(run.signal, `mid-step ${midStep}`).toBeNull();
     expect(run.status, `mid-step ${midStep}: ${run.stderr}`).toBe(3);
-    // With nothing running, exit goes on as usual, later listeners included.
-    if (!midStep) expect(run.stdout).toContain('listener ran');
+    if (midStep) {
+      expect(run.stdout).toContain('timer inside the step');
+      // The addon's listener ended the process at once: listeners added after it never ran.
+      expect(run.stdout).not.toContain('listener ran');
+    } else {
+      expect(run.stdout).toContain('timer after the step');
+      // With nothing running, exit goes on as usual, later listeners included.
+      expect(run.stdout).toContain('listener ran');
+    }
   }
 });

@@ -56,6 +56,35 @@ describe('statistically indistinguishable from scikit-learn (max_depth 5, min_sa
   });
 });
 
+// With bootstrap off and every feature evaluated, one tree has nothing random left: it must be
+// scikit-learn's, node for node (test/fixtures/radiomics/rf-tree-sklearn.json, made by
+// scripts/fixtures/radiomics/rf-tree-sklearn.py on a dataset checked to have no tied splits).
+describe('one deterministic tree equals scikit-learn\'s (bootstrap off, all features)', () => {
+  interface TreeFixture {
+    X: number[][];
+    y: number[];
+    nTrain: number;
+    trees: Record<string, { maxDepth: number; minSamplesLeaf: number; feature: number[]; threshold: number[]; left: number[]; right: number[]; value: number[]; samples: number[]; proba: number[] }>;
+  }
+  const tf = JSON.parse(readFileSync(new URL('../fixtures/radiomics/rf-tree-sklearn.json', import.meta.url), 'utf8')) as TreeFixture;
+  test.each(Object.entries(tf.trees))('%s settings: same splits, thresholds, leaf values and probabilities', (_, ref) => {
+    const [X, y] = [tf.X.slice(0, tf.nTrain), tf.y.slice(0, tf.nTrain)];
+    for (const seed of [0, 1, 2]) {
+      const forest = new RandomForestClassifier({ nEstimators: 1, bootstrap: false, maxFeatures: 'all', maxDepth: ref.maxDepth, minSamplesLeaf: ref.minSamplesLeaf, seed }).fit(X, y);
+      const [tree] = forest.estimators;
+      // scikit-learn marks a leaf with feature -2 and children -1; the library with feature -1
+      expect(Array.from(tree.feature, (f) => (f < 0 ? -2 : f))).toEqual(ref.feature);
+      const inner = ref.feature.map((f, i) => (f >= 0 ? i : -1)).filter((i) => i >= 0);
+      expect(inner.map((i) => [tree.left[i], tree.right[i]])).toEqual(inner.map((i) => [ref.left[i], ref.right[i]]));
+      // scikit-learn fits on float32 copies of X, so its midpoints differ in the 8th digit
+      inner.forEach((i) => expect(tree.threshold[i]).toBeCloseTo(ref.threshold[i], 6));
+      expect(Array.from(tree.samples)).toEqual(ref.samples);
+      tree.value.forEach((v, i) => expect(v).toBeCloseTo(ref.value[i], 12));
+      forest.predictProba(tf.X.slice(tf.nTrain)).forEach((p, i) => expect(p).toBeCloseTo(ref.proba[i], 12));
+    }
+  });
+});
+
 describe('tree rules', () => {
   const forest = new RandomForestClassifier({ ...study, nEstimators: 50, seed: 3 }).fit(Xtrain, ytrain);
 

@@ -104,15 +104,28 @@ describe('Trainer (stand-in network)', () => {
     expect(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(5);
   });
 
-  test('resume refuses a checkpoint of another configuration', async () => {
+  // Each key docs/training.md lists (epochs, batch size, shape, sample counts), changed alone; the
+  // unchanged configuration resumes, so a refusal is the key's doing.
+  const base = { train: 6, validation: 6, shape, config: { epochs: 1, batchSize: 3 } };
+  test.each([
+    ['batchSize', { config: { epochs: 1, batchSize: 2 } }, /batchSize/],
+    ['epochs', { config: { epochs: 2, batchSize: 3 } }, /its train is .*"epochs":1/],
+    ['shape', { shape: [4, 3, 2] }, /its shape is \[2,3,4\], this run's is \[4,3,2\]/],
+    ['trainSamples', { train: 7 }, /its trainSamples is 6, this run's is 7/],
+    ['validationSamples', { validation: 5 }, /its validationSamples is 6, this run's is 5/],
+  ] as const)('resume refuses a checkpoint of another configuration: %s', async (_, change, message) => {
     const out = tmp();
-    await new Trainer({ network: new FakeNetwork(), train: samples(6, 't'), validation: samples(6, 'v'), shape, outDir: out, config: { epochs: 1, batchSize: 3 } }).run();
-    const err = await new Trainer({ network: new FakeNetwork(), train: samples(6, 't'), validation: samples(6, 'v'), shape, outDir: out, config: { epochs: 1, batchSize: 2 } })
+    const trainer = (o: { train: number; validation: number; shape: readonly number[]; config: { epochs: number; batchSize: number } }) =>
+      new Trainer({ network: new FakeNetwork(), train: samples(o.train, 't'), validation: samples(o.validation, 'v'), shape: [...o.shape], outDir: out, config: o.config });
+    await trainer(base).run();
+    const err = await trainer({ ...base, ...change })
       .run({ resume: true })
       .catch((e: unknown) => e);
     expect((err as { code?: string }).code).toBe('ERR_CHECKPOINT_MISMATCH');
-    expect((err as Error).message).toMatch(/batchSize/);
+    expect((err as Error).message).toMatch(message);
+    expect((await trainer(base).run({ resume: true })).resumedFrom).toBe(1);
   });
+
 
   test('a non-finite loss stops the run with ERR_NONFINITE_LOSS naming the epoch, the batch and its samples', async () => {
     const train = samples(8, 't');

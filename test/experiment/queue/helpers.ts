@@ -66,11 +66,21 @@ export interface WorkerProcess {
 }
 const workers: WorkerProcess[] = [];
 
-/** Starts `spottune worker` on the fixture runner, with short lock and stalled-check times. */
+/**
+ * A worker's lock on a job, and how often workers look for jobs whose lock expired. The worker
+ * renews its locks every half lock; a lock lost to a busy event loop (a loaded 2-core machine, a
+ * child process starting) makes BullMQ run the job a second time, and the tests require each job to
+ * end exactly once. 15 s is far beyond any stall seen under load, and still lets the recovery test
+ * see a killed worker's jobs come back within lock + interval, about 18 s.
+ */
+export const LOCK_DURATION_MS = 15_000;
+export const STALLED_INTERVAL_MS = 3_000;
+
+/** Starts `spottune worker` on the fixture runner, with the lock and stalled-check times above. */
 export function startWorker(queueUrl: string, extra: string[] = []): WorkerProcess {
   const child = spawn(
     process.execPath,
-    [CLI, 'worker', '--queue', queueUrl, '--runner', FIXTURE_RUNNER, '--concurrency', '2', '--lock-duration', '2000', '--stalled-interval', '500', ...extra],
+    [CLI, 'worker', '--queue', queueUrl, '--runner', FIXTURE_RUNNER, '--concurrency', '2', '--lock-duration', String(LOCK_DURATION_MS), '--stalled-interval', String(STALLED_INTERVAL_MS), ...extra],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
