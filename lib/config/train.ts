@@ -7,6 +7,14 @@
 import { z } from 'zod';
 import { DeviceSchema } from './device.js';
 
+/**
+ * The smallest Gumbel-softmax temperature Network.trainStep accepts. The step divides the
+ * float32 logits plus noise by tau: below float32's range tau itself rounds to 0 (Number.MIN_VALUE
+ * gave a NaN loss every time), and from 1e-20 up the quotient stays finite for any |logit + noise|
+ * under 3.4e18, far beyond what an agent produces.
+ */
+export const MIN_GUMBEL_TAU = 1e-20;
+
 /** The study's augmentation values (reference-study.md section 3). */
 export const PAPER_AUGMENT = {
   /** `np.flip(arr, axis=(1,2,3))` on (C,D,H,W): all three spatial axes at once. */
@@ -126,7 +134,7 @@ export const TrainSchema = z
       .describe("Seed of the shuffling and of every step's and validation pass's Gumbel noise (the network's initialisation has its own seed, network.seed)"),
     shuffle: z.boolean().default(true).describe('Reshuffle the training split every epoch (REF DataLoader shuffle=True)'),
     gumbelTau: z
-      .union([z.number().positive(), z.array(z.tuple([z.number().int().min(0), z.number().positive()])).min(1)])
+      .union([z.number().min(MIN_GUMBEL_TAU), z.array(z.tuple([z.number().int().min(0), z.number().min(MIN_GUMBEL_TAU)])).min(1)])
       .default(PAPER_TRAIN.gumbelTau)
       .describe(
         "Temperature of the backward pass of SpotTune's straight-through Gumbel-softmax (the forward pass is the hard argmax), scheduled per epoch as the study's temp_steps/temp_vals: a constant, or [[epoch, tau], ...] steps, each from its (0-based) epoch on. The only temperature: the Trainer passes it to every step (docs/study.md section 5)",

@@ -8,6 +8,7 @@
  * @see reference-study.md section 6; Chen, Ma, Zheng 2019 (MedicalNet); Guo et al. 2019 (SpotTune)
  * @module
  */
+import { MIN_GUMBEL_TAU } from '../config/train.js';
 import { CheckpointError, fromNative, TorchError } from '../native/errors.js';
 import {
   native,
@@ -130,13 +131,7 @@ export interface LoadStateDictOptions {
   inflate?: boolean;
 }
 
-/**
- * The smallest Gumbel-softmax temperature {@link Network.trainStep} accepts. The step divides the
- * float32 logits plus noise by tau: below float32's range tau itself rounds to 0 (Number.MIN_VALUE
- * gave a NaN loss every time), and from 1e-20 up the quotient stays finite for any |logit + noise|
- * under 3.4e18, far beyond what an agent produces.
- */
-export const MIN_GUMBEL_TAU = 1e-20;
+export { MIN_GUMBEL_TAU } from '../config/train.js';
 
 /** @internal */
 const kNative: unique symbol = Symbol('spottune3d.network');

@@ -62,6 +62,14 @@ export interface TrainableNetwork {
   loadStateDict(stateDict: StateDict, options?: { strict?: boolean; inflate?: boolean }): Promise<unknown>;
   optimizerState(): Promise<StateDict>;
   loadOptimizerState(state: StateDict): Promise<void>;
+  /**
+   * Loads a checkpoint's weights, optimiser state and schedule together: every part is checked
+   * before any changes, so a checkpoint refused in one part leaves the network as it was.
+   */
+  loadTrainingState(
+    state: { model: StateDict; optimizer?: StateDict; scheduler?: TrainableSchedulerState },
+    options?: { strict?: boolean; inflate?: boolean },
+  ): Promise<unknown>;
 }
 
 /** Options of a {@link Trainer}. */
@@ -470,10 +478,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (!Array.isArray(state?.history) || state.history.length !== ckpt.epoch) {
       throw new CheckpointError(`${path} holds ${ckpt.epoch} epochs but ${describeValue(state?.history)} records`, 'ERR_CHECKPOINT_LAYOUT');
     }
-    await this.#network.loadStateDict(ckpt.model, { strict: true, inflate: false });
-    if (ckpt.optimizer instanceof Map && ckpt.optimizer.size > 0) await this.#network.loadOptimizerState(stateDictOf(ckpt.optimizer));
-    // the scheduler's counters travel as JSON too (exact, and free of pickle's int/float typing)
-    this.#network.loadSchedulerState(state.scheduler);
+    // one load for the three parts, checked before any is applied; the scheduler's counters travel
+    // as JSON (exact, and free of pickle's int/float typing)
+    const optimizer = ckpt.optimizer instanceof Map && ckpt.optimizer.size > 0 ? stateDictOf(ckpt.optimizer) : undefined;
+    await this.#network.loadTrainingState({ model: ckpt.model, optimizer, scheduler: state.scheduler }, { strict: true, inflate: false });
     // the logs may be ahead of the checkpoint when a run died between the two writes
     await this.#writeLogs(state.history);
     return state;

@@ -113,4 +113,10 @@ export class FakeNetwork implements TrainableNetwork {
   async loadOptimizerState(state: StateDict) {
     this.steps = Number(state.get('main.step.w')!.data[0]);
   }
+
+  async loadTrainingState(state: { model: StateDict; optimizer?: StateDict; scheduler?: TrainableSchedulerState }) {
+    await this.loadStateDict(state.model);
+    if (state.optimizer && state.optimizer.size > 0) await this.loadOptimizerState(state.optimizer);
+    if (state.scheduler) this.loadSchedulerState(state.scheduler);
+  }
 }
