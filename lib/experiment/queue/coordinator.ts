@@ -7,12 +7,13 @@
  */
 import type { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FlowJob } from 'bullmq';
 import { QueueSchema, type QueueOptions } from '../../config/queue.js';
 import type { ExecutionSummary, ExecutorEvents } from '../executor.js';
 import { jobDone, recordJobFailure, type ExperimentPlan, type Job, type JobRecord } from '../plan.js';
+import { makeDirectory } from '../../util/atomic.js';
 import { redisOptions } from './connection.js';
 import { experimentKey, planJobId, queueJobId, type QueueJobData, type QueueJobReturn } from './protocol.js';
 
@@ -115,7 +116,7 @@ export async function enqueueExperiment(plan: ExperimentPlan, options: EnqueueOp
   const { config, flows } = flowOf(plan, options, experiment);
   const connection = redisOptions(options.queueUrl);
   // Workers refuse jobs whose directory they cannot see (a file system not mounted there).
-  await mkdir(options.out, { recursive: true });
+  await makeDirectory(options.out);
   const { FlowProducer, Queue } = await bullmq();
   const queue = new Queue(config.queueName, { connection, prefix: config.prefix });
   const producer = new FlowProducer({ connection, prefix: config.prefix });
