@@ -3,6 +3,7 @@ import { DEMO_DEFAULTS } from '../../config/demo.js';
 
 interface DemoFlags {
   out: string;
+  layout: string;
   patients: string;
   seed: string;
   concurrency: string;
@@ -15,12 +16,13 @@ export function registerDemo(program: Command): void {
     .command('demo')
     .description("the study's whole protocol on a synthetic cohort, reduced to run on a 2-core CPU in minutes; prints where the report is")
     .option('--out <dir>', 'output folder (re-running resumes)', DEMO_DEFAULTS.out)
+    .option('--layout <layout>', "synthetic cohort layout: 'upenn' (UPENN-GBM) or 'brats2021' (its BraTS 2021 twin with RSNA-style labels)", 'upenn')
     .option('--patients <n>', 'baseline patients of the synthetic cohort', String(DEMO_DEFAULTS.patients))
     .option('--seed <n>', 'seed of the cohort, the splits and the trainings', String(DEMO_DEFAULTS.seed))
     .option('--concurrency <k>', 'trainings at once', String(DEMO_DEFAULTS.concurrency))
     .option('--no-progress', 'no progress bar')
     .action(async (flags: DemoFlags) => {
-      const [{ runDemo, DEMO_CONFIG }, { planOf }, { resolveExperimentConfig }, progress] = await Promise.all([
+      const [{ runDemo, DEMO_CONFIG, DEMO_CONFIG_BRATS }, { planOf }, { resolveExperimentConfig }, progress] = await Promise.all([
         import('../../experiment/demo.js'),
         import('../../experiment/setup.js'),
         import('../../config/experiment.js'),
@@ -33,10 +35,13 @@ export function registerDemo(program: Command): void {
       };
       const started = performance.now();
       const log = (line: string) => process.stderr.write(`spottune demo: ${line}\n`);
-      const bar = progress.experimentProgress(planOf(resolveExperimentConfig(DEMO_CONFIG)).jobs.length, { enabled: flags.progress && process.stderr.isTTY === true });
+      if (flags.layout !== 'upenn' && flags.layout !== 'brats2021') throw new RangeError(`Expected --layout to be upenn or brats2021 but received ${JSON.stringify(flags.layout)}`);
+      const layout = flags.layout;
+      const bar = progress.experimentProgress(planOf(resolveExperimentConfig(layout === 'upenn' ? DEMO_CONFIG : DEMO_CONFIG_BRATS)).jobs.length, { enabled: flags.progress && process.stderr.isTTY === true });
       try {
         const run = await runDemo({
           out: flags.out,
+          layout,
           patients: int(flags.patients, 'patients'),
           seed: int(flags.seed, 'seed'),
           concurrency: int(flags.concurrency, 'concurrency'),
