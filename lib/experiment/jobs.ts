@@ -144,7 +144,8 @@ async function runRadiomics(exp: Experiment): Promise<RadiomicsJobResult> {
   const { file, splits } = exp;
   const config = file.config;
   // the study's four structural roles, under the cohort's own names (BraTS 2021: t1, t1ce, t2, flair)
-  const roles = Object.entries(config.radiomicsModalities) as Array<[keyof typeof config.radiomicsModalities, string]>;
+  const r = config.radiomicsModalities;
+  const roles = [['T1', r.T1], ['T1GD', r.T1GD], ['T2', r.T2], ['FLAIR', r.FLAIR]] as const;
   const structName = modalityGroup(config.radiomicsModalities.T1, config.modalityGroups);
   const struct = splits.groups[structName];
   if (!struct) throw new RangeError(`The radiomics baseline needs the structural group ${structName} (${roles.map(([, m]) => m).join(', ')}) in the grid`);

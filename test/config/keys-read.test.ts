@@ -40,13 +40,16 @@ const EXPERIMENT_CONSUMERS: Consumers = {
   splits: ['lib/data/splits.ts'],
   network: ['lib/models'],
   // the scheduler settings travel to C++ whole; the Trainer checks `mode` against plateauMetric
-  'network.scheduler': ['native/models/network.cc', 'lib/train/trainer.ts'],
+  'network.scheduler': ['native/models', 'lib/train/trainer.ts'],
   train: ['lib/train'],
   augment: ['lib/data/augment.ts', 'lib/data/transforms'],
-  preprocess: ['lib/data/preprocess.ts', 'lib/data/cache.ts', 'lib/experiment'],
+  preprocess: ['lib/data/preprocess', 'lib/data/cache.ts', 'lib/experiment'],
   evaluation: ['lib/experiment', 'lib/eval'],
   stats: ['lib/experiment', 'lib/report'],
   report: ['lib/experiment', 'lib/report'],
+  // where the cohort comes from (setup opens it; the radiomics job re-opens it) and the study's radiomics roles
+  cohort: ['lib/experiment/setup.ts', 'lib/experiment/jobs.ts'],
+  radiomicsModalities: ['lib/experiment/jobs.ts'],
 };
 
 function unwrap(schema: z.ZodType): z.ZodType {
