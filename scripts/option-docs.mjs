@@ -22,6 +22,7 @@ export const OPTION_TYPES = [
   { name: 'TrainOptions', schema: 'TrainSchema', module: 'train', doc: 'Settings of one training run ({@link Trainer}).' },
   { name: 'AugmentOptions', schema: 'AugmentSchema', module: 'train', doc: 'Settings of the study\'s augmentation recipe ({@link expandTrainingSet}); docs/study.md section 3.' },
   { name: 'PreprocessOptions', schema: 'PreprocessSchema', module: 'data', doc: 'Preprocessing parameters (docs/study.md section 2).' },
+  { name: 'CohortOptions', schema: 'CohortSchema', module: 'data', doc: 'Where an experiment\'s cohort comes from: layout, labels file, skipping unusable patients.' },
   { name: 'SynthOptions', schema: 'SynthSchema', module: 'data', doc: 'Synthetic cohort generator settings (`synthCohort`, `spottune data synth`).' },
   { name: 'SplitOptions', schema: 'SplitSchema', module: 'experiment', doc: 'How the study partitions the patients (docs/study.md section 4).' },
   { name: 'EvaluationOptions', schema: 'EvaluationSchema', module: 'experiment', doc: 'How fold models become ensemble probabilities (docs/study.md section 5).' },

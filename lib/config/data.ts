@@ -26,11 +26,37 @@ export const GROUPS: readonly ModalityGroup[] = ['struct', 'DTI', 'DSC'];
 /** All eleven modalities, group by group, in the study's channel order. */
 export const MODALITIES: readonly Modality[] = GROUPS.flatMap((g) => MODALITY_GROUPS[g]);
 
-/** The group a modality belongs to. */
-export function modalityGroup(modality: Modality): ModalityGroup {
-  for (const g of GROUPS) if ((MODALITY_GROUPS[g] as readonly string[]).includes(modality)) return g;
-  throw new RangeError(`Unknown modality ${JSON.stringify(modality)}`);
+/**
+ * The group a modality belongs to: in the study's groups, or in `groups` (a configuration's
+ * `modalityGroups`, whose names and members are the user's own).
+ */
+export function modalityGroup(modality: Modality): ModalityGroup;
+export function modalityGroup(modality: string, groups: Readonly<Record<string, readonly string[]>>): string;
+export function modalityGroup(modality: string, groups: Readonly<Record<string, readonly string[]>> = MODALITY_GROUPS): string {
+  for (const [g, members] of Object.entries(groups)) if (members.includes(modality)) return g;
+  throw new RangeError(`Unknown modality ${JSON.stringify(modality)}; the groups are ${Object.entries(groups).map(([g, m]) => `${g} (${m.join(', ')})`).join(', ')}`);
 }
+
+/** The dataset layouts a cohort is read from (lib/data/cohort/layouts.ts). */
+export const COHORT_LAYOUTS = ['upenn', 'brats2021', 'folders', 'manifest'] as const;
+
+/**
+ * Where an experiment's cohort comes from, beyond its folder: the layout (detected when null), the
+ * labels file, and whether patients with missing or unreadable files are skipped (listed with
+ * their reasons) or are an error.
+ */
+export const CohortSchema = z
+  .object({
+    layout: z.enum(COHORT_LAYOUTS).nullable().default(null).describe('Dataset layout: upenn, brats2021, folders or manifest; null detects it'),
+    labels: z.string().min(1).nullable().default(null).describe('Labels or clinical CSV (null: the one inside the dataset folder; never a sibling folder\'s)'),
+    skipUnusable: z.boolean().default(false).describe('Go on without patients whose files are missing or unreadable (they are listed) instead of failing'),
+  })
+  .strict();
+// Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof CohortSchema>.
+import type { CohortOptions } from './options.js';
+export type { CohortOptions };
+/** {@link CohortOptions} resolved by CohortSchema: every default filled in; what the code downstream receives. */
+export type CohortConfig = z.output<typeof CohortSchema>;
 
 /** The folder of each group inside the UPENN-GBM NIfTI package (reference-study.md section 1). */
 export const GROUP_FOLDERS: Readonly<Record<ModalityGroup, string>> = {
@@ -102,7 +128,11 @@ export type PreprocessConfig = z.output<typeof PreprocessSchema>;
 /** Synthetic cohort generator settings (`synthCohort`, `spottune data synth`). */
 export const SynthSchema = z
   .object({
-    out: z.string().min(1).describe('Directory to write the UPENN-GBM-like layout into'),
+    out: z.string().min(1).describe('Directory to write the cohort into'),
+    layout: z
+      .enum(['upenn', 'brats2021'])
+      .default('upenn')
+      .describe("'upenn' = the UPENN-GBM NIfTI package; 'brats2021' = its BraTS 2021 twin (same patients and structural volumes, BraTS2021_NNNNN folders, an RSNA-style train_labels.csv)"),
     patients: z.number().int().min(1).max(99_999).default(24).describe('Baseline (_11) patients'),
     size: z.enum(['full', 'small']).default('small').describe("'full' = 155x240x240 at 1 mm (the paper geometry), 'small' = 78x120x120 at 2 mm"),
     seed: z.number().int().min(0).default(42).describe('Seed: the same seed gives byte-identical files'),

@@ -10,7 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { nearest } from '../util/validate.js';
-import { GROUPS, MODALITIES, MODALITY_GROUPS, PreprocessSchema } from './data.js';
+import { CohortSchema, MODALITIES, MODALITY_GROUPS, PreprocessSchema } from './data.js';
 import { NetworkSchema } from './model.js';
 import { AugmentSchema, TRAIN_NETWORKS, TrainSchema } from './train.js';
 
@@ -45,8 +45,8 @@ export const PAPER_EXPERIMENT = {
   nemenyiClamp: false,
 } as const;
 
-/** Something an ensemble may list: a modality group (all its derivatives) or one derivative. */
-const ENSEMBLE_MEMBERS = [...GROUPS, ...MODALITIES] as readonly string[];
+/** The study's roles of the radiomics baseline's structural modalities (docs/study.md section 9). */
+const RADIOMICS_ROLES = ['T1', 'T1GD', 'T2', 'FLAIR'] as const;
 
 /** How the study partitions the patients (reference-study.md section 4). */
 export const SplitSchema = z
@@ -114,10 +114,6 @@ export type { ReportOptions };
 /** {@link ReportOptions} resolved by ReportSchema: every default filled in; what the code downstream receives. */
 export type ReportConfig = z.output<typeof ReportSchema>;
 
-const ensembleMember = z.string().refine((m) => ENSEMBLE_MEMBERS.includes(m), {
-  error: (issue) => unknownName('ensemble member', issue.input, ENSEMBLE_MEMBERS),
-});
-
 function unknownName(what: string, value: unknown, allowed: readonly string[]): string {
   const hint = typeof value === 'string' ? nearest(value, allowed) : undefined;
   return `Unknown ${what} ${JSON.stringify(value)}; expected one of ${allowed.join(', ')}${hint ? `; did you mean ${JSON.stringify(hint)}?` : ''}`;
@@ -135,19 +131,29 @@ export const ExperimentSchema = z
       .min(1)
       .default([...TRAIN_NETWORKS])
       .describe('Networks of the grid: SpotTune, trained from scratch (random), MedicalNet transfer (paper section 2.3)'),
+    cohort: CohortSchema.prefault({}).describe("Where the cohort comes from: layout (detected when null), labels file, skipping unusable patients"),
+    modalityGroups: z
+      .record(z.string().min(1), z.array(z.string().min(1)).min(1))
+      .default(structuredClone(MODALITY_GROUPS) as unknown as Record<string, string[]>)
+      .describe("Modality groups (name -> modalities, the cohort's own names): what ensembles and splits.anchor name; default the study's struct, DTI and DSC"),
     modalities: z
-      .array(z.enum(MODALITIES as [string, ...string[]]))
+      .array(z.string().min(1))
       .min(1)
       .default([...MODALITIES])
-      .describe('Derivatives of the grid: one model per modality per fold (reference-study.md "must get right" 3)'),
+      .describe('Derivatives of the grid: one model per modality per fold (reference-study.md "must get right" 3); each in a modality group'),
     ensembles: z
-      .record(z.string().min(1), z.array(ensembleMember).min(1))
+      .record(z.string().min(1), z.array(z.string().min(1)).min(1))
       .default(structuredClone(PAPER_EXPERIMENT.ensembles) as unknown as Record<string, string[]>)
       .describe('Ensemble name -> the groups or modalities it averages (flat mean over derivative models)'),
     radiomics: z
       .boolean()
       .default(true)
       .describe('Also score the radiomics random-forest baseline (Li et al. 2018, six features) on the same splits (paper Table 1); needs the structural modalities'),
+    radiomicsModalities: z
+      .object(Object.fromEntries(RADIOMICS_ROLES.map((r) => [r, z.string().min(1).default(r).describe(`The cohort's modality playing the study's ${r}`)])) as Record<(typeof RADIOMICS_ROLES)[number], z.ZodDefault<z.ZodString>>)
+      .strict()
+      .prefault({})
+      .describe("The cohort's modality for each structural role of the six radiomics features (BraTS 2021: t1, t1ce, t2, flair)"),
     splits: SplitSchema.prefault({}),
     network: NetworkSchema.omit({ kind: true })
       .prefault({})
@@ -161,16 +167,33 @@ export const ExperimentSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    const groups = config.modalityGroups;
+    const known = groupedModalities(groups);
+    const seen = new Map<string, string>();
+    for (const [g, members] of Object.entries(groups)) {
+      for (const m of members) {
+        if (seen.has(m)) ctx.addIssue({ code: 'custom', path: ['modalityGroups', g], message: `Modality ${m} is in groups ${seen.get(m)} and ${g}; a modality belongs to one group` });
+        else seen.set(m, g);
+      }
+    }
+    config.modalities.forEach((m, i) => {
+      if (!known.includes(m)) ctx.addIssue({ code: 'custom', path: ['modalities', i], message: unknownName('value', m, known) });
+    });
     const grid = new Set<string>(config.modalities);
+    const members_ = [...Object.keys(groups), ...known];
     for (const [name, members] of Object.entries(config.ensembles)) {
-      for (const member of expandEnsemble(members)) {
+      members.forEach((member, i) => {
+        if (!members_.includes(member)) ctx.addIssue({ code: 'custom', path: ['ensembles', name, i], message: unknownName('ensemble member', member, members_) });
+      });
+      for (const member of expandEnsemble(members, groups)) {
         if (!grid.has(member)) {
           ctx.addIssue({ code: 'custom', path: ['ensembles', name], message: `Ensemble ${name} needs modality ${member}, which is not in modalities` });
         }
       }
     }
-    if (config.splits.anchor !== null && !(GROUPS as readonly string[]).includes(config.splits.anchor)) {
-      ctx.addIssue({ code: 'custom', path: ['splits', 'anchor'], message: unknownName('anchor group', config.splits.anchor, GROUPS) });
+    const names = Object.keys(groups);
+    if (config.splits.anchor !== null && !names.includes(config.splits.anchor)) {
+      ctx.addIssue({ code: 'custom', path: ['splits', 'anchor'], message: unknownName('anchor group', config.splits.anchor, names) });
     }
   });
 // Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof ExperimentSchema>.
@@ -179,14 +202,22 @@ export type { ExperimentOptions };
 /** {@link ExperimentOptions} resolved by ExperimentSchema: every default filled in; what the code downstream receives. */
 export type ExperimentConfig = z.output<typeof ExperimentSchema>;
 
-/** The derivative modalities an ensemble averages, groups expanded, in the study's channel order. */
-export function expandEnsemble(members: readonly string[]): string[] {
+/** Every modality of `groups`, group by group (for the study's groups: its channel order). */
+export function groupedModalities(groups: Readonly<Record<string, readonly string[]>>): string[] {
+  return [...new Set(Object.values(groups).flat())];
+}
+
+/**
+ * The derivative modalities an ensemble averages, groups expanded, in the groups' order (the
+ * study's channel order for its own groups, the default).
+ */
+export function expandEnsemble(members: readonly string[], groups: Readonly<Record<string, readonly string[]>> = MODALITY_GROUPS): string[] {
   const wanted = new Set<string>();
   for (const m of members) {
-    if ((GROUPS as readonly string[]).includes(m)) for (const d of MODALITY_GROUPS[m as keyof typeof MODALITY_GROUPS]) wanted.add(d);
+    if (Object.hasOwn(groups, m)) for (const d of groups[m]) wanted.add(d);
     else wanted.add(m);
   }
-  return MODALITIES.filter((m) => wanted.has(m));
+  return groupedModalities(groups).filter((m) => wanted.has(m));
 }
 
 /** One problem of a configuration, with the dotted key path where it was found. */

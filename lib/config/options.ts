@@ -5,7 +5,7 @@
 // field types are the schemas' own input types, and OptionTypesMatchSchemas below fails to compile
 // when an interface and its schema's z.input differ in any key, optionality or type.
 import type { z } from 'zod';
-import type { PreprocessSchema, SynthSchema } from './data.js';
+import type { CohortSchema, PreprocessSchema, SynthSchema } from './data.js';
 import type { EvaluationSchema, ExperimentSchema, ReportSchema, SplitSchema, StatsSchema } from './experiment.js';
 import type { NetworkSchema, SchedulerSchema } from './model.js';
 import type { QueueSchema, WorkerSchema } from './queue.js';
@@ -181,12 +181,27 @@ export interface PreprocessOptions {
 }
 
 /**
+ * Where an experiment's cohort comes from: layout, labels file, skipping unusable patients.
+ * @see {@link CohortSchema} for the rules and defaults of each field.
+ */
+export interface CohortOptions {
+  /** Dataset layout: upenn, brats2021, folders or manifest; null detects it */
+  layout?: z.input<typeof CohortSchema>['layout'];
+  /** Labels or clinical CSV (null: the one inside the dataset folder; never a sibling folder's) */
+  labels?: z.input<typeof CohortSchema>['labels'];
+  /** Go on without patients whose files are missing or unreadable (they are listed) instead of failing */
+  skipUnusable?: z.input<typeof CohortSchema>['skipUnusable'];
+}
+
+/**
  * Synthetic cohort generator settings (`synthCohort`, `spottune data synth`).
  * @see {@link SynthSchema} for the rules and defaults of each field.
  */
 export interface SynthOptions {
-  /** Directory to write the UPENN-GBM-like layout into */
+  /** Directory to write the cohort into */
   out: z.input<typeof SynthSchema>['out'];
+  /** 'upenn' = the UPENN-GBM NIfTI package; 'brats2021' = its BraTS 2021 twin (same patients and structural volumes, BraTS2021_NNNNN folders, an RSNA-style train_labels.csv) */
+  layout?: z.input<typeof SynthSchema>['layout'];
   /** Baseline (_11) patients */
   patients?: z.input<typeof SynthSchema>['patients'];
   /** 'full' = 155x240x240 at 1 mm (the paper geometry), 'small' = 78x120x120 at 2 mm */
@@ -272,12 +287,27 @@ export interface ExperimentOptions {
   $schema?: z.input<typeof ExperimentSchema>['$schema'];
   /** Networks of the grid: SpotTune, trained from scratch (random), MedicalNet transfer (paper section 2.3) */
   networks?: z.input<typeof ExperimentSchema>['networks'];
-  /** Derivatives of the grid: one model per modality per fold (reference-study.md "must get right" 3) */
+  /** Where the cohort comes from: layout (detected when null), labels file, skipping unusable patients */
+  cohort?: CohortOptions;
+  /** Modality groups (name -> modalities, the cohort's own names): what ensembles and splits.anchor name; default the study's struct, DTI and DSC */
+  modalityGroups?: z.input<typeof ExperimentSchema>['modalityGroups'];
+  /** Derivatives of the grid: one model per modality per fold (reference-study.md "must get right" 3); each in a modality group */
   modalities?: z.input<typeof ExperimentSchema>['modalities'];
   /** Ensemble name -> the groups or modalities it averages (flat mean over derivative models) */
   ensembles?: z.input<typeof ExperimentSchema>['ensembles'];
   /** Also score the radiomics random-forest baseline (Li et al. 2018, six features) on the same splits (paper Table 1); needs the structural modalities */
   radiomics?: z.input<typeof ExperimentSchema>['radiomics'];
+  /** The cohort's modality for each structural role of the six radiomics features (BraTS 2021: t1, t1ce, t2, flair) */
+  radiomicsModalities?: {
+    /** The cohort's modality playing the study's T1 */
+    T1?: NonNullable<z.input<typeof ExperimentSchema>['radiomicsModalities']>['T1'];
+    /** The cohort's modality playing the study's T1GD */
+    T1GD?: NonNullable<z.input<typeof ExperimentSchema>['radiomicsModalities']>['T1GD'];
+    /** The cohort's modality playing the study's T2 */
+    T2?: NonNullable<z.input<typeof ExperimentSchema>['radiomicsModalities']>['T2'];
+    /** The cohort's modality playing the study's FLAIR */
+    FLAIR?: NonNullable<z.input<typeof ExperimentSchema>['radiomicsModalities']>['FLAIR'];
+  };
   /** How the patients are split into test set and folds. */
   splits?: SplitOptions;
   /** Architecture and optimiser of every network of the grid (its kind comes from networks) */
@@ -396,6 +426,7 @@ export type OptionTypesMatchSchemas = Holds<{
   TrainOptions: Same<TrainOptions, z.input<typeof TrainSchema>>;
   AugmentOptions: Same<AugmentOptions, z.input<typeof AugmentSchema>>;
   PreprocessOptions: Same<PreprocessOptions, z.input<typeof PreprocessSchema>>;
+  CohortOptions: Same<CohortOptions, z.input<typeof CohortSchema>>;
   SynthOptions: Same<SynthOptions, z.input<typeof SynthSchema>>;
   SplitOptions: Same<SplitOptions, z.input<typeof SplitSchema>>;
   EvaluationOptions: Same<EvaluationOptions, z.input<typeof EvaluationSchema>>;

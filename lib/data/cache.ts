@@ -234,8 +234,10 @@ export async function prepareCohort(cohort: Cohort | string, options: PrepareOpt
   const c = typeof cohort === 'string' ? await openCohort(cohort, { mask: options.preprocess?.mask }) : cohort;
   const config = resolvePreprocess({ ...options.preprocess, mask: c.maskSource });
   const workers = checkInteger(options.workers ?? Math.min(8, Math.max(1, availableParallelism() - 1)), 'options.workers', { min: 0, max: 64 });
-  const modalities = options.modalities ?? MODALITIES;
-  for (const m of modalities) if (!MODALITIES.includes(m)) throw new RangeError(`Unknown modality ${describeValue(m)} in options.modalities; expected some of ${MODALITIES.join(', ')}`);
+  const modalities = options.modalities ?? ((c.modalities ?? MODALITIES) as readonly Modality[]);
+  // the cohort's own modality names (a layout other than UPENN-GBM names them); the study's otherwise
+  const known = (c.modalities ?? MODALITIES) as readonly string[];
+  for (const m of modalities) if (!known.includes(m)) throw new RangeError(`Unknown modality ${describeValue(m)} in options.modalities; expected some of ${known.join(', ')}`);
   const dir = resolve(options.out);
   const previous = await readManifest(dir);
   // volumes of a killed prepare (kill -9 mid-write) leave .<ID>_<MODALITY>.npy.<pid>.<hex>.tmp files

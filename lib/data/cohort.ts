@@ -4,9 +4,10 @@
  * @module
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve } from 'node:path';
-import { GROUP_FOLDERS, GROUPS, MODALITY_GROUPS, type Modality, type ModalityGroup } from '../config/data.js';
+import { basename, join, relative, resolve } from 'node:path';
+import { GROUP_FOLDERS, GROUPS, MODALITIES, MODALITY_GROUPS, type Modality } from '../config/data.js';
 import { checkOneOf, describeValue } from '../util/validate.js';
+import { BRATS_REGIONS, parseDelimited, type Endpoint } from './cohort/manifest.js';
 
 /** MGMT promoter status as written in the clinical CSV's `MGMT` column. */
 export type MgmtStatus = 'Methylated' | 'Unmethylated' | 'Indeterminate' | 'Not Available';
@@ -15,22 +16,27 @@ const MGMT_VALUES: readonly MgmtStatus[] = ['Methylated', 'Unmethylated', 'Indet
 /** Which tumour mask a patient's volumes are masked with. */
 export type MaskSource = 'automated' | 'corrected';
 
-/** A patient kept by {@link openCohort}: baseline scan, definite MGMT status, a tumour mask. */
+/**
+ * A patient kept by {@link openCohort} (baseline scan, definite MGMT status, a tumour mask) or by
+ * a layout adapter (lib/data/cohort/layouts.ts: a label inside the endpoint's mapping, a segmentation).
+ */
 export interface CohortPatient {
-  /** Scan ID, e.g. `UPENN-GBM-00001_11`. */
+  /** Patient or scan ID, e.g. `UPENN-GBM-00001_11`, `BraTS2021_00002`. */
   id: string;
-  /** 1 = methylated (the positive class), 0 = unmethylated. */
+  /** 1 = the positive class (for MGMT: methylated), 0 = the negative. */
   label: 0 | 1;
-  mgmt: 'Methylated' | 'Unmethylated';
-  /** Absolute paths of the modality files found. */
-  images: Partial<Record<Modality, string>>;
+  /** The raw label value as written in the clinical or labels file (UPENN-GBM: `Methylated` or `Unmethylated`). */
+  mgmt: string;
+  /** Absolute paths of the modality files found, by the cohort's modality names. */
+  images: Partial<Record<Modality, string>> & Record<string, string | undefined>;
   /** Absolute paths of the masks found: automated_segm and images_segm (corrected). */
   masks: { automated?: string; corrected?: string };
-  /** The mask to use (per the cohort's mask choice). */
+  /** The mask to use (per the cohort's mask choice; a manifest's segmentation otherwise). */
   mask: string;
+  /** 'automated' also for a manifest's segmentation (there is no choice to make). */
   maskSource: MaskSource;
   /** Groups for which every modality file is present. */
-  groups: ModalityGroup[];
+  groups: string[];
 }
 
 /** Per-group availability. */
@@ -43,15 +49,26 @@ export interface CohortGroup {
   incomplete: Array<{ id: string; missing: Modality[] }>;
 }
 
+/** A cohort: its patients, per-group availability, and everything left out with the reason. */
 export interface Cohort {
-  /** The NIfTI package root. */
+  /** The dataset folder (the NIfTI package root for UPENN-GBM). */
   root: string;
-  /** The clinical CSV used. */
-  clinicalCsv: string;
+  /** The layout read: `upenn`, `brats2021`, `folders` or `manifest`. */
+  layout: string;
+  /** The clinical or labels file used; null when the labels came from the manifest itself. */
+  clinicalCsv: string | null;
   maskSource: MaskSource;
+  /** The binary endpoint and its value mapping (UPENN-GBM: MGMT, Methylated = 1). */
+  endpoint: Endpoint;
+  /** Every modality name of the cohort, in channel order. */
+  modalities: string[];
+  /** Group name -> modalities (UPENN-GBM: the study's struct, DTI, DSC). */
+  modalityGroups: Record<string, string[]>;
+  /** Tumour region name -> segmentation label values (radiomics regions; docs/study.md section 9). */
+  regions: Record<string, number[]>;
   /** Kept patients, sorted by ID. */
   patients: CohortPatient[];
-  groups: Record<ModalityGroup, CohortGroup>;
+  groups: Record<string, CohortGroup>;
   /** Scan IDs left out, with the reason (follow-up scan, MGMT not definite, no mask, ...). */
   excluded: Array<{ id: string; reason: string }>;
   /** Files and folders that follow no documented pattern, relative to `root`. */
@@ -63,45 +80,23 @@ export interface Cohort {
 export interface OpenCohortOptions {
   /** 'automated' (automated_segm, the study's choice; the default) or 'corrected' (images_segm where present, else automated). */
   mask?: MaskSource;
-  /** Path of the clinical CSV; default: the newest `UPENN-GBM_clinical_info_v*.csv` in `root`, else in a subfolder of it, else in its parent or a sibling folder (REF keeps it in `../csvs/`). */
+  /**
+   * Path of the clinical CSV; default: the newest `UPENN-GBM_clinical_info_v*.csv` in `root`, else
+   * in a subfolder of it. Never one in the parent or a sibling folder: a file the user did not name
+   * and that is not inside the dataset could belong to another dataset (REF kept it in `../csvs/`:
+   * name it).
+   */
   clinicalCsv?: string;
 }
 
 const ID = /^UPENN-GBM-\d{5}_\d{2}$/;
+/** UPENN-GBM's endpoint: the clinical CSV's MGMT column, Methylated = 1 (docs/study.md section 1). */
+const UPENN_ENDPOINT: Endpoint = { name: 'MGMT', column: 'MGMT', positive: ['methylated'], negative: ['unmethylated'] };
 const NIFTI = /\.nii(\.gz)?$/;
 
 /** Parses CSV text (RFC 4180: quoted fields, doubled quotes, CRLF) into rows of strings. */
 export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else quoted = false;
-      } else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += ch;
-  }
-  if (field !== '' || row.length > 0) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows.filter((r) => r.some((f) => f.trim() !== ''));
+  return parseDelimited(text, ',');
 }
 
 /** Reads the clinical CSV: ID -> MGMT status (raw, trimmed). Throws when the ID or MGMT column is missing. */
@@ -142,10 +137,9 @@ async function findClinicalCsv(root: string): Promise<string | undefined> {
       else if (e.isDirectory() && depth > 0 && !e.name.startsWith('.')) await scan(join(dir, e.name), depth - 1);
     }
   };
-  // nearest first: the root itself, then its subfolders, then its parent and the parent's subfolders
+  // nearest first: the root itself, then its subfolders; never outside the dataset's own folder
   await scan(root, 0);
   if (candidates.length === 0) await scan(root, 1);
-  if (candidates.length === 0) await scan(dirname(root), 1);
   candidates.sort((a, b) => {
     const va = versionKey(basename(a));
     const vb = versionKey(basename(b));
@@ -193,7 +187,9 @@ export async function openCohort(root: string, options: OpenCohortOptions = {}):
   const rootStat = await stat(root).catch(() => undefined);
   if (!rootStat?.isDirectory()) throw new Error(`${root}: not a directory (expected the UPENN-GBM NIfTI package folder)`);
   const clinicalCsv = options.clinicalCsv ? resolve(options.clinicalCsv) : await findClinicalCsv(root);
-  if (!clinicalCsv) throw new Error(`${root}: no UPENN-GBM_clinical_info_v*.csv found in the folder, its subfolders or its parent; pass clinicalCsv`);
+  if (!clinicalCsv) {
+    throw Object.assign(new Error(`${root}: no UPENN-GBM_clinical_info_v*.csv found in the folder or its subfolders; pass clinicalCsv (--clinical-csv / --labels) to use one elsewhere`), { code: 'ERR_NO_LABELS' });
+  }
   const clinical = await readClinicalCsv(clinicalCsv);
 
   const unmatched: Cohort['unmatched'] = [];
@@ -314,7 +310,7 @@ export async function openCohort(root: string, options: OpenCohortOptions = {}):
     patients.push({ id, label: status === 'Methylated' ? 1 : 0, mgmt: status, images: files, masks: found, mask, maskSource: chosen, groups });
   }
 
-  const groups = {} as Record<ModalityGroup, CohortGroup>;
+  const groups = {} as Record<string, CohortGroup>;
   for (const g of GROUPS) {
     const members = patients.filter((p) => p.groups.includes(g));
     groups[g] = {
@@ -327,23 +323,40 @@ export async function openCohort(root: string, options: OpenCohortOptions = {}):
     };
   }
   const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
-  return { root, clinicalCsv, maskSource, patients, groups, excluded, unmatched: unmatched.sort(byPath), ignored: ignored.sort(byPath) };
+  return {
+    root,
+    layout: 'upenn',
+    clinicalCsv,
+    maskSource,
+    endpoint: UPENN_ENDPOINT,
+    modalities: [...MODALITIES],
+    modalityGroups: Object.fromEntries(GROUPS.map((g) => [g, [...MODALITY_GROUPS[g]]])),
+    regions: Object.fromEntries(Object.entries(BRATS_REGIONS).map(([r, l]) => [r, [...l]])),
+    patients,
+    groups,
+    excluded,
+    unmatched: unmatched.sort(byPath),
+    ignored: ignored.sort(byPath),
+  };
 }
 
-/** Counts per group and class, as `spottune data summary` prints them. */
+/**
+ * Counts per group and class, as `spottune data summary` prints them (`methylated` counts label 1,
+ * `unmethylated` label 0, whatever the endpoint).
+ */
 export function summarizeCohort(cohort: Cohort): {
   patients: number;
   methylated: number;
   unmethylated: number;
-  groups: Record<ModalityGroup, { patients: number; methylated: number; unmethylated: number; incomplete: number }>;
+  groups: Record<string, { patients: number; methylated: number; unmethylated: number; incomplete: number }>;
   excluded: Record<string, number>;
   unmatched: number;
   ignored: number;
 } {
   const excluded: Record<string, number> = {};
   for (const e of cohort.excluded) excluded[e.reason] = (excluded[e.reason] ?? 0) + 1;
-  const groups = {} as Record<ModalityGroup, { patients: number; methylated: number; unmethylated: number; incomplete: number }>;
-  for (const g of GROUPS) {
+  const groups = {} as Record<string, { patients: number; methylated: number; unmethylated: number; incomplete: number }>;
+  for (const g of Object.keys(cohort.groups)) {
     const c = cohort.groups[g];
     groups[g] = { patients: c.ids.length, methylated: c.methylated, unmethylated: c.unmethylated, incomplete: c.incomplete.length };
   }

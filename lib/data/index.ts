@@ -9,3 +9,5 @@ export { applyMask, cropVolume, maskCropConvert, rescaledShape, gaussianKernel, 
 export { readNpy, writeNpy } from '../io/npy.js';
 export { prepareCohort, openCache, type PreparedCohort, type PreparedPatient, type SkippedVolume, type CacheManifest, type PrepareOptions, type PrepareProgress, type PrepareResult } from './cache.js';
 export { synthCohort, type SynthCohortResult, type SynthProgress } from './synth.js';
+export { openDataset, detectLayout, bratsManifest, foldersManifest, cohortOfManifest, manifestOfCohort, CohortError, LAYOUTS, type Layout, type Dataset, type OpenDatasetOptions } from './cohort/layouts.js';
+export { readManifest, parseManifestCsv, parseManifestJson, ManifestError, BRATS_REGIONS, type CohortManifest, type ManifestPatient, type ManifestIssue, type Endpoint, type ManifestCsvOptions } from './cohort/manifest.js';

@@ -4,7 +4,7 @@
  * MGMT-linked signal of tunable strength inside the tumour.
  * @module
  */
-import { mkdir } from 'node:fs/promises';
+import { makeDirectory } from '../util/atomic.js';
 import { join, resolve } from 'node:path';
 import { GEOMETRY_PRESETS, GROUP_FOLDERS, MODALITIES, MODALITY_GROUPS, SynthSchema, type Modality, type SynthConfig, type SynthOptions } from '../config/data.js';
 import { writeNifti } from '../io/nifti.js';
@@ -18,7 +18,7 @@ export interface SynthCohortResult {
   config: SynthConfig;
   /** Every scan written, with its status and the groups it has. */
   scans: Array<{ id: string; mgmt: string; groups: string[]; corrected: boolean; followUp: boolean }>;
-  /** The clinical CSV path. */
+  /** The clinical CSV path (UPENN-GBM) or the RSNA-style labels CSV (BraTS 2021). */
   clinicalCsv: string;
   /** Files written. */
   files: number;
@@ -231,6 +231,9 @@ function modalityVolume(a: Anatomy, modality: Modality, signal: number, random: 
  * `signal` 1) and the oedema gains a 20 mm texture, in `signalModalities`. Structural images are
  * int16, DTI/DSC float32, masks uint8. Deterministic: the same options give the same files.
  *
+ * With `layout: 'brats2021'` it writes the BraTS 2021 twin of the same cohort instead (see
+ * writeBratsTwin below): the same patients and structural volumes in the BraTS layout.
+ *
  * @see SynthSchema for the options; GEOMETRY_PRESETS for the 'full' and 'small' geometry.
  * @example
  * await synthCohort({ out: '/tmp/upenn-synth', patients: 40, size: 'small', seed: 1 });
@@ -282,7 +285,9 @@ export async function synthCohort(options: SynthOptions, onProgress?: (p: SynthP
   }
   scans.sort((a, b) => a.id.localeCompare(b.id));
 
-  await mkdir(root, { recursive: true });
+  if (config.layout === 'brats2021') return writeBratsTwin(config, root, scans, { shape, spacing, affine }, onProgress);
+
+  await makeDirectory(root);
   let files = 0;
   let done = 0;
   const write = async (path: string, data: VoxelArray | VoxelArray[], sclSlope?: number) => {
@@ -353,6 +358,56 @@ export async function synthCohort(options: SynthOptions, onProgress?: (p: SynthP
       followUp: x.followUp,
     })),
   };
+}
+
+/** BraTS 2021 sequence names of the UPENN-GBM structural modalities (T1GD is BraTS's t1ce). */
+const BRATS_NAMES: Partial<Record<Modality, string>> = { T1: 't1', T1GD: 't1ce', T2: 't2', FLAIR: 'flair' };
+
+/**
+ * The BraTS 2021 twin of the UPENN-GBM cohort the same options write: the same baseline scans
+ * (scan number n becomes `BraTS2021_<n, five digits>`), the same structural volumes byte for byte
+ * (the same random streams), the automated mask as `_seg`, no follow-ups, DTI or DSC, and the
+ * RSNA-MICCAI labels file `train_labels.csv` (`BraTS21ID` unpadded, `MGMT_value` 1 = methylated)
+ * for the definite-status patients only, so the Indeterminate and Not Available scans are folders
+ * without a label.
+ */
+async function writeBratsTwin(
+  config: SynthConfig,
+  root: string,
+  scans: Array<{ num: number; id: string; mgmt: string; followUp: boolean }>,
+  grid: { shape: [number, number, number]; spacing: [number, number, number]; affine: Affine },
+  onProgress?: (p: SynthProgress) => void,
+): Promise<SynthCohortResult> {
+  await makeDirectory(root);
+  let files = 0;
+  const baseline = scans.filter((x) => !x.followUp);
+  const signalModalities = new Set<string>(config.signalModalities ?? MODALITIES);
+  const write = async (path: string, data: VoxelArray, sclSlope?: number) => {
+    await writeNifti(path, { data, ...grid }, { compressionLevel: config.compressionLevel, sclSlope });
+    files++;
+  };
+  const out: SynthCohortResult['scans'] = [];
+  for (const [done, scan] of baseline.entries()) {
+    const id = `BraTS2021_${String(scan.num).padStart(5, '0')}`;
+    const dir = join(root, id);
+    const a = anatomy(grid.shape, grid.spacing[0], mulberry32(mix(config.seed, scan.num, 11)));
+    const signal = scan.mgmt === 'Methylated' ? config.signal : 0;
+    const tasks: Array<() => Promise<void>> = MODALITY_GROUPS.struct.map((m, idx) => async () => {
+      // the stream of the UPENN-GBM writer: the structural modalities come first there too
+      const random = mulberry32(mix(config.seed, scan.num, 11, 100 + idx));
+      const vol = modalityVolume(a, m, signalModalities.has(m) ? signal : 0, random, 7919 * (idx + 1));
+      await write(join(dir, `${id}_${BRATS_NAMES[m]}.nii.gz`), vol, LEVELS[m].slope);
+    });
+    tasks.push(() => write(join(dir, `${id}_seg.nii.gz`), labels(a.classes)));
+    await runLimited(tasks, 4);
+    out.push({ id, mgmt: scan.mgmt, groups: ['struct'], corrected: false, followUp: false });
+    onProgress?.({ done: done + 1, total: baseline.length, id });
+  }
+  const rows = baseline.filter((x) => x.mgmt === 'Methylated' || x.mgmt === 'Unmethylated').map((x) => `${x.num},${x.mgmt === 'Methylated' ? 1 : 0}`);
+  const clinicalCsv = join(root, 'train_labels.csv');
+  await writeFileAtomic(clinicalCsv, `BraTS21ID,MGMT_value\n${rows.join('\n')}\n`);
+  files++;
+  return { root, config, clinicalCsv, files, scans: out };
 }
 
 function shuffle<T>(items: T[], random: () => number): T[] {

@@ -67,6 +67,24 @@ export const DEMO_CONFIG: ExperimentOptions = {
   report: { title: 'spottune3d demo: MGMT from synthetic MRI, SpotTune vs random init vs transfer' },
 };
 
+/** The BraTS 2021 sequence names of the demo's derivatives (lib/data/synth.ts writes T1GD as t1ce). */
+const BRATS_STRUCT = ['t1', 't1ce', 't2', 'flair'];
+
+/**
+ * The demo on the BraTS 2021 twin of its cohort (`spottune demo --layout brats2021`): BraTS has
+ * structural MRI only, so the grid is FLAIR and T1-contrast under BraTS's names, one group
+ * `struct` anchoring the splits, and the radiomics roles mapped to BraTS's sequence names.
+ */
+export const DEMO_CONFIG_BRATS: ExperimentOptions = {
+  ...DEMO_CONFIG,
+  cohort: { layout: 'brats2021' },
+  modalityGroups: { struct: BRATS_STRUCT },
+  modalities: ['flair', 't1ce'],
+  ensembles: { flair: ['flair'], t1ce: ['t1ce'], 'flair+t1ce': ['flair', 't1ce'] },
+  splits: { folds: 2, anchor: 'struct' },
+  radiomicsModalities: { T1: 't1', T1GD: 't1ce', T2: 't2', FLAIR: 'flair' },
+};
+
 /** Lines the report shows under its title. */
 export const DEMO_NOTES = [
   'Demo run at a reduced size: 3 derivatives (FLAIR, DTI_FA, DSC_ap-rCBV), 2 folds, ResNet3D-10 backbones on tumour-box inputs at 4 mm, 3 epochs, flip augmentation, 5 Gumbel samples per fold model, learning rates 3e-3 (network) and 1e-2 (agent) instead of the paper\'s 1e-5 and 1e-4; the planted signal is strong (signal 4).',
@@ -85,6 +103,8 @@ export interface DemoOptions {
   signal?: number;
   /** Trainings at once. Default {@link DEMO_DEFAULTS}.concurrency (one per core here). */
   concurrency?: number;
+  /** Layout of the synthetic cohort: `upenn` (the default) or its `brats2021` twin ({@link DEMO_CONFIG_BRATS}). */
+  layout?: 'upenn' | 'brats2021';
   events?: EventEmitter<ExecutorEvents>;
   signalAbort?: AbortSignal;
   /** Progress lines (stage names and counts). */
@@ -157,17 +177,19 @@ export async function runDemo(options: DemoOptions): Promise<ExperimentRun> {
   const out = resolve(options.out);
   const seed = options.seed ?? DEMO_DEFAULTS.seed;
   const log = options.log ?? (() => {});
-  const data = join(out, 'data');
-  if (!existsSync(join(data, 'automated_segm'))) {
+  const layout = options.layout ?? 'upenn';
+  if (layout !== 'upenn' && layout !== 'brats2021') throw new RangeError(`Expected options.layout to be 'upenn' or 'brats2021' but received ${JSON.stringify(layout)}`);
+  const data = join(out, layout === 'upenn' ? 'data' : 'data-brats2021');
+  if (!existsSync(join(data, layout === 'upenn' ? 'automated_segm' : 'train_labels.csv'))) {
     const started = performance.now();
-    const cohort = await synthCohort({ out: data, patients: options.patients ?? DEMO_DEFAULTS.patients, size: 'small', seed, signal: options.signal ?? DEMO_DEFAULTS.signal });
+    const cohort = await synthCohort({ out: data, layout, patients: options.patients ?? DEMO_DEFAULTS.patients, size: 'small', seed, signal: options.signal ?? DEMO_DEFAULTS.signal });
     log(`synthesised ${cohort.scans.length} scans (${cohort.files} files) in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   }
   const weights = await pretrainSourceWeights({ out, seed, log });
   return runExperiment({
     data,
-    out: join(out, 'experiment'),
-    config: DEMO_CONFIG,
+    out: join(out, layout === 'upenn' ? 'experiment' : 'experiment-brats2021'),
+    config: layout === 'upenn' ? DEMO_CONFIG : DEMO_CONFIG_BRATS,
     weights,
     synthetic: true,
     notes: DEMO_NOTES,

@@ -7,10 +7,10 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { MODALITY_GROUPS, modalityGroup, type Modality } from '../config/data.js';
+import { modalityGroup, type Modality } from '../config/data.js';
 import { expandEnsemble } from '../config/experiment.js';
 import { PAPER_MODEL, residualBlockCount } from '../config/model.js';
-import { openCohort } from '../data/cohort.js';
+import { openDataset } from '../data/cohort/layouts.js';
 import { ensemble, type PatientProbabilities } from '../eval/ensemble.js';
 import { averageFoldPredictions, predictGumbelAveraged, type PatientFoldPrediction } from '../eval/gumbel.js';
 import { readNifti } from '../io/nifti.js';
@@ -79,6 +79,7 @@ async function runTraining(exp: Experiment, job: TrainJob, signal: AbortSignal):
     cache,
     splits,
     modality,
+    group: modalityGroup(modality, file.config.modalityGroups),
     fold: job.fold,
     network: { ...file.config.network, kind: job.network, device: exp.device },
     // the ResNet trained from scratch never loads the checkpoint the others start from
@@ -103,7 +104,7 @@ async function runTraining(exp: Experiment, job: TrainJob, signal: AbortSignal):
 async function runEvaluation(exp: Experiment, job: EvaluateJob): Promise<EvaluateJobResult> {
   const { cache, splits, file } = exp;
   const modality = job.modality as Modality;
-  const group = splits.groups[modalityGroup(modality)];
+  const group = splits.groups[modalityGroup(modality, file.config.modalityGroups)];
   const has = patientsWith(cache, modality);
   const patients = group.test.filter((id) => has.has(id));
   const volumes = await Promise.all(patients.map((id) => cache.load(id, modality)));
@@ -141,9 +142,19 @@ async function runEvaluation(exp: Experiment, job: EvaluateJob): Promise<Evaluat
 
 async function runRadiomics(exp: Experiment): Promise<RadiomicsJobResult> {
   const { file, splits } = exp;
-  const struct = splits.groups.struct;
-  if (!struct) throw new RangeError(`The radiomics baseline needs the structural group (${MODALITY_GROUPS.struct.join(', ')}) in the grid`);
-  const cohort = await openCohort(file.data, { mask: file.config.preprocess.mask });
+  const config = file.config;
+  // the study's four structural roles, under the cohort's own names (BraTS 2021: t1, t1ce, t2, flair)
+  const r = config.radiomicsModalities;
+  const roles = [['T1', r.T1], ['T1GD', r.T1GD], ['T2', r.T2], ['FLAIR', r.FLAIR]] as const;
+  const structName = modalityGroup(config.radiomicsModalities.T1, config.modalityGroups);
+  const struct = splits.groups[structName];
+  if (!struct) throw new RangeError(`The radiomics baseline needs the structural group ${structName} (${roles.map(([, m]) => m).join(', ')}) in the grid`);
+  const cohort = await openDataset(file.data, {
+    mask: config.preprocess.mask,
+    skipUnusable: config.cohort.skipUnusable,
+    ...(file.layout ? { layout: file.layout } : {}),
+    ...(file.labels ? { labels: file.labels } : {}),
+  });
   const byId = new Map(cohort.patients.map((p) => [p.id, p]));
   const excluded: RadiomicsJobResult['excluded'] = [];
   const rows = async (ids: readonly string[], set: 'train' | 'test') => {
@@ -152,8 +163,8 @@ async function runRadiomics(exp: Experiment): Promise<RadiomicsJobResult> {
       const patient = byId.get(id);
       if (!patient) throw new RangeError(`Patient ${id} of the splits is not in the cohort ${cohort.root}`);
       const volumes: PatientVolumes = { segmentation: await readNifti(patient.mask) };
-      for (const m of MODALITY_GROUPS.struct) if (patient.images[m]) volumes[m] = await readNifti(patient.images[m]!);
-      const features = studyFeatures(volumes);
+      for (const [role, m] of roles) if (patient.images[m]) volumes[role] = await readNifti(patient.images[m]!);
+      const features = studyFeatures(volumes, {}, cohort.regions);
       const row = studyFeatureRow(features);
       if (row) kept.push({ id, row });
       else excluded.push({ id, set, features: features.excluded.map((e) => `${e.feature}: ${e.reason}`) });
@@ -209,7 +220,7 @@ async function runAnalysis(exp: Experiment, jobs: readonly Job[]): Promise<Exper
     results.ensembles[network] = {};
     probabilitiesOf[network] = {};
     for (const [name, members] of Object.entries(config.ensembles)) {
-      const modalities = expandEnsemble(members);
+      const modalities = expandEnsemble(members, config.modalityGroups);
       if (!modalities.every((m) => derivatives.has(m))) {
         results.notes!.push(`${network} ${name}: not scored, a derivative model is missing (${modalities.filter((m) => !derivatives.has(m)).join(', ')})`);
         continue;

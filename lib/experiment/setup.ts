@@ -12,7 +12,8 @@ import { join, resolve } from 'node:path';
 import { modalityGroup, type Modality } from '../config/data.js';
 import { expandEnsemble, resolveExperimentConfig, type ExperimentConfig, type ExperimentOptions } from '../config/experiment.js';
 import { openCache, prepareCohort, type PrepareProgress, type PreparedCohort } from '../data/cache.js';
-import { openCohort, type Cohort } from '../data/cohort.js';
+import type { Cohort } from '../data/cohort.js';
+import { openDataset, type Layout } from '../data/cohort/layouts.js';
 import { loadOrMakeStudySplits, readSplits, type Splits } from '../data/splits.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { planExperiment, type ExperimentPlan } from './plan.js';
@@ -24,8 +25,12 @@ export interface ExperimentFile {
   version: 1;
   /** The resolved configuration (config.resolved.json holds the same). */
   config: ExperimentConfig;
-  /** The cohort folder (UPENN-GBM layout), absolute. */
+  /** The cohort folder or manifest file, absolute. */
   data: string;
+  /** Its layout, as read at setup (absent in files written before layouts existed: UPENN-GBM). */
+  layout?: Layout;
+  /** The labels or clinical file read at setup, absolute; null when the labels came from a manifest. */
+  labels?: string | null;
   /** The prepared-volume cache, absolute. */
   cache: string;
   /** The splits file, absolute. */
@@ -40,7 +45,7 @@ export interface ExperimentFile {
 
 /** Options of {@link setupExperiment}. */
 export interface SetupOptions {
-  /** Cohort folder in the UPENN-GBM layout. */
+  /** Cohort folder (any layout of lib/data/cohort/layouts.ts, detected unless config.cohort.layout) or manifest file. */
   data: string;
   /** Experiment output folder. */
   out: string;
@@ -88,7 +93,12 @@ export async function setupExperiment(options: SetupOptions): Promise<Experiment
   }
   if (weights && !existsSync(weights)) throw new RangeError(`The weights file ${weights} does not exist`);
 
-  const cohort = await openCohort(options.data, { mask: config.preprocess.mask });
+  const cohort = await openDataset(options.data, {
+    mask: config.preprocess.mask,
+    skipUnusable: config.cohort.skipUnusable,
+    ...(config.cohort.layout ? { layout: config.cohort.layout } : {}),
+    ...(config.cohort.labels ? { labels: config.cohort.labels } : {}),
+  });
   const modalities = config.modalities as Modality[];
   for (const m of modalities) {
     const with_ = cohort.patients.filter((p) => p.images[m]).length;
@@ -110,11 +120,12 @@ export async function setupExperiment(options: SetupOptions): Promise<Experiment
       throw new RangeError(`Every ${m} volume was skipped in preprocessing (${cache.skipped.filter((s) => s.modality === m)[0]?.reason ?? 'no file'}); remove it from modalities`);
     }
   }
-  const groups = [...new Set(modalities.map((m) => modalityGroup(m)))];
+  const groupOf = (m: string) => modalityGroup(m, config.modalityGroups);
+  const groups = [...new Set(modalities.map(groupOf))];
   const patients = cache.patients.map((p) => ({
     id: p.id,
     label: p.label,
-    groups: groups.filter((g) => modalities.filter((m) => modalityGroup(m) === g).every((m) => p.modalities.includes(m))),
+    groups: groups.filter((g) => modalities.filter((m) => groupOf(m) === g).every((m) => p.modalities.includes(m))),
   }));
   const splitsPath = join(out, 'splits.json');
   const { splits } = await loadOrMakeStudySplits(splitsPath, patients, config.splits, { groups });
@@ -126,14 +137,16 @@ export async function setupExperiment(options: SetupOptions): Promise<Experiment
     );
   }
   for (const [name, members] of Object.entries(config.ensembles)) {
-    if (expandEnsemble(members).length === 0) throw new RangeError(`Ensemble ${name} has no modality`);
+    if (expandEnsemble(members, config.modalityGroups).length === 0) throw new RangeError(`Ensemble ${name} has no modality`);
   }
 
   const file: ExperimentFile = {
     format: 'spottune3d-experiment',
     version: 1,
     config,
-    data: cohort.root,
+    data: resolve(options.data),
+    layout: cohort.layout as Layout,
+    labels: cohort.clinicalCsv,
     cache: cacheDir,
     splits: splitsPath,
     weights: needsWeights.length > 0 ? weights : null,

@@ -24,10 +24,17 @@ export const TUMOUR_REGIONS = {
 } as const satisfies Record<string, readonly number[]>;
 export type TumourRegion = keyof typeof TUMOUR_REGIONS;
 
-/** The label sets of the named regions, for {@link locateRegions}. */
-export function pickRegions(names: readonly TumourRegion[]): Record<TumourRegion, readonly number[]> {
+/**
+ * The label sets of the named regions, for {@link locateRegions}: the study's (UPENN-GBM and
+ * BraTS share labels 1, 2, 4), or a cohort's own region definitions.
+ * @throws RangeError when `definitions` lacks a named region
+ */
+export function pickRegions(names: readonly TumourRegion[], definitions: Readonly<Record<string, readonly number[]>> = TUMOUR_REGIONS): Record<TumourRegion, readonly number[]> {
   const out = {} as Record<TumourRegion, readonly number[]>;
-  for (const name of names) out[name] = TUMOUR_REGIONS[name];
+  for (const name of names) {
+    if (!definitions[name]) throw new RangeError(`The region definitions lack ${JSON.stringify(name)} (the study's features need ${Object.keys(TUMOUR_REGIONS).join(', ')}); they define ${Object.keys(definitions).join(', ')}`);
+    out[name] = definitions[name];
+  }
   return out;
 }
 
@@ -84,15 +91,16 @@ export interface StudyFeatureValues {
  * throws.
  * @param volumes the original volumes, [D, H, W] each (e.g. 155 x 240 x 240)
  * @param options extractor settings (PyRadiomics defaults: binWidth 25, voxelArrayShift 0)
- * @throws TypeError/RangeError for malformed volumes
+ * @param regions the label values of each region (a cohort's `regions`); default the study's {@link TUMOUR_REGIONS}
+ * @throws TypeError/RangeError for malformed volumes, or region definitions lacking a needed region
  */
-export function studyFeatures(volumes: PatientVolumes, options: Omit<RadiomicsOptions, 'label' | 'classes'> = {}): StudyFeatureValues {
+export function studyFeatures(volumes: PatientVolumes, options: Omit<RadiomicsOptions, 'label' | 'classes'> = {}, regions: Readonly<Record<string, readonly number[]>> = TUMOUR_REGIONS): StudyFeatureValues {
   if (!volumes || typeof volumes !== 'object' || !volumes.segmentation) {
     throw new TypeError(`Expected volumes to hold a segmentation but received ${describeValue(volumes)}`);
   }
   const config = RadiomicsSchema.parse(options);
   const needed = [...new Set(STUDY_FEATURES.filter((f) => volumes[f.modality]).map((f) => f.region))];
-  const regions = locateRegions(volumes.segmentation, pickRegions(needed));
+  const located = locateRegions(volumes.segmentation, pickRegions(needed, regions));
   const values: Record<string, number> = {};
   const excluded: FeatureExclusion[] = [];
   for (const spec of STUDY_FEATURES) {
@@ -101,9 +109,9 @@ export function studyFeatures(volumes: PatientVolumes, options: Omit<RadiomicsOp
       excluded.push({ feature: spec.name, code: 'ERR_MISSING_MODALITY', reason: `no ${spec.modality} volume` });
       continue;
     }
-    const region = regions[spec.region];
+    const region = located[spec.region];
     if (region instanceof RadiomicsError) {
-      excluded.push({ feature: spec.name, code: region.code, reason: `${spec.region} region (labels ${TUMOUR_REGIONS[spec.region].join(', ')}) is empty` });
+      excluded.push({ feature: spec.name, code: region.code, reason: `${spec.region} region (labels ${regions[spec.region].join(', ')}) is empty` });
       continue;
     }
     try {

@@ -25,6 +25,8 @@ export interface FoldTrainingOptions {
   splits: Splits;
   /** The derivative trained on; its group's folds are used. */
   modality: Modality;
+  /** The modality's group in the splits; default its study group (a cohort with its own groups names it). */
+  group?: string;
   /** 0-based fold of the modality's group. */
   fold: number;
   /** The network to build: its kind and any {@link NetworkSchema} option (the study's values elsewhere). */
@@ -72,7 +74,7 @@ export interface FoldTraining {
 export async function prepareFoldTraining(options: FoldTrainingOptions): Promise<FoldTraining> {
   if (!options || typeof options !== 'object') throw new TypeError(`Expected fold training options but received ${describeValue(options)}`);
   const { cache, splits, modality, fold } = options;
-  const group = modalityGroup(modality);
+  const group = options.group ?? modalityGroup(modality);
   const folds = splits.groups[group]?.folds;
   if (!folds) throw new RangeError(`The splits have no group ${group} (for modality ${modality})`);
   if (!Number.isInteger(fold) || fold < 0 || fold >= folds.length) {

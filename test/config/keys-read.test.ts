@@ -47,6 +47,9 @@ const EXPERIMENT_CONSUMERS: Consumers = {
   evaluation: ['lib/experiment', 'lib/eval'],
   stats: ['lib/experiment', 'lib/report'],
   report: ['lib/experiment', 'lib/report'],
+  // where the cohort comes from (setup opens it; the radiomics job re-opens it) and the study's radiomics roles
+  cohort: ['lib/experiment/setup.ts', 'lib/experiment/jobs.ts'],
+  radiomicsModalities: ['lib/experiment/jobs.ts'],
 };
 
 function unwrap(schema: z.ZodType): z.ZodType {

@@ -1,11 +1,18 @@
 import type { Command } from 'commander';
-import { GEOMETRY_PRESETS, PreprocessSchema, SynthSchema } from '../../config/data.js';
+import { CohortSchema, GEOMETRY_PRESETS, PreprocessSchema, SynthSchema } from '../../config/data.js';
 import { InvalidArgumentError } from 'commander';
 import { intFlag, numberFlag, schemaOption } from '../schema-option.js';
 import { checkInputPath, JSON_FLAG, prepareOutputDirectory, printResult } from '../output.js';
 
 interface SummaryFlags {
   data: string;
+  layout?: string;
+  labels?: string;
+  labelColumn?: string;
+  positive?: string;
+  negative?: string;
+  delimiter?: string;
+  skipUnusable?: boolean;
   mask: 'automated' | 'corrected';
   clinicalCsv?: string;
   json?: boolean;
@@ -14,6 +21,7 @@ interface SummaryFlags {
 
 interface SynthFlags {
   out: string;
+  layout: string;
   patients: number;
   size: string;
   seed: number;
@@ -76,43 +84,69 @@ export function registerData(program: Command): void {
 
   data
     .command('summary')
-    .description('count the patients of a UPENN-GBM NIfTI package per modality group and MGMT class')
-    .requiredOption('--data <dir>', 'UPENN-GBM NIfTI package root (images_structural, images_DTI, images_DSC, automated_segm, ...)')
+    .description('count the patients of a cohort (UPENN-GBM, BraTS 2021 + RSNA-MICCAI labels, a folder per patient, or a manifest) per modality group and class')
+    .requiredOption('--data <dir>', 'dataset folder, or a manifest file (.json or .csv)')
+    .addOption(schemaOption('--layout <layout>', CohortSchema.shape.layout, { noDefault: true, note: ' (default: detected when unambiguous)' }))
+    .option('--labels <file>', 'labels or clinical CSV (default: the one inside the dataset folder; one elsewhere is only used when named)')
+    .option('--label-column <name>', "label column of a folders labels CSV or a CSV manifest (default 'label', else 'MGMT')")
+    .option('--positive <values>', 'comma-separated label values of class 1 (default 1, methylated, true, yes, positive)')
+    .option('--negative <values>', 'comma-separated label values of class 0 (default 0, unmethylated, false, no, negative)')
+    .option('--delimiter <char>', "CSV delimiter: ',', ';' or 'tab' (default: detected)")
+    .option('--skip-unusable', 'list the patients with missing or unreadable files and go on with the rest (default: an error)')
     .addOption(schemaOption('--mask <source>', PreprocessSchema.shape.mask))
-    .option('--clinical-csv <file>', 'clinical CSV (default: the newest UPENN-GBM_clinical_info_v*.csv found beside the data)')
+    .option('--clinical-csv <file>', 'UPENN-GBM clinical CSV (same as --labels)')
     .option('--list', 'also list every excluded scan, unmatched and ignored file')
     .option('--json', 'print the whole cohort description as JSON')
     .action(async (flags: SummaryFlags) => {
       await checkInputPath(flags.data, '--data', 'directory');
       if (flags.clinicalCsv) await checkInputPath(flags.clinicalCsv, '--clinical-csv', 'file');
-      const { openCohort, summarizeCohort } = await import('../../data/cohort.js');
-      const { GROUPS } = await import('../../config/data.js');
-      const cohort = await openCohort(flags.data, { mask: flags.mask, ...(flags.clinicalCsv ? { clinicalCsv: flags.clinicalCsv } : {}) });
+      if (flags.labels) await checkInputPath(flags.labels, '--labels', 'file');
+      const [{ summarizeCohort }, { openDataset }] = await Promise.all([import('../../data/cohort.js'), import('../../data/cohort/layouts.js')]);
+      const endpoint = {
+        ...(flags.labelColumn ? { column: flags.labelColumn } : {}),
+        ...(flags.positive ? { positive: list(flags.positive) } : {}),
+        ...(flags.negative ? { negative: list(flags.negative) } : {}),
+      };
+      const labels = flags.labels ?? flags.clinicalCsv;
+      const cohort = await openDataset(flags.data, {
+        mask: flags.mask,
+        ...(flags.layout ? { layout: flags.layout as never } : {}),
+        ...(labels ? { labels } : {}),
+        ...(Object.keys(endpoint).length ? { endpoint } : {}),
+        ...(flags.delimiter ? { delimiter: flags.delimiter === 'tab' ? '\t' : flags.delimiter } : {}),
+        ...(flags.skipUnusable ? { skipUnusable: true } : {}),
+      });
       const s = summarizeCohort(cohort);
       if (flags.json) {
         process.stdout.write(`${JSON.stringify({ summary: s, cohort }, null, 2)}\n`);
         return;
       }
       const pad = (v: string | number, n: number) => String(v).padStart(n);
+      const groups = Object.keys(cohort.groups);
+      const w = Math.max(8, ...groups.map((g) => g.length));
+      const [pos, neg] = cohort.endpoint.name === 'MGMT' ? ['methylated', 'unmethylated'] : [`${cohort.endpoint.name}=1`, `${cohort.endpoint.name}=0`];
       const lines = [
         `cohort   ${cohort.root}`,
-        `clinical ${cohort.clinicalCsv}`,
-        `mask     ${cohort.maskSource}${cohort.maskSource === 'corrected' ? ` (${cohort.patients.filter((p) => p.maskSource === 'corrected').length} corrected, the rest automated)` : ''}`,
+        `layout   ${cohort.layout}${cohort.detected ? ' (detected)' : ''}`,
+        `labels   ${cohort.clinicalCsv ?? '(in the manifest)'}, column ${cohort.endpoint.column}: 1 = ${cohort.endpoint.positive.join('|')}, 0 = ${cohort.endpoint.negative.join('|')}`,
+        ...(cohort.layout === 'upenn' ? [`mask     ${cohort.maskSource}${cohort.maskSource === 'corrected' ? ` (${cohort.patients.filter((p) => p.maskSource === 'corrected').length} corrected, the rest automated)` : ''}`] : []),
         '',
-        `group    patients  methylated  unmethylated  incomplete`,
-        ...GROUPS.map((g) => `${g.padEnd(8)} ${pad(s.groups[g].patients, 8)}  ${pad(s.groups[g].methylated, 10)}  ${pad(s.groups[g].unmethylated, 12)}  ${pad(s.groups[g].incomplete, 10)}`),
-        `${'any'.padEnd(8)} ${pad(s.patients, 8)}  ${pad(s.methylated, 10)}  ${pad(s.unmethylated, 12)}`,
+        `${'group'.padEnd(w)} patients  ${pad(pos, 10)}  ${pad(neg, 12)}  incomplete`,
+        ...groups.map((g) => `${g.padEnd(w)} ${pad(s.groups[g].patients, 8)}  ${pad(s.groups[g].methylated, 10)}  ${pad(s.groups[g].unmethylated, 12)}  ${pad(s.groups[g].incomplete, 10)}`),
+        `${'any'.padEnd(w)} ${pad(s.patients, 8)}  ${pad(s.methylated, 10)}  ${pad(s.unmethylated, 12)}`,
         '',
         `excluded ${cohort.excluded.length}${Object.keys(s.excluded).length ? ':' : ''}`,
         ...Object.entries(s.excluded).map(([reason, n]) => `  ${pad(n, 5)}  ${reason}`),
         `unmatched files ${s.unmatched}, ignored files ${s.ignored}`,
       ];
       if (flags.list) {
-        lines.push('', ...cohort.excluded.map((e) => `excluded   ${e.id}: ${e.reason}`));
-        lines.push(...cohort.unmatched.map((u) => `unmatched  ${u.path}: ${u.reason}`));
-        lines.push(...cohort.ignored.map((u) => `ignored    ${u.path}: ${u.reason}`));
+        // loops, not spreads: a folder can hold more files than a call takes arguments
+        lines.push('');
+        for (const e of cohort.excluded) lines.push(`excluded   ${e.id}: ${e.reason}`);
+        for (const u of cohort.unmatched) lines.push(`unmatched  ${u.path}: ${u.reason}`);
+        for (const u of cohort.ignored) lines.push(`ignored    ${u.path}: ${u.reason}`);
       } else if (s.unmatched > 0) {
-        lines.push(...cohort.unmatched.slice(0, 10).map((u) => `  ${u.path}: ${u.reason}`));
+        for (const u of cohort.unmatched.slice(0, 10)) lines.push(`  ${u.path}: ${u.reason}`);
         if (s.unmatched > 10) lines.push(`  ... (--list shows all)`);
       }
       process.stdout.write(`${lines.join('\n')}\n`);
@@ -122,6 +156,7 @@ export function registerData(program: Command): void {
     .command('synth')
     .description('write a synthetic cohort laid out exactly like UPENN-GBM, with an MGMT-linked tumour signal')
     .requiredOption('--out <dir>', 'directory to write')
+    .addOption(schemaOption('--layout <layout>', SynthSchema.shape.layout))
     .addOption(schemaOption('--patients <n>', SynthSchema.shape.patients, { parse: intFlag, note: ' (plus a few excluded extras)' }))
     .addOption(schemaOption('--size <size>', SynthSchema.shape.size))
     .addOption(schemaOption('--seed <n>', SynthSchema.shape.seed, { parse: intFlag }))
@@ -147,6 +182,7 @@ export function registerData(program: Command): void {
         result = await synthCohort(
           {
             out: flags.out,
+            layout: flags.layout as 'upenn' | 'brats2021',
             patients: flags.patients,
             size: flags.size as 'full' | 'small',
             seed: flags.seed,

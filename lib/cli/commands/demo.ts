@@ -5,6 +5,7 @@ import { positiveInt } from './worker.js';
 
 interface DemoFlags {
   out: string;
+  layout: string;
   patients: number;
   seed: number;
   concurrency: number;
@@ -18,13 +19,15 @@ export function registerDemo(program: Command): void {
     .command('demo')
     .description("the study's whole protocol on a synthetic cohort, reduced to run on a 2-core CPU in minutes; prints where the report is")
     .option('--out <dir>', 'output folder (re-running resumes)', DEMO_DEFAULTS.out)
+    .option('--layout <layout>', "synthetic cohort layout: 'upenn' (UPENN-GBM) or 'brats2021' (its BraTS 2021 twin with RSNA-style labels)", 'upenn')
     .option('--patients <n>', 'baseline patients of the synthetic cohort', positiveInt('--patients'), DEMO_DEFAULTS.patients)
     .option('--seed <n>', 'seed of the cohort, the splits and the trainings', positiveInt('--seed'), DEMO_DEFAULTS.seed)
     .option('--concurrency <k>', 'trainings at once', positiveInt('--concurrency'), DEMO_DEFAULTS.concurrency)
     .option('--no-progress', 'no progress bar')
     .option(...JSON_FLAG)
     .action(async (flags: DemoFlags) => {
-      const [{ runDemo, DEMO_CONFIG }, { planOf }, { resolveExperimentConfig }, progress] = await Promise.all([
+      if (flags.layout !== 'upenn' && flags.layout !== 'brats2021') throw new RangeError(`Expected --layout to be upenn or brats2021 but received ${JSON.stringify(flags.layout)}`);
+      const [{ runDemo, DEMO_CONFIG, DEMO_CONFIG_BRATS }, { planOf }, { resolveExperimentConfig }, progress] = await Promise.all([
         import('../../experiment/demo.js'),
         import('../../experiment/setup.js'),
         import('../../config/experiment.js'),
@@ -33,10 +36,12 @@ export function registerDemo(program: Command): void {
       await prepareOutputDirectory(flags.out, '--out');
       const started = performance.now();
       const log = (line: string) => process.stderr.write(`spottune demo: ${line}\n`);
-      const bar = progress.experimentProgress(planOf(resolveExperimentConfig(DEMO_CONFIG)).jobs.length, { enabled: flags.progress && !flags.json && process.stderr.isTTY === true });
+      const layout = flags.layout;
+      const bar = progress.experimentProgress(planOf(resolveExperimentConfig(layout === 'upenn' ? DEMO_CONFIG : DEMO_CONFIG_BRATS)).jobs.length, { enabled: flags.progress && !flags.json && process.stderr.isTTY === true });
       try {
         const run = await runDemo({
           out: flags.out,
+          layout,
           patients: flags.patients,
           seed: flags.seed,
           concurrency: flags.concurrency,
