@@ -8,7 +8,7 @@ import { z } from 'zod';
 /**
  * The eleven UPENN-GBM derivatives used by the study, grouped, each group in the study's channel
  * order (REF `derivatives`: struct T2, FLAIR, T1, T1GD; DTI AD, FA, RD, TR; DSC ap-rCBV, PH, PSR).
- * @see reference-study.md section 2, "Things a faithful reimplementation must get right" 3
+ * @see docs/study.md section 2, "Things a faithful reimplementation must get right" 3
  */
 export const MODALITY_GROUPS = {
   struct: ['T2', 'FLAIR', 'T1', 'T1GD'],
@@ -58,7 +58,7 @@ export type { CohortOptions };
 /** {@link CohortOptions} resolved by CohortSchema: every default filled in; what the code downstream receives. */
 export type CohortConfig = z.output<typeof CohortSchema>;
 
-/** The folder of each group inside the UPENN-GBM NIfTI package (reference-study.md section 1). */
+/** The folder of each group inside the UPENN-GBM NIfTI package (docs/study.md section 1). */
 export const GROUP_FOLDERS: Readonly<Record<ModalityGroup, string>> = {
   struct: 'images_structural',
   DTI: 'images_DTI',
@@ -72,7 +72,7 @@ export type CropBox = [[number, number], [number, number], [number, number]];
  * Geometry presets: source volume shape, crop box, scale and padded output shape.
  * - `paper`: UPENN-GBM at 1 mm in SRI-24, (z,y,x) 155x240x240; the study's fixed box
  *   [0:140, 39:211, 44:208] -> 140x172x164; rescale 0.5 -> 70x86x82; pad the last axis (2,2)
- *   -> 70x86x86 (reference-study.md section 2, steps 2-5).
+ *   -> 70x86x86 (docs/study.md section 2, steps 2-5).
  * - `small`: the synthetic cohort's reduced geometry (`synthCohort({size: 'small'})`), 78x120x120 at
  *   2 mm; box [0:70, 20:106, 22:104] -> 70x86x82; rescale 0.5 -> 35x43x41; pad (1,1) -> 35x43x43. It
  *   keeps the paper box's proportions at half the resolution, so the demo trains on small inputs.
@@ -101,7 +101,7 @@ const cropBox = z
   .refine((b) => b.every(([s, e]) => e > s), 'each crop range must have end > start');
 
 /**
- * Preprocessing parameters (reference-study.md section 2). `crop` is a preset name, an explicit box,
+ * Preprocessing parameters (docs/study.md section 2). `crop` is a preset name, an explicit box,
  * or `'tumour'`: the union bounding box of every patient's tumour mask (label > 0) in the cohort,
  * widened by `cropMargin` voxels, which REF says its fixed box followed ("following the largest tumour").
  */

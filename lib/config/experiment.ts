@@ -2,7 +2,7 @@
  * The experiment configuration: the study's whole protocol (splits, the grid of networks x
  * modalities x folds, Gumbel-averaged evaluation, ensembles, statistics, report) as one strict
  * schema. Every default is the paper's value and cites where it comes from (Schmitz, Guo, Wang
- * 2024; "REF" = the study's code, reference-study.md). Training, augmentation and preprocessing
+ * 2024; "REF" = the study's code, docs/study.md). Training, augmentation and preprocessing
  * settings are the schemas of lib/config/train.ts, lib/config/model.ts and lib/config/data.ts,
  * nested here.
  * @module
@@ -48,7 +48,7 @@ export const PAPER_EXPERIMENT = {
 /** The study's roles of the radiomics baseline's structural modalities (docs/study.md section 9). */
 const RADIOMICS_ROLES = ['T1', 'T1GD', 'T2', 'FLAIR'] as const;
 
-/** How the study partitions the patients (reference-study.md section 4). */
+/** How the study partitions the patients (docs/study.md section 4). */
 export const SplitSchema = z
   .object({
     seed: z.number().int().min(0).max(0xffffffff).default(PAPER_EXPERIMENT.splitSeed).describe("numpy RandomState seed of the train/test split and of the folds (scikit-learn's random_state)"),
@@ -67,7 +67,7 @@ export type { SplitOptions };
 export type SplitConfig = z.output<typeof SplitSchema>;
 
 /**
- * How fold models become ensemble probabilities (reference-study.md section 5, evaluation).
+ * How fold models become ensemble probabilities (docs/study.md section 5, evaluation).
  * Every ensemble is scored on the common test set, the patients with every modality group of the
  * grid, so that the networks and the ensembles are compared on the same patients (the Friedman
  * and Nemenyi tests need that). The reference code scored Struct and DTI on their own, larger
@@ -121,7 +121,7 @@ function unknownName(what: string, value: unknown, allowed: readonly string[]): 
 
 /**
  * The whole experiment. Unknown keys are errors at every level.
- * @see reference-study.md sections 3-5 and "Things a faithful reimplementation must get right"
+ * @see docs/study.md sections 3-5 and "Things a faithful reimplementation must get right"
  */
 export const ExperimentSchema = z
   .object({
@@ -140,7 +140,7 @@ export const ExperimentSchema = z
       .array(z.string().min(1))
       .min(1)
       .default([...MODALITIES])
-      .describe('Derivatives of the grid: one model per modality per fold (reference-study.md "must get right" 3); each in a modality group'),
+      .describe('Derivatives of the grid: one model per modality per fold (docs/study.md "must get right" 3); each in a modality group'),
     ensembles: z
       .record(z.string().min(1), z.array(z.string().min(1)).min(1))
       .default(structuredClone(PAPER_EXPERIMENT.ensembles) as unknown as Record<string, string[]>)

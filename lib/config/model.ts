@@ -13,7 +13,7 @@ export type ResNetDepth = (typeof RESNET_DEPTHS)[number];
 /**
  * Block layout per depth, as MedicalNet's models/resnet.py builds it, and the shortcut type of its
  * released checkpoints (10 = B, 18 = A, 34 = A, 50 and deeper = B).
- * @see reference-study.md section 7; Chen, Ma, Zheng 2019 (MedicalNet) models/resnet.py
+ * @see docs/study.md section 7; Chen, Ma, Zheng 2019 (MedicalNet) models/resnet.py
  */
 export const RESNET_LAYOUTS: Readonly<
   Record<ResNetDepth, { block: 'basic' | 'bottleneck'; layers: readonly [number, number, number, number]; shortcut: 'A' | 'B' }>
@@ -32,7 +32,7 @@ export function residualBlockCount(depth: ResNetDepth): number {
   return RESNET_LAYOUTS[depth].layers.reduce((a, b) => a + b, 0);
 }
 
-/** The study's network and optimiser values (reference-study.md sections 5 and 6). */
+/** The study's network and optimiser values (docs/study.md sections 5 and 6). */
 export const PAPER_MODEL = {
   /** MedicalNet ResNet50 trunk (section 6). */
   depth: 50,

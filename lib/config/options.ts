@@ -291,7 +291,7 @@ export interface ExperimentOptions {
   cohort?: CohortOptions;
   /** Modality groups (name -> modalities, the cohort's own names): what ensembles and splits.anchor name; default the study's struct, DTI and DSC */
   modalityGroups?: z.input<typeof ExperimentSchema>['modalityGroups'];
-  /** Derivatives of the grid: one model per modality per fold (reference-study.md "must get right" 3); each in a modality group */
+  /** Derivatives of the grid: one model per modality per fold (docs/study.md "must get right" 3); each in a modality group */
   modalities?: z.input<typeof ExperimentSchema>['modalities'];
   /** Ensemble name -> the groups or modalities it averages (flat mean over derivative models) */
   ensembles?: z.input<typeof ExperimentSchema>['ensembles'];

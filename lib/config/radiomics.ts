@@ -34,7 +34,7 @@ export const RADIOMICS_STUDY = {
   minSamplesLeaf: 10,
   /** Not stated by the paper: scikit-learn's default for classifiers, `max_features="sqrt"`. */
   maxFeatures: 'sqrt',
-  /** The study seeds every split with 42 (reference-study section 4). */
+  /** The study seeds every split with 42 (docs/study.md section 4). */
   seed: 42,
 } as const;
 

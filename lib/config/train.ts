@@ -1,6 +1,6 @@
 /**
  * Augmentation and training settings. Defaults live here only; each cites the study
- * (Schmitz, Guo, Wang 2024) or the reference code's configuration (reference-study.md sections 3
+ * (Schmitz, Guo, Wang 2024) or the reference code's configuration (docs/study.md sections 3
  * and 5, "REF" = LabAIRT/gbm_project).
  * @module
  */
@@ -15,7 +15,7 @@ import { DeviceSchema } from './device.js';
  */
 export const MIN_GUMBEL_TAU = 1e-20;
 
-/** The study's augmentation values (reference-study.md section 3). */
+/** The study's augmentation values (docs/study.md section 3). */
 export const PAPER_AUGMENT = {
   /** `np.flip(arr, axis=(1,2,3))` on (C,D,H,W): all three spatial axes at once. */
   flipAxes: [0, 1, 2],
@@ -87,7 +87,7 @@ export function resolveAugmentConfig(options: AugmentOptions = {}): AugmentConfi
 }
 
 /**
- * The study's training-loop values (reference-study.md section 5; training.ipynb cell 5). The
+ * The study's training-loop values (docs/study.md section 5; training.ipynb cell 5). The
  * optimiser and learning-rate schedule belong to the network (lib/config/model.ts).
  */
 export const PAPER_TRAIN = {

@@ -89,7 +89,7 @@ export async function augmentVolume(
  * @param shape [D, H, W] of every volume
  * @param options {@link AugmentSchema} (the study's values unless given)
  * @throws TypeError/RangeError for malformed samples, duplicate ids or options
- * @see reference-study.md section 3 ("Copies", "Class balance")
+ * @see docs/study.md section 3 ("Copies", "Class balance")
  */
 export function expandTrainingSet(samples: readonly VolumeSample[], shape: readonly number[], options: AugmentOptions = {}): ExpandedTrainingSet {
   if (!Array.isArray(samples as unknown)) throw new TypeError(`Expected samples to be an array but received ${describeValue(samples)}`);

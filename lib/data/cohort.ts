@@ -165,7 +165,7 @@ function idOf(name: string): string {
 /**
  * Discovers a UPENN-GBM NIfTI package.
  *
- * Layout (reference-study.md section 1): `images_structural/<ID>/<ID>_{T1,T1GD,T2,FLAIR}.nii.gz`,
+ * Layout (docs/study.md section 1): `images_structural/<ID>/<ID>_{T1,T1GD,T2,FLAIR}.nii.gz`,
  * `images_DTI/[images_DTI/]<ID>/<ID>_DTI_{AD,FA,RD,TR}.nii.gz`,
  * `images_DSC/<ID>/<ID>_DSC_{ap-rCBV,PH,PSR}.nii.gz` (the 4-D `<ID>_DSC.nii.gz` is ignored),
  * `automated_segm/<ID>_automated_approx_segm.nii.gz`, `images_segm/<ID>_segm.nii.gz`, and the

@@ -1,5 +1,5 @@
 /**
- * The study's patient partition (reference-study.md section 4): a stratified 70/30 train/test split
+ * The study's patient partition (docs/study.md section 4): a stratified 70/30 train/test split
  * of the patients who have the anchor modality group (DSC, seed 42); each other group's patients
  * without the anchor split the same way on their own and put first; every ensemble scored on the
  * common test set (the test patients every group shares); stratified 5-fold cross-validation
@@ -99,7 +99,7 @@ function splitIds(ids: readonly string[], labels: Record<string, 0 | 1>, config:
  * @param config Split settings ({@link SplitSchema}: seed, test size, folds, anchor, stratify).
  * @throws {RangeError} when a group has no patients, a class has too few patients for the
  *   stratified split or for `folds` folds of a training pool, or the anchor is not a group
- * @see reference-study.md section 4
+ * @see docs/study.md section 4
  */
 export function makeStudySplits(patients: readonly SplitPatient[], config: SplitOptions = {}, options: StudySplitOptions = {}): Splits {
   const resolved = resolveSplitConfig(config);

@@ -1,5 +1,5 @@
 /**
- * From fold models to the paper's ensembles (reference-study.md section 5, "Ensembling"):
+ * From fold models to the paper's ensembles (docs/study.md section 5, "Ensembling"):
  * Gumbel samples averaged per fold model, fold models averaged into one derivative model per
  * modality, and each ensemble the flat mean over its derivative models, scored on the common test
  * set. Pure TypeScript over probabilities; no addon. Scoring is lib/report's summarizeEnsemble.

@@ -122,7 +122,7 @@ export function detectArchitecture(stateDict: StateDict): DetectedArchitecture {
 /**
  * Repeats a stem weight [64, 1, k, k, k] over `channels` input channels and divides by
  * `channels`, so that a volume repeated over channels gives the pretrained response.
- * @see reference study section 6, deviation 5 (`conv1.weight.repeat(1, C, 1, 1, 1) / C`)
+ * @see docs/study.md section 6, deviation 5 (`conv1.weight.repeat(1, C, 1, 1, 1) / C`)
  */
 export function inflateStem(weight: HostTensor, channels: number): HostTensor {
   if (!Number.isInteger(channels) || channels < 1) throw new RangeError(`Expected a positive integer for channels but received ${describeValue(channels)}`);
@@ -163,7 +163,7 @@ export interface MapMedicalNetOptions {
  *   copy F) and `parallel_blocks.layerX.Y.*` (the fine-tuned copy F^, starting equal), every block
  *   of every stage; `fc` and the agent stay initialised (the study trains the agent from scratch).
  * The two SpotTune copies share the same HostTensor objects; loading copies them into the network.
- * @see reference study section 6 (REF's key map left layer3.3-5 random: not copied here)
+ * @see docs/study.md section 6 (REF's key map left layer3.3-5 random: not copied here)
  */
 export function mapMedicalNet(stateDict: StateDict, target: 'resnet3d' | 'spottune3d', options: MapMedicalNetOptions = {}): StateDict {
   if (target !== 'resnet3d' && target !== 'spottune3d') throw new RangeError(`Unknown target ${describeValue(target)}; expected "resnet3d" or "spottune3d"`);

@@ -5,7 +5,7 @@
  * TS validates every argument, resolves the configuration and holds the lifecycle (busy, disposed);
  * native/models/network_wrap.cc runs each call on the network's own thread. One optimisation step per {@link Network.trainStep} call: a training
  * loop is a TS loop, so the event loop and libuv's pool stay free between steps.
- * @see reference-study.md section 6; Chen, Ma, Zheng 2019 (MedicalNet); Guo et al. 2019 (SpotTune)
+ * @see docs/study.md section 6; Chen, Ma, Zheng 2019 (MedicalNet); Guo et al. 2019 (SpotTune)
  * @module
  */
 import { MIN_GUMBEL_TAU } from '../config/train.js';
@@ -296,7 +296,7 @@ export class Network {
    * @param input float32 [N, C, D, H, W], C-order
    * @param shape [N, C, D, H, W]; C must equal the network's `inputChannels`
    * @throws TypeError/RangeError for a wrong input, shape, policy or noise (naming expected and received)
-   * @see reference-study.md section 5 (evaluation samples the policy: 'sample', seed 42)
+   * @see docs/study.md section 5 (evaluation samples the policy: 'sample', seed 42)
    */
   async predict(input: Float32Array, shape: readonly number[], options: PredictOptions = {}): Promise<Prediction> {
     this.#live('predict');

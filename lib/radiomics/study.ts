@@ -1,7 +1,7 @@
 /**
  * The study's radiomics baseline: six features, each from one modality and tumour region of the
  * original (not downscaled) UPENN-GBM volumes, into a random forest.
- * @see reference-study.md section 9 (after Li et al. 2018, Eur Radiol 28:3640)
+ * @see docs/study.md section 9 (after Li et al. 2018, Eur Radiol 28:3640)
  * @module
  */
 import { RadiomicsSchema, RandomForestSchema, type RadiomicsOptions, type RandomForestOptions } from '../config/radiomics.js';

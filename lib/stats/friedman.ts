@@ -102,7 +102,7 @@ function meanRanksOf(data: number[][]): { meanRanks: number[]; ties: number } {
  * with k - 1 degrees of freedom.
  * @param groups One array per group (e.g. per network), each with one value per block (patient).
  * @throws {RangeError} with fewer than 3 groups or groups of different lengths
- * @see Paper Table 4; reference-study.md "Things a faithful reimplementation must get right" 11
+ * @see Paper Table 4; docs/study.md "Things a faithful reimplementation must get right" 11
  */
 export function friedmanTest(groups: readonly ArrayLike<number>[]): FriedmanResult {
   const data = checkGroups(groups, 'groups', 3);

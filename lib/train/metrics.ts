@@ -1,7 +1,7 @@
 /**
  * The per-epoch numbers the trainer logs and selects on: loss, ACC, AUC, SEN, SPE and the study's
  * selection criterion M = 0.6 SEN + 0.4 SPE, each from one pass's predictions only (the reference
- * code carried SEN/SPE over from training into validation; reference-study.md bug 5).
+ * code carried SEN/SPE over from training into validation; docs/study.md bug 5).
  * @module
  */
 import { accuracy, rocAuc, sensitivity, specificity } from '../stats/metrics.js';

@@ -13,7 +13,7 @@
  *
  * The loop is TypeScript; each step is one native call on a worker thread, and the next batch is
  * loaded (and augmented) while the current step runs.
- * @see reference-study.md section 5
+ * @see docs/study.md section 5
  * @module
  */
 import { EventEmitter } from 'node:events';

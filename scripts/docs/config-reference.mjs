@@ -130,8 +130,8 @@ const schemas = Object.entries(config)
   .sort(([a], [b]) => (a === 'ExperimentSchema' ? -1 : b === 'ExperimentSchema' ? 1 : a.localeCompare(b)));
 
 const fmt = (v) => (v === undefined ? '' : `\`${JSON.stringify(v)}\``.replace(/\|/g, '\\|'));
-// Code comments cite the study notes as reference-study.md; in docs/ they are study.md.
-const cell = (s) => String(s ?? '').replace(/reference-study(\.md)?/g, 'study.md').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+// Code comments cite the study notes as docs/study.md; from inside docs/ the link is study.md.
+const cell = (s) => String(s ?? '').replace(/docs\/study\.md/g, 'study.md').replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 function typeOf(s) {
   if (!s || typeof s !== 'object') return 'any';

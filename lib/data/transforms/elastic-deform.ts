@@ -32,7 +32,7 @@ export interface ElasticDeformOptions<V extends VolumeLike> extends VolumeOption
  * @param image [D, H, W]
  * @param displacement voxels, C-order [3, p0, p1, p2] (axis, then control points along D, H, W)
  * @param points [p0, p1, p2], each in [1, 64]
- * @see reference-study.md section 3, "Elastic"
+ * @see docs/study.md section 3, "Elastic"
  */
 export async function elasticDeform<V extends VolumeLike>(
   image: V,

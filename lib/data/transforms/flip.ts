@@ -27,7 +27,7 @@ function checkAxes(axes: readonly number[], name: string): number[] {
  * @param image [D, H, W]
  * @returns the flipped volume(s), the same kind as `image`
  * @throws TypeError/RangeError for a malformed volume or axis
- * @see reference-study.md section 3, "Flip"
+ * @see docs/study.md section 3, "Flip"
  */
 export async function flip<V extends VolumeLike>(image: V, options: FlipOptions<V> = {}): Promise<Augmented<V>> {
   const axes = checkAxes(options.axes ?? PAPER_AUGMENT.flipAxes, 'options.axes');

@@ -26,7 +26,7 @@ export interface RandomNoiseOptions<V extends VolumeLike> extends VolumeOptions<
 /**
  * Adds seeded Gaussian noise to the image.
  * @param image [D, H, W], float
- * @see reference-study.md section 3, "Noise"
+ * @see docs/study.md section 3, "Noise"
  */
 export async function randomNoise<V extends VolumeLike>(image: V, options: RandomNoiseOptions<V>): Promise<Augmented<V>> {
   const seed = checkInteger(options?.seed, 'options.seed', { min: 0, max: Number.MAX_SAFE_INTEGER });

@@ -2,7 +2,7 @@
  * Rotation of every plane of a [D, H, W] volume spanned by two axes, about the plane's centre.
  * The study meant skimage.transform.rotate on each (D, H, W) volume with a random angle in
  * [-180, 180] degrees (the (D, H) plane, linear interpolation, constant 0 outside); its "rotate"
- * copy was in fact never rotated (reference-study.md, bug 4). This one rotates.
+ * copy was in fact never rotated (docs/study.md, bug 4). This one rotates.
  *
  * Parity (test/data/transforms/rotate.test.ts, against scripts/fixtures/augment/reference.py):
  * - mode 'grid-constant' equals `skimage.transform.rotate(v, angle, order, mode='constant',
@@ -53,7 +53,7 @@ export function sampling(order: unknown, mode: unknown, defaults: { order: numbe
  * @param image [D, H, W]
  * @param angleDeg degrees
  * @returns the rotated volume(s), the same kind and shape as `image`
- * @see reference-study.md section 3, "Rotate"
+ * @see docs/study.md section 3, "Rotate"
  */
 export async function rotate<V extends VolumeLike>(image: V, angleDeg: number, options: RotateOptions<V> = {}): Promise<Augmented<V>> {
   checkNumber(angleDeg, 'angleDeg');
