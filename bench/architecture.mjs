@@ -43,7 +43,7 @@ const HEAVY = /^(bullmq|ioredis|msgpackr|msgpackr-extract|@msgpackr-extract\/.*|
 /** Each door of package.json "exports" (conditions resolved to "default"), as key -> file. */
 function doors() {
   const out = [];
-  const exp = typeof pkg.exports === 'string' ? { '.': pkg.exports } : pkg.exports ?? { '.': pkg.main };
+  const exp = typeof pkg.exports === 'string' ? { '.': pkg.exports } : (pkg.exports ?? { '.': pkg.main });
   for (const [key, target] of Object.entries(exp)) {
     if (key === './package.json') continue;
     const file = typeof target === 'string' ? target : (target.import ?? target.default ?? target.require);
@@ -113,7 +113,10 @@ function measureDoor({ door, file }, work, baseline) {
     BENCH_HOOK: pathToFileURL(hook).href,
     BENCH_LOG: log,
   });
-  const esm = readFileSync(log, 'utf8').split('\n').filter((u) => u.startsWith('file:')).map((u) => fileURLToPath(u));
+  const esm = readFileSync(log, 'utf8')
+    .split('\n')
+    .filter((u) => u.startsWith('file:'))
+    .map((u) => fileURLToPath(u));
   const files = [...new Set([...esm, ...g.cjs])];
   const packages = [...new Set(files.map(packageOf).filter(Boolean))].sort();
   const ownModules = files.filter((f) => f.startsWith(join(root, 'dist')) && f.endsWith('.js')).length;
@@ -193,17 +196,31 @@ function importCircles() {
     edges.set(f, [...to]);
   }
   let index = 0;
-  const idx = new Map(), low = new Map(), stack = [], on = new Set(), sccs = [];
+  const idx = new Map(),
+    low = new Map(),
+    stack = [],
+    on = new Set(),
+    sccs = [];
   const strong = (v) => {
-    idx.set(v, index); low.set(v, index); index++; stack.push(v); on.add(v);
+    idx.set(v, index);
+    low.set(v, index);
+    index++;
+    stack.push(v);
+    on.add(v);
     for (const w of edges.get(v) ?? []) {
-      if (!idx.has(w)) { strong(w); low.set(v, Math.min(low.get(v), low.get(w))); }
-      else if (on.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)));
+      if (!idx.has(w)) {
+        strong(w);
+        low.set(v, Math.min(low.get(v), low.get(w)));
+      } else if (on.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)));
     }
     if (low.get(v) === idx.get(v)) {
       const comp = [];
       let w;
-      do { w = stack.pop(); on.delete(w); comp.push(w); } while (w !== v);
+      do {
+        w = stack.pop();
+        on.delete(w);
+        comp.push(w);
+      } while (w !== v);
       if (comp.length > 1 || (edges.get(v) ?? []).includes(v)) sccs.push(comp);
     }
   };
@@ -223,7 +240,10 @@ function importCircles() {
           for (let u = v; u !== start; u = prev.get(u)) path.splice(1, 0, u);
           return [...path, start];
         }
-        if (!prev.has(w)) { prev.set(w, v); queue.push(w); }
+        if (!prev.has(w)) {
+          prev.set(w, v);
+          queue.push(w);
+        }
       }
     }
     return [start];
@@ -241,7 +261,12 @@ async function typeDocs(doorList) {
   const { createRequire } = await import('node:module');
   const ts = createRequire(join(root, 'package.json'))('typescript');
   const files = doorList.map((d) => d.file.replace(/\.js$/, '.d.ts')).filter((f) => existsSync(f));
-  const program = ts.createProgram(files, { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, strict: true, noEmit: true });
+  const program = ts.createProgram(files, {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    strict: true,
+    noEmit: true,
+  });
   const checker = program.getTypeChecker();
   const doc = (symbol) => ts.displayPartsToString(symbol.getDocumentationComment(checker)).trim() !== '';
   const seen = new Set();
@@ -262,7 +287,14 @@ async function typeDocs(doorList) {
       }
     }
   }
-  return { publicNames: seen.size, undocumentedExports: undocumentedExports.length, optionFields, undocumentedOptionFields: undocumentedFields.length, exportsWithoutDoc: undocumentedExports.sort(), optionFieldsWithoutDoc: undocumentedFields.sort() };
+  return {
+    publicNames: seen.size,
+    undocumentedExports: undocumentedExports.length,
+    optionFields,
+    undocumentedOptionFields: undocumentedFields.length,
+    exportsWithoutDoc: undocumentedExports.sort(),
+    optionFieldsWithoutDoc: undocumentedFields.sort(),
+  };
 }
 
 const work = mkdtempSync(join(tmpdir(), 'spottune-arch-'));
@@ -274,10 +306,20 @@ try {
   };
   const doorRows = doors().map((d) => measureDoor(d, work, baseline));
   const gitHead = (() => {
-    try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim(); } catch { return null; }
+    try {
+      return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+    } catch {
+      return null;
+    }
   })();
   const cpuModel = (() => {
-    try { return execFileSync('lscpu', { encoding: 'utf8' }).match(/Model name:\s*(.+)/)?.[1].trim(); } catch { return cpus()[0]?.model; }
+    try {
+      return execFileSync('lscpu', { encoding: 'utf8' })
+        .match(/Model name:\s*(.+)/)?.[1]
+        .trim();
+    } catch {
+      return cpus()[0]?.model;
+    }
   })();
   const result = {
     bench: 'architecture',
@@ -300,7 +342,9 @@ try {
   console.error(`\nbaseline (node, no import): RSS ${baseline.rssMb} MB`);
   console.error('door                    ms   RSS MB  exports  pkgs  heavy  require');
   const td = result.typeDocs;
-  console.error(`types: ${td.publicNames} public names, ${td.undocumentedExports} without TSDoc; ${td.optionFields} option fields, ${td.undocumentedOptionFields} without TSDoc`);
+  console.error(
+    `types: ${td.publicNames} public names, ${td.undocumentedExports} without TSDoc; ${td.optionFields} option fields, ${td.undocumentedOptionFields} without TSDoc`,
+  );
   for (const d of doorRows) {
     const req = d.require.ok ? 'ok' : d.require.code;
     console.error(

@@ -71,9 +71,21 @@ const summary = {
   cores: cpus().length,
   load: loadavg()[0],
   volumesPerSecond: {
-    ours_host: { elastic: rate(best((r) => r.ours.host.elastic_s)), rotate: rate(best((r) => r.ours.host.rotate_s)), elasticPlusRotate: rate(best((r) => r.ours.host.both_s)) },
-    ours_tensor: { elastic: rate(best((r) => r.ours.tensor.elastic_s)), rotate: rate(best((r) => r.ours.tensor.rotate_s)), elasticPlusRotate: rate(best((r) => r.ours.tensor.both_s)) },
-    python: { elastic: rate(best((r) => r.theirs.elastic_s)), rotate: rate(best((r) => r.theirs.rotate_s)), elasticPlusRotate: rate(best((r) => r.theirs.both_s)) },
+    ours_host: {
+      elastic: rate(best((r) => r.ours.host.elastic_s)),
+      rotate: rate(best((r) => r.ours.host.rotate_s)),
+      elasticPlusRotate: rate(best((r) => r.ours.host.both_s)),
+    },
+    ours_tensor: {
+      elastic: rate(best((r) => r.ours.tensor.elastic_s)),
+      rotate: rate(best((r) => r.ours.tensor.rotate_s)),
+      elasticPlusRotate: rate(best((r) => r.ours.tensor.both_s)),
+    },
+    python: {
+      elastic: rate(best((r) => r.theirs.elastic_s)),
+      rotate: rate(best((r) => r.theirs.rotate_s)),
+      elasticPlusRotate: rate(best((r) => r.theirs.both_s)),
+    },
   },
   rounds,
 };

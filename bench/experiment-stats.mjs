@@ -34,12 +34,27 @@ const test = splits.commonTest.map((id) => ({ id, label: splits.labels[id] }));
 const labels = test.map((p) => p.label);
 const networks = ['spottune', 'random', 'transfer'];
 const groups = ['DSC', 'DTI', 'Struct', 'DSC+DTI', 'DSC+Struct', 'DTI+Struct', 'DSC+DTI+Struct'];
-const probs = Object.fromEntries(networks.map((n, k) => [n, Object.fromEntries(groups.map((g) => [g, labels.map((y) => Math.min(1, Math.max(0, 0.5 + 0.15 * k * (y - 0.5) + 0.4 * (rng.randomSample() - 0.5))))]))]));
+const probs = Object.fromEntries(
+  networks.map((n, k) => [
+    n,
+    Object.fromEntries(
+      groups.map((g) => [g, labels.map((y) => Math.min(1, Math.max(0, 0.5 + 0.15 * k * (y - 0.5) + 0.4 * (rng.randomSample() - 0.5))))]),
+    ),
+  ]),
+);
 const ensembles = time(`summarizeEnsemble x21 (${test.length} patients, 2000 bootstrap resamples for AUC and AP)`, () =>
   Object.fromEntries(networks.map((n) => [n, Object.fromEntries(groups.map((g) => [g, summarizeEnsemble(labels, probs[n][g])]))])),
 );
-const statistics = time('Friedman + Nemenyi x7 groups', () => Object.fromEntries(groups.map((g) => [g, summarizeGroupStatistics(Object.fromEntries(networks.map((n) => [n, probs[n][g]])))])), 5);
-const policies = ['T1GD', 'DSC_ap-rCBV'].map((m) => ({ title: m, patients: test.map((p) => p.id), fractions: test.map(() => Array.from({ length: 16 }, () => rng.randomSample())) }));
+const statistics = time(
+  'Friedman + Nemenyi x7 groups',
+  () => Object.fromEntries(groups.map((g) => [g, summarizeGroupStatistics(Object.fromEntries(networks.map((n) => [n, probs[n][g]])))])),
+  5,
+);
+const policies = ['T1GD', 'DSC_ap-rCBV'].map((m) => ({
+  title: m,
+  patients: test.map((p) => p.id),
+  fractions: test.map(() => Array.from({ length: 16 }, () => rng.randomSample())),
+}));
 const results = { title: 'bench', synthetic: true, threshold: 0.5, networks, groups, testPatients: test, ensembles, statistics, policies };
 const dir = mkdtempSync(join(tmpdir(), 'bench-report-'));
 const start = process.hrtime.bigint();

@@ -164,7 +164,10 @@ async function main() {
           reply({ ok: true, info: { node: process.version, addonError } });
         } else {
           const rt = lib.runtime();
-          reply({ ok: true, info: { torch: rt.torchVersion, threads: rt.threads, node: process.version, cuda: rt.cudaAvailable, cudnn: rt.cudnn } });
+          reply({
+            ok: true,
+            info: { torch: rt.torchVersion, threads: rt.threads, node: process.version, cuda: rt.cudaAvailable, cudnn: rt.cudnn },
+          });
         }
       } else if (msg.op === 'setup') {
         if (current) await current.dispose();

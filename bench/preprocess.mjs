@@ -43,7 +43,19 @@ const { values: opt } = parseArgs({
   },
 });
 const lib = await import(join(root, 'dist/lib/index.js'));
-const { synthCohort, openCohort, readNiftiRaw, writeNifti, preprocessVolume, maskRegion, resolvePreprocess, presetCropBox, prepareCohort, readNpy, MODALITIES } = lib;
+const {
+  synthCohort,
+  openCohort,
+  readNiftiRaw,
+  writeNifti,
+  preprocessVolume,
+  maskRegion,
+  resolvePreprocess,
+  presetCropBox,
+  prepareCohort,
+  readNpy,
+  MODALITIES,
+} = lib;
 
 let synthSeconds;
 let dataDir = opt.data && resolve(opt.data);
@@ -57,7 +69,9 @@ if (!dataDir) {
   }
 }
 const cohort = await openCohort(dataDir);
-const patients = cohort.patients.slice(0, Number(opt.patients)).map((p) => ({ id: p.id, mask: p.mask, images: MODALITIES.filter((m) => p.images[m]).map((m) => p.images[m]) }));
+const patients = cohort.patients
+  .slice(0, Number(opt.patients))
+  .map((p) => ({ id: p.id, mask: p.mask, images: MODALITIES.filter((m) => p.images[m]).map((m) => p.images[m]) }));
 const config = resolvePreprocess({});
 const box = presetCropBox(config.crop);
 const reps = Number(opt.reps);
@@ -85,7 +99,12 @@ async function ours(saveFirst, overlap = false) {
       const img = await (overlap ? next : readNiftiRaw(path));
       if (overlap) next = k + 1 < p.images.length ? readNiftiRaw(p.images[k + 1]) : undefined;
       t1 = performance.now();
-      const r = preprocessVolume({ data: img.stored, shape: img.shape, sourceDtype: img.header.dtype, slope: img.slope, inter: img.inter }, mask, box, config);
+      const r = preprocessVolume(
+        { data: img.stored, shape: img.shape, sourceDtype: img.header.dtype, slope: img.slope, inter: img.inter },
+        mask,
+        box,
+        config,
+      );
       prep += performance.now() - t1;
       decode += t1 - t;
       if (!r.ok) throw new Error(`${path}: ${r.reason}`);
@@ -93,7 +112,13 @@ async function ours(saveFirst, overlap = false) {
     }
   }
   const c = process.cpuUsage(c0);
-  return { seconds: (performance.now() - t0) / 1000, cpu_s: (c.user + c.system) / 1e6, decode_s: decode / 1000, preprocess_s: prep / 1000, first };
+  return {
+    seconds: (performance.now() - t0) / 1000,
+    cpu_s: (c.user + c.system) / 1e6,
+    decode_s: decode / 1000,
+    preprocess_s: prep / 1000,
+    first,
+  };
 }
 
 const tmp = join(root, 'bench/out/preprocess-tmp');
@@ -110,7 +135,8 @@ if (opt.mask === 'brain' || grow) {
       keep = (z, y, x) => z >= b[0][0] && z < b[0][1] && y >= b[1][0] && y < b[1][1] && x >= b[2][0] && x < b[2][1];
     }
     const m = new Uint8Array(D * H * W);
-    for (let z = 0, i = 0; z < D; z++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++, i++) m[i] = img.stored[i] !== 0 && keep(z, y, x) ? 1 : 0;
+    for (let z = 0, i = 0; z < D; z++)
+      for (let y = 0; y < H; y++) for (let x = 0; x < W; x++, i++) m[i] = img.stored[i] !== 0 && keep(z, y, x) ? 1 : 0;
     p.mask = join(tmp, `${p.id}-${opt.mask.replace(':', '')}-mask.nii.gz`);
     await writeNifti(p.mask, { data: m, shape: img.shape, spacing: img.spacing, affine: img.affine }, { compressionLevel: 1 });
   }
@@ -119,7 +145,8 @@ let maskBoxFraction = 0;
 for (const p of patients) {
   const m = await readNiftiRaw(p.mask);
   const b = maskRegion(m.data, m.shape).box;
-  maskBoxFraction += box.reduce((f, [a, c], i) => f * Math.max(0, Math.min(c, b[i][1]) - Math.max(a, b[i][0])) / (c - a), 1) / patients.length;
+  maskBoxFraction +=
+    box.reduce((f, [a, c], i) => (f * Math.max(0, Math.min(c, b[i][1]) - Math.max(a, b[i][0]))) / (c - a), 1) / patients.length;
 }
 if (opt.builds) {
   const builds = [];
@@ -146,7 +173,12 @@ if (opt.builds) {
       return undefined;
     }
     const { img } = item;
-    const r = b.m.preprocessVolume({ data: img.stored, shape: img.shape, sourceDtype: img.header.dtype, slope: img.slope, inter: img.inter }, { ...p.mask, region: regions[k][item.patient] }, box, config);
+    const r = b.m.preprocessVolume(
+      { data: img.stored, shape: img.shape, sourceDtype: img.header.dtype, slope: img.slope, inter: img.inter },
+      { ...p.mask, region: regions[k][item.patient] },
+      box,
+      config,
+    );
     if (!r.ok) throw new Error(r.reason);
     return r.data;
   };
@@ -188,11 +220,23 @@ if (opt.builds) {
     mask: opt.mask,
     maskBoxFraction,
     rounds,
-    builds: builds.map((b, k) => ({ name: b.name, medianCpuMs: median(b.cpu), medianWallMs: median(b.wall), cpuRatio: paired(b, 'cpu'), wallRatio: paired(b, 'wall'), bitIdentical: identical[k] })),
+    builds: builds.map((b, k) => ({
+      name: b.name,
+      medianCpuMs: median(b.cpu),
+      medianWallMs: median(b.wall),
+      cpuRatio: paired(b, 'cpu'),
+      wallRatio: paired(b, 'wall'),
+      bitIdentical: identical[k],
+    })),
   };
-  console.log(`preprocessing of ${volumes} decoded volumes (${[...kinds].join(', ')}; ${opt.mask} mask, its box ${(100 * maskBoxFraction).toFixed(1)}% of the crop), ${rounds} interleaved rounds`);
+  console.log(
+    `preprocessing of ${volumes} decoded volumes (${[...kinds].join(', ')}; ${opt.mask} mask, its box ${(100 * maskBoxFraction).toFixed(1)}% of the crop), ${rounds} interleaved rounds`,
+  );
   const show = (r) => `${r.median.toFixed(3)} (${r.min.toFixed(3)}..${r.max.toFixed(3)})`;
-  for (const b of result.builds) console.log(`  ${b.name.padEnd(16)} median ${b.medianCpuMs.toFixed(0)} CPU-ms, ${b.medianWallMs.toFixed(0)} ms wall; per round / ${builds[0].name}'s: CPU ${show(b.cpuRatio)}, wall ${show(b.wallRatio)}; bit-identical ${b.bitIdentical}`);
+  for (const b of result.builds)
+    console.log(
+      `  ${b.name.padEnd(16)} median ${b.medianCpuMs.toFixed(0)} CPU-ms, ${b.medianWallMs.toFixed(0)} ms wall; per round / ${builds[0].name}'s: CPU ${show(b.cpuRatio)}, wall ${show(b.wallRatio)}; bit-identical ${b.bitIdentical}`,
+    );
   if (opt.out) writeFileSync(opt.out, `${JSON.stringify(result, null, 2)}\n`);
   rmSync(tmp, { recursive: true, force: true });
   process.exit(0);
@@ -227,10 +271,23 @@ const summary = {
   machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavg: load },
   volumes,
   shape: [155, 240, 240],
-  ours: { volumesPerSecond: volumes / best(rows.ours, 'seconds'), volumesPerCpuSecond: volumes / best(rows.ours, 'cpu_s'), decodeSeconds: best(rows.ours, 'decode_s'), preprocessSeconds: best(rows.ours, 'preprocess_s') },
-  theirs: { volumesPerSecond: volumes / best(rows.theirs, 'seconds'), volumesPerCpuSecond: volumes / best(rows.theirs, 'cpu_s'), decodeSeconds: best(rows.theirs, 'decode_s'), preprocessSeconds: best(rows.theirs, 'preprocess_s') },
+  ours: {
+    volumesPerSecond: volumes / best(rows.ours, 'seconds'),
+    volumesPerCpuSecond: volumes / best(rows.ours, 'cpu_s'),
+    decodeSeconds: best(rows.ours, 'decode_s'),
+    preprocessSeconds: best(rows.ours, 'preprocess_s'),
+  },
+  theirs: {
+    volumesPerSecond: volumes / best(rows.theirs, 'seconds'),
+    volumesPerCpuSecond: volumes / best(rows.theirs, 'cpu_s'),
+    decodeSeconds: best(rows.theirs, 'decode_s'),
+    preprocessSeconds: best(rows.theirs, 'preprocess_s'),
+  },
   // the same, the next volume's inflate overlapping this one's preprocessing (two threads busy at times)
-  oursOverlapped: { volumesPerSecond: volumes / best(rows.overlapped, 'seconds'), volumesPerCpuSecond: volumes / best(rows.overlapped, 'cpu_s') },
+  oursOverlapped: {
+    volumesPerSecond: volumes / best(rows.overlapped, 'seconds'),
+    volumesPerCpuSecond: volumes / best(rows.overlapped, 'cpu_s'),
+  },
   mask: opt.mask,
   maskBoxFraction,
   maxAbsDiff: rows.maxAbsDiff,
@@ -241,14 +298,33 @@ if (opt.workers) {
   rmSync(dir, { recursive: true, force: true });
   const t = performance.now();
   const r = await prepareCohort(cohort, { out: dir, workers: Number(opt.workers), modalities: MODALITIES });
-  summary.prepareWorkers = { workers: Number(opt.workers), volumes: r.prepared, volumesPerSecond: r.prepared / ((performance.now() - t) / 1000) };
+  summary.prepareWorkers = {
+    workers: Number(opt.workers),
+    volumes: r.prepared,
+    volumesPerSecond: r.prepared / ((performance.now() - t) / 1000),
+  };
 }
-console.log(`decode + preprocess of ${volumes} full-size .nii.gz volumes (best of ${reps}, one thread each; ${opt.mask} mask, its box ${(100 * maskBoxFraction).toFixed(1)}% of the crop)`);
-console.log(`  spottune3d  ${summary.ours.volumesPerSecond.toFixed(2)} volumes/s wall, ${summary.ours.volumesPerCpuSecond.toFixed(2)} per CPU-second  (decode ${summary.ours.decodeSeconds.toFixed(2)} s, preprocess ${summary.ours.preprocessSeconds.toFixed(2)} s)`);
-console.log(`  python      ${summary.theirs.volumesPerSecond.toFixed(2)} volumes/s wall, ${summary.theirs.volumesPerCpuSecond.toFixed(2)} per CPU-second  (decode ${summary.theirs.decodeSeconds.toFixed(2)} s, preprocess ${summary.theirs.preprocessSeconds.toFixed(2)} s)`);
-console.log(`  spottune3d, next inflate overlapping: ${summary.oursOverlapped.volumesPerSecond.toFixed(2)} volumes/s wall, ${summary.oursOverlapped.volumesPerCpuSecond.toFixed(2)} per CPU-second`);
-console.log(`  ratio ours/python (one thread): ${(summary.ours.volumesPerSecond / summary.theirs.volumesPerSecond).toFixed(2)}x wall, ${(summary.ours.volumesPerCpuSecond / summary.theirs.volumesPerCpuSecond).toFixed(2)}x per CPU-second`);
-console.log(`  max |ours - python| on the first volume: ${summary.maxAbsDiff.toExponential(2)}; load average ${load.map((l) => l.toFixed(1)).join(' -> ')}`);
-if (summary.prepareWorkers) console.log(`  prepareCohort with ${summary.prepareWorkers.workers} workers: ${summary.prepareWorkers.volumesPerSecond.toFixed(2)} volumes/s over ${summary.prepareWorkers.volumes} volumes`);
+console.log(
+  `decode + preprocess of ${volumes} full-size .nii.gz volumes (best of ${reps}, one thread each; ${opt.mask} mask, its box ${(100 * maskBoxFraction).toFixed(1)}% of the crop)`,
+);
+console.log(
+  `  spottune3d  ${summary.ours.volumesPerSecond.toFixed(2)} volumes/s wall, ${summary.ours.volumesPerCpuSecond.toFixed(2)} per CPU-second  (decode ${summary.ours.decodeSeconds.toFixed(2)} s, preprocess ${summary.ours.preprocessSeconds.toFixed(2)} s)`,
+);
+console.log(
+  `  python      ${summary.theirs.volumesPerSecond.toFixed(2)} volumes/s wall, ${summary.theirs.volumesPerCpuSecond.toFixed(2)} per CPU-second  (decode ${summary.theirs.decodeSeconds.toFixed(2)} s, preprocess ${summary.theirs.preprocessSeconds.toFixed(2)} s)`,
+);
+console.log(
+  `  spottune3d, next inflate overlapping: ${summary.oursOverlapped.volumesPerSecond.toFixed(2)} volumes/s wall, ${summary.oursOverlapped.volumesPerCpuSecond.toFixed(2)} per CPU-second`,
+);
+console.log(
+  `  ratio ours/python (one thread): ${(summary.ours.volumesPerSecond / summary.theirs.volumesPerSecond).toFixed(2)}x wall, ${(summary.ours.volumesPerCpuSecond / summary.theirs.volumesPerCpuSecond).toFixed(2)}x per CPU-second`,
+);
+console.log(
+  `  max |ours - python| on the first volume: ${summary.maxAbsDiff.toExponential(2)}; load average ${load.map((l) => l.toFixed(1)).join(' -> ')}`,
+);
+if (summary.prepareWorkers)
+  console.log(
+    `  prepareCohort with ${summary.prepareWorkers.workers} workers: ${summary.prepareWorkers.volumesPerSecond.toFixed(2)} volumes/s over ${summary.prepareWorkers.volumes} volumes`,
+  );
 if (opt.out) writeFileSync(opt.out, `${JSON.stringify(summary, null, 2)}\n`);
 rmSync(tmp, { recursive: true, force: true });

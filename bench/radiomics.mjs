@@ -18,7 +18,7 @@ const shape = [155, 240, 240];
 const [D, H, W] = shape;
 const n = D * H * W;
 let s = 12345;
-const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+const rand = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
 
 const segmentation = new Uint8Array(n);
 const tumour = { z: 80, y: 110, x: 140 };
@@ -47,7 +47,9 @@ for (const [name, [brain, nec, enh, oed]] of Object.entries(levels)) {
   }
   volumes[name] = { data, shape, spacing: [1, 1, 1] };
 }
-const counts = Object.fromEntries(Object.entries(lib.TUMOUR_REGIONS).map(([r, labels]) => [r, segmentation.reduce((c, v) => c + (labels.includes(v) ? 1 : 0), 0)]));
+const counts = Object.fromEntries(
+  Object.entries(lib.TUMOUR_REGIONS).map(([r, labels]) => [r, segmentation.reduce((c, v) => c + (labels.includes(v) ? 1 : 0), 0)]),
+);
 console.log(`volumes ${shape.join('x')}; region voxels ${JSON.stringify(counts)}`);
 
 function time(label, fn, reps) {
@@ -59,18 +61,29 @@ function time(label, fn, reps) {
     ms.push(performance.now() - t0);
   }
   ms.sort((a, b) => a - b);
-  console.log(`${label}: median ${ms[ms.length >> 1].toFixed(0)} ms, min ${ms[0].toFixed(0)}, max ${ms[ms.length - 1].toFixed(0)} (${reps} reps)`);
+  console.log(
+    `${label}: median ${ms[ms.length >> 1].toFixed(0)} ms, min ${ms[0].toFixed(0)}, max ${ms[ms.length - 1].toFixed(0)} (${reps} reps)`,
+  );
 }
 
 const reps = Number(opt.reps);
-time('studyFeatures (six features) per patient', () => {
-  const r = lib.studyFeatures(volumes);
-  if (r.excluded.length) throw new Error(JSON.stringify(r.excluded));
-}, reps);
+time(
+  'studyFeatures (six features) per patient',
+  () => {
+    const r = lib.studyFeatures(volumes);
+    if (r.excluded.length) throw new Error(JSON.stringify(r.excluded));
+  },
+  reps,
+);
 if (opt.all) {
-  time('all 64 features x 4 modalities x 5 regions per patient', () => {
-    for (const modality of ['T1', 'T1GD', 'T2', 'FLAIR']) {
-      for (const labels of Object.values(lib.TUMOUR_REGIONS)) lib.extractRadiomics(volumes[modality], volumes.segmentation, { label: [...labels] });
-    }
-  }, Math.max(1, Math.min(reps, 2)));
+  time(
+    'all 64 features x 4 modalities x 5 regions per patient',
+    () => {
+      for (const modality of ['T1', 'T1GD', 'T2', 'FLAIR']) {
+        for (const labels of Object.values(lib.TUMOUR_REGIONS))
+          lib.extractRadiomics(volumes[modality], volumes.segmentation, { label: [...labels] });
+      }
+    },
+    Math.max(1, Math.min(reps, 2)),
+  );
 }

@@ -56,7 +56,13 @@ const { values: opt } = parseArgs({
 });
 if (opt.help) {
   const src = (await import('node:fs')).readFileSync(fileURLToPath(import.meta.url), 'utf8');
-  console.log(src.split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n'));
+  console.log(
+    src
+      .split('\n')
+      .filter((l) => l.startsWith('//'))
+      .map((l) => l.slice(3))
+      .join('\n'),
+  );
   process.exit(0);
 }
 
@@ -113,12 +119,41 @@ function plan() {
     if (!extra) throw new Error(`unknown variant ${v}`);
     const suffix = v === 'fp32' ? '' : ` ${v}`;
     const net = { ...base, ...extra, batch, shape };
-    out.push({ name: `spottune-train ${shapeText(batch, shape)}${suffix}`, case: 'spottune-train', params: net, reps, warmup, volumes: batch });
-    out.push({ name: `spottune-predict ${shapeText(batch, shape)}${suffix}`, case: 'spottune-predict', params: net, reps, warmup, volumes: batch });
+    out.push({
+      name: `spottune-train ${shapeText(batch, shape)}${suffix}`,
+      case: 'spottune-train',
+      params: net,
+      reps,
+      warmup,
+      volumes: batch,
+    });
+    out.push({
+      name: `spottune-predict ${shapeText(batch, shape)}${suffix}`,
+      case: 'spottune-predict',
+      params: net,
+      reps,
+      warmup,
+      volumes: batch,
+    });
     // the same prediction with both copies computed on our side too: isolates the implementation
     // from the policy-aware saving
-    out.push({ name: `spottune-predict-both ${shapeText(batch, shape)}${suffix}`, case: 'spottune-predict', target: 'same-work', params: { ...net, routing: 'both' }, reps, warmup, volumes: batch });
-    out.push({ name: `resnet-forward ${shapeText(batch, shape)}${suffix}`, case: 'resnet-forward', params: net, reps, warmup, volumes: batch });
+    out.push({
+      name: `spottune-predict-both ${shapeText(batch, shape)}${suffix}`,
+      case: 'spottune-predict',
+      target: 'same-work',
+      params: { ...net, routing: 'both' },
+      reps,
+      warmup,
+      volumes: batch,
+    });
+    out.push({
+      name: `resnet-forward ${shapeText(batch, shape)}${suffix}`,
+      case: 'resnet-forward',
+      params: net,
+      reps,
+      warmup,
+      volumes: batch,
+    });
     out.push({ name: `resnet-train ${shapeText(batch, shape)}${suffix}`, case: 'resnet-train', params: net, reps, warmup, volumes: batch });
   }
   if (opt['full-size'] && !cuda) {
@@ -141,8 +176,18 @@ function plan() {
   });
   if (!cuda) {
     const n = quick ? 1 : 2;
-    const files = Array.from({ length: n }, (_, i) => [join(root, 'bench/out/volumes', `case${i}_t1.nii.gz`), join(root, 'bench/out/volumes', `case${i}_mask.nii.gz`)]);
-    out.push({ name: `preprocess ${n}x 240x240x155 nii.gz`, case: 'preprocess', params: { files }, reps: quick ? 3 : Math.max(reps, 7), warmup: 1, volumes: n });
+    const files = Array.from({ length: n }, (_, i) => [
+      join(root, 'bench/out/volumes', `case${i}_t1.nii.gz`),
+      join(root, 'bench/out/volumes', `case${i}_mask.nii.gz`),
+    ]);
+    out.push({
+      name: `preprocess ${n}x 240x240x155 nii.gz`,
+      case: 'preprocess',
+      params: { files },
+      reps: quick ? 3 : Math.max(reps, 7),
+      warmup: 1,
+      volumes: n,
+    });
   }
   if (!opt['no-memory']) {
     const mb = cuda ? batch : quick ? 1 : 2;
@@ -153,7 +198,10 @@ function plan() {
       params: { ...base, batch: mb, shape },
     });
   }
-  const wanted = opt.cases?.split(',').map((s) => s.trim()).filter(Boolean);
+  const wanted = opt.cases
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return wanted ? out.filter((c) => wanted.some((w) => c.case.startsWith(w) || c.name.startsWith(w))) : out;
 }
 
@@ -234,7 +282,11 @@ function summary(samples) {
   return { n: s.length, median: quantile(s, 0.5), q1: quantile(s, 0.25), q3: quantile(s, 0.75), min: s[0], max: s[s.length - 1], samples };
 }
 
-const median = (xs) => quantile([...xs].sort((a, b) => a - b), 0.5);
+const median = (xs) =>
+  quantile(
+    [...xs].sort((a, b) => a - b),
+    0.5,
+  );
 
 // ---------------------------------------------------------------------------------------------
 // Running
@@ -326,7 +378,10 @@ async function runMemory(c) {
   // reuse shows up as growth between the two)
   const record = { name: c.name, case: 'memory', targetKey: 'memory', params: summariseParams(c.params) };
   const t0 = performance.now();
-  for (const [name, spawnIt] of /** @type {const} */ ([['ours', spawnOurs], ['theirs', spawnTheirs]])) {
+  for (const [name, spawnIt] of /** @type {const} */ ([
+    ['ours', spawnOurs],
+    ['theirs', spawnTheirs],
+  ])) {
     const w = spawnIt();
     try {
       await w.send({ op: 'hello' });
@@ -388,7 +443,12 @@ function machine() {
 }
 
 function slug(s) {
-  return s.toLowerCase().replace(/\(r\)|\(tm\)|cpu|@.*$/g, '').replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40);
+  return s
+    .toLowerCase()
+    .replace(/\(r\)|\(tm\)|cpu|@.*$/g, '')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 40);
 }
 
 /**
@@ -409,7 +469,11 @@ function runAreaBenches() {
     const file = join(dir, `area-${name}.json`);
     process.stderr.write(`  ${script} ... `);
     const t = performance.now();
-    const r = spawnSync(process.execPath, [join(root, script), ...args, '--out', file], { cwd: root, encoding: 'utf8', timeout: timeoutMs });
+    const r = spawnSync(process.execPath, [join(root, script), ...args, '--out', file], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: timeoutMs,
+    });
     process.stderr.write(`${((performance.now() - t) / 1e3).toFixed(0)} s\n`);
     if (r.status === 0 && existsSync(file)) out[name] = JSON.parse(readFileSync(file, 'utf8'));
     else out[name] = { error: `exit ${r.status ?? r.signal}: ${(r.stderr || r.stdout || '').trim().split('\n').slice(-3).join(' | ')}` };
@@ -436,16 +500,25 @@ function table(records) {
     rows.push([r.name, cell(r.ours), cell(r.theirs), ratio, r.target?.text ?? '', r.target ? (r.target.met ? 'yes' : 'NO') : '']);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  const line = (row) => row.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (row) =>
+    row
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   const lines = [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  ')];
   for (const row of rows.slice(1)) lines.push(line(row));
-  const errors = records.flatMap((r) => ['ours', 'theirs'].filter((s) => r[s]?.error).map((s) => `  ${r.name} [${s}]: ${r[s].error.split('\n')[0].slice(0, 200)}`));
+  const errors = records.flatMap((r) =>
+    ['ours', 'theirs'].filter((s) => r[s]?.error).map((s) => `  ${r.name} [${s}]: ${r[s].error.split('\n')[0].slice(0, 200)}`),
+  );
   if (errors.length) lines.push('', 'errors:', ...errors);
   if (cuda) {
     const tput = records.filter((r) => r.ours?.volumesPerSecond || r.theirs?.volumesPerSecond);
     lines.push('', 'throughput (volumes/s) and fraction of the bf16 peak (989 datasheet / 790 measured TFLOP/s):');
     for (const r of tput) {
-      const side = (s) => (s?.volumesPerSecond ? `${s.volumesPerSecond.toFixed(1)} vol/s${s.tflops ? `, ${s.tflops.toFixed(1)} TFLOP/s (${(100 * s.fractionOfBf16Peak.datasheet).toFixed(1)}% / ${(100 * s.fractionOfBf16Peak.measured).toFixed(1)}%)` : ''}` : '-');
+      const side = (s) =>
+        s?.volumesPerSecond
+          ? `${s.volumesPerSecond.toFixed(1)} vol/s${s.tflops ? `, ${s.tflops.toFixed(1)} TFLOP/s (${(100 * s.fractionOfBf16Peak.datasheet).toFixed(1)}% / ${(100 * s.fractionOfBf16Peak.measured).toFixed(1)}%)` : ''}`
+          : '-';
       lines.push(`  ${r.name}: ours ${side(r.ours)}; ref ${side(r.theirs)}`);
     }
   }
@@ -454,7 +527,8 @@ function table(records) {
 
 function writeResults(result) {
   const date = result.date.slice(0, 10);
-  const name = opt.machine ?? (cuda ? `gpu-${slug(result.machine.gpu ?? 'cuda')}` : `cpu${result.machine.cores}-${slug(result.machine.cpu)}`);
+  const name =
+    opt.machine ?? (cuda ? `gpu-${slug(result.machine.gpu ?? 'cuda')}` : `cpu${result.machine.cores}-${slug(result.machine.cpu)}`);
   const file = resolve(opt.out ?? join(root, 'bench/results', `${date}-${name}${quick ? '-quick' : ''}.json`));
   mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
@@ -472,12 +546,17 @@ async function main() {
     if (!existsSync(join(root, 'bench/out/volumes', `case${n - 1}_mask.nii.gz`))) {
       process.stderr.write('writing synthetic 240x240x155 volumes to bench/out/volumes...\n');
     }
-    const made = spawnSync(opt.python, [join(root, 'bench/reference/make_volumes.py'), join(root, 'bench/out/volumes'), String(n)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const made = spawnSync(opt.python, [join(root, 'bench/reference/make_volumes.py'), join(root, 'bench/out/volumes'), String(n)], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     if (made.status !== 0) throw new Error('could not write the benchmark volumes');
   }
   workers();
   const versions = {};
-  for (const [name, w] of [['ours', ours], ['theirs', theirs]]) {
+  for (const [name, w] of [
+    ['ours', ours],
+    ['theirs', theirs],
+  ]) {
     try {
       versions[name] = (await w.send({ op: 'hello' }, 120_000)).info;
     } catch (err) {
@@ -493,14 +572,18 @@ async function main() {
     versions,
     cases: [],
   };
-  process.stderr.write(`bench: ${cases.length} cases on ${opt.device}, ${threads} thread(s); ours ${JSON.stringify(versions.ours)}, reference ${JSON.stringify(versions.theirs)}\n`);
+  process.stderr.write(
+    `bench: ${cases.length} cases on ${opt.device}, ${threads} thread(s); ours ${JSON.stringify(versions.ours)}, reference ${JSON.stringify(versions.theirs)}\n`,
+  );
   for (const c of cases) {
     const t = performance.now();
     process.stderr.write(`  ${c.name} ... `);
     const record = c.case === 'memory' ? await runMemory(c) : await runCase(c);
     result.cases.push(record);
     const status = [record.ours?.error ? 'ours failed' : '', record.theirs?.error ? 'reference failed' : ''].filter(Boolean).join(', ');
-    process.stderr.write(`${((performance.now() - t) / 1e3).toFixed(0)} s${record.ratio !== undefined ? `, ours/ref ${record.ratio.toFixed(2)}` : ''}${status ? ` (${status})` : ''}\n`);
+    process.stderr.write(
+      `${((performance.now() - t) / 1e3).toFixed(0)} s${record.ratio !== undefined ? `, ours/ref ${record.ratio.toFixed(2)}` : ''}${status ? ` (${status})` : ''}\n`,
+    );
     writeResults(result); // partial results survive an interrupted run
   }
   await Promise.all([ours?.close(), theirs?.close()]);

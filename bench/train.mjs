@@ -52,7 +52,13 @@ for (const name of opt.configs.split(',')) {
   }));
   const { samples } = lib.expandTrainingSet(base, shape, { balance: false, device: opt.device });
   const validation = base.slice(0, 2);
-  const trainer = new lib.Trainer({ network, train: samples.slice(0, steps * batch), validation, shape, config: { epochs: 1, batchSize: batch, senThreshold: 0, speThreshold: 0 } });
+  const trainer = new lib.Trainer({
+    network,
+    train: samples.slice(0, steps * batch),
+    validation,
+    shape,
+    config: { epochs: 1, batchSize: batch, senThreshold: 0, speThreshold: 0 },
+  });
   let stepSeconds = 0;
   trainer.on('step', (s) => (stepSeconds += s.seconds));
   t = performance.now();
@@ -69,5 +75,13 @@ for (const name of opt.configs.split(',')) {
   network.dispose();
   console.log(name, JSON.stringify(results[name]));
 }
-const summary = { device: opt.device, threads: lib.runtime().threads, cpu: cpus()[0]?.model, cores: cpus().length, load: loadavg()[0], steps, results };
+const summary = {
+  device: opt.device,
+  threads: lib.runtime().threads,
+  cpu: cpus()[0]?.model,
+  cores: cpus().length,
+  load: loadavg()[0],
+  steps,
+  results,
+};
 if (opt.out) writeFileSync(opt.out, `${JSON.stringify(summary, null, 2)}\n`);

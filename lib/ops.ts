@@ -35,7 +35,8 @@ export async function conv3d(input: Tensor, weight: Tensor, bias: Tensor | null 
   const [ishape, wshape] = [input.shape, weight.shape];
   if (ishape.length !== 5) throw new RangeError(`Expected input to have shape [N, C, D, H, W] but received [${ishape.join(', ')}]`);
   if (wshape.length !== 5) throw new RangeError(`Expected weight to have shape [O, C, kD, kH, kW] but received [${wshape.join(', ')}]`);
-  if (wshape[1] !== ishape[1]) throw new RangeError(`Expected weight to have ${ishape[1]} input channels (input is [${ishape.join(', ')}]) but it has ${wshape[1]}`);
+  if (wshape[1] !== ishape[1])
+    throw new RangeError(`Expected weight to have ${ishape[1]} input channels (input is [${ishape.join(', ')}]) but it has ${wshape[1]}`);
   const bounds = conv3dBounds(ishape, wshape, options ?? {});
   const callSite = new Error();
   try {

@@ -11,7 +11,6 @@ import { checkOneOf, checkShape, describeValue } from './util/validate.js';
 export const DTYPES = ['float32', 'float64', 'float16', 'bfloat16', 'int64', 'int32', 'int16', 'int8', 'uint8', 'bool'] as const;
 export type DType = (typeof DTYPES)[number];
 
-
 /** The TypedArrays a Tensor is created from, and what each becomes. */
 export type TensorData = Float32Array | Float64Array | Int32Array | Int16Array | Int8Array | Uint8Array | BigInt64Array;
 
@@ -65,12 +64,15 @@ export class Tensor {
   static from(data: TensorData, shape: readonly number[], dtype?: DType): Tensor {
     const source = ArrayBuffer.isView(data) ? SOURCE_DTYPE.get(data.constructor) : undefined;
     if (!source) {
-      throw new TypeError(`Expected data to be a Float32Array, Float64Array, Int32Array, Int16Array, Int8Array, Uint8Array or BigInt64Array but received ${describeValue(data)}`);
+      throw new TypeError(
+        `Expected data to be a Float32Array, Float64Array, Int32Array, Int16Array, Int8Array, Uint8Array or BigInt64Array but received ${describeValue(data)}`,
+      );
     }
     checkShape(shape, 'shape');
     // A zero-element shape passes the length check with any other extent; C++ counts in int64.
     shape.forEach((d, i) => {
-      if (d > Number.MAX_SAFE_INTEGER) throw new RangeError(`Expected shape[${i}] to be at most ${Number.MAX_SAFE_INTEGER} but received ${d}`);
+      if (d > Number.MAX_SAFE_INTEGER)
+        throw new RangeError(`Expected shape[${i}] to be at most ${Number.MAX_SAFE_INTEGER} but received ${d}`);
     });
     const numel = shape.reduce((a, b) => a * b, 1);
     if (numel !== data.length) {

@@ -58,7 +58,8 @@ const build = spawnSync(
   [
     cmakeJs,
     'compile',
-    '--log-level', 'warn',
+    '--log-level',
+    'warn',
     ...(args.has('--debug') ? ['--debug'] : []),
     `--CDCMAKE_PREFIX_PATH=${torch.cmakeDir}`,
     `--CDTorch_DIR=${torch.cmakeDir}`,

@@ -45,10 +45,7 @@ function readAbi(cmakeDir, pythonAbi) {
 
 function describe(source, prefix, cmakeDir, extra = {}) {
   // Debian splits the headers (/usr/include) from the libraries (/usr/lib/<triplet>).
-  const includeCandidates = [
-    join(prefix, 'include'),
-    join(prefix, 'include', 'torch', 'csrc', 'api', 'include'),
-  ];
+  const includeCandidates = [join(prefix, 'include'), join(prefix, 'include', 'torch', 'csrc', 'api', 'include')];
   const includeDirs = includeCandidates.filter((dir) => existsSync(dir));
   const libDir = extra.libDir ?? join(prefix, 'lib');
   const has = (name) => existsSync(join(libDir, `lib${name}.so`));
@@ -203,4 +200,3 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     process.exit(1);
   }
 }
-

@@ -17,22 +17,82 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
  * declares the schema, and the interface's own TSDoc.
  */
 export const OPTION_TYPES = [
-  { name: 'NetworkOptions', schema: 'NetworkSchema', module: 'model', doc: 'What callers pass to {@link createNetwork}; resolved against the study\'s defaults by {@link resolveNetworkConfig}.' },
-  { name: 'SchedulerOptions', schema: 'SchedulerSchema', module: 'model', doc: 'ReduceLROnPlateau settings of a network\'s optimiser (PyTorch\'s names in camelCase).' },
+  {
+    name: 'NetworkOptions',
+    schema: 'NetworkSchema',
+    module: 'model',
+    doc: "What callers pass to {@link createNetwork}; resolved against the study's defaults by {@link resolveNetworkConfig}.",
+  },
+  {
+    name: 'SchedulerOptions',
+    schema: 'SchedulerSchema',
+    module: 'model',
+    doc: "ReduceLROnPlateau settings of a network's optimiser (PyTorch's names in camelCase).",
+  },
   { name: 'TrainOptions', schema: 'TrainSchema', module: 'train', doc: 'Settings of one training run ({@link Trainer}).' },
-  { name: 'AugmentOptions', schema: 'AugmentSchema', module: 'train', doc: 'Settings of the study\'s augmentation recipe ({@link expandTrainingSet}); docs/study.md section 3.' },
+  {
+    name: 'AugmentOptions',
+    schema: 'AugmentSchema',
+    module: 'train',
+    doc: "Settings of the study's augmentation recipe ({@link expandTrainingSet}); docs/study.md section 3.",
+  },
   { name: 'PreprocessOptions', schema: 'PreprocessSchema', module: 'data', doc: 'Preprocessing parameters (docs/study.md section 2).' },
-  { name: 'CohortOptions', schema: 'CohortSchema', module: 'data', doc: 'Where an experiment\'s cohort comes from: layout, labels file, skipping unusable patients.' },
-  { name: 'SynthOptions', schema: 'SynthSchema', module: 'data', doc: 'Synthetic cohort generator settings (`synthCohort`, `spottune data synth`).' },
-  { name: 'SplitOptions', schema: 'SplitSchema', module: 'experiment', doc: 'How the study partitions the patients (docs/study.md section 4).' },
-  { name: 'EvaluationOptions', schema: 'EvaluationSchema', module: 'experiment', doc: 'How fold models become ensemble probabilities (docs/study.md section 5).' },
-  { name: 'StatsOptions', schema: 'StatsSchema', module: 'experiment', doc: 'Statistics of the paper\'s Tables 1-4 and the intervals beyond the paper.' },
+  {
+    name: 'CohortOptions',
+    schema: 'CohortSchema',
+    module: 'data',
+    doc: "Where an experiment's cohort comes from: layout, labels file, skipping unusable patients.",
+  },
+  {
+    name: 'SynthOptions',
+    schema: 'SynthSchema',
+    module: 'data',
+    doc: 'Synthetic cohort generator settings (`synthCohort`, `spottune data synth`).',
+  },
+  {
+    name: 'SplitOptions',
+    schema: 'SplitSchema',
+    module: 'experiment',
+    doc: 'How the study partitions the patients (docs/study.md section 4).',
+  },
+  {
+    name: 'EvaluationOptions',
+    schema: 'EvaluationSchema',
+    module: 'experiment',
+    doc: 'How fold models become ensemble probabilities (docs/study.md section 5).',
+  },
+  {
+    name: 'StatsOptions',
+    schema: 'StatsSchema',
+    module: 'experiment',
+    doc: "Statistics of the paper's Tables 1-4 and the intervals beyond the paper.",
+  },
   { name: 'ReportOptions', schema: 'ReportSchema', module: 'experiment', doc: 'What the report contains.' },
-  { name: 'ExperimentOptions', schema: 'ExperimentSchema', module: 'experiment', doc: 'The whole experiment, as a config file or {@link runExperiment} takes it. Unknown keys are errors at every level.' },
+  {
+    name: 'ExperimentOptions',
+    schema: 'ExperimentSchema',
+    module: 'experiment',
+    doc: 'The whole experiment, as a config file or {@link runExperiment} takes it. Unknown keys are errors at every level.',
+  },
   { name: 'QueueOptions', schema: 'QueueSchema', module: 'queue', doc: 'Where the queue lives and how jobs are enqueued and retried.' },
-  { name: 'WorkerSettingsOptions', schema: 'WorkerSchema', module: 'queue', doc: 'How a worker takes jobs and how dead workers\' jobs are recovered.' },
-  { name: 'RadiomicsOptions', schema: 'RadiomicsSchema', module: 'radiomics', doc: 'Options of {@link extractRadiomics} (PyRadiomics\'s setting names); docs/study.md section 9.' },
-  { name: 'RandomForestOptions', schema: 'RandomForestSchema', module: 'radiomics', doc: 'Options of the random forest ({@link RandomForestClassifier}); scikit-learn\'s names in camelCase.' },
+  {
+    name: 'WorkerSettingsOptions',
+    schema: 'WorkerSchema',
+    module: 'queue',
+    doc: "How a worker takes jobs and how dead workers' jobs are recovered.",
+  },
+  {
+    name: 'RadiomicsOptions',
+    schema: 'RadiomicsSchema',
+    module: 'radiomics',
+    doc: "Options of {@link extractRadiomics} (PyRadiomics's setting names); docs/study.md section 9.",
+  },
+  {
+    name: 'RandomForestOptions',
+    schema: 'RandomForestSchema',
+    module: 'radiomics',
+    doc: "Options of the random forest ({@link RandomForestClassifier}); scikit-learn's names in camelCase.",
+  },
 ];
 
 /**
@@ -40,7 +100,7 @@ export const OPTION_TYPES = [
  * neither is an error: every public option field is documented.
  */
 export const FIELD_DOCS = {
-  'NetworkOptions.scheduler': 'ReduceLROnPlateau settings of the network\'s learning rates.',
+  'NetworkOptions.scheduler': "ReduceLROnPlateau settings of the network's learning rates.",
   'ExperimentOptions.splits': 'How the patients are split into test set and folds.',
   'ExperimentOptions.train': 'The training loop of every network of the grid.',
   'ExperimentOptions.augment': 'Training-time augmentation of every network of the grid.',
@@ -125,9 +185,7 @@ export function renderOptionDocs(modules) {
   }
   if (missing.length) throw new Error(`option-docs: no .describe() and no FIELD_DOCS entry for ${missing.join(', ')}`);
 
-  const imports = Object.entries(
-    OPTION_TYPES.reduce((acc, t) => ((acc[t.module] ??= []).push(t.schema), acc), {}),
-  )
+  const imports = Object.entries(OPTION_TYPES.reduce((acc, t) => ((acc[t.module] ??= []).push(t.schema), acc), {}))
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([module, names]) => `import type { ${names.sort().join(', ')} } from './${module}.js';`)
     .join('\n');

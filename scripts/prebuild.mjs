@@ -16,7 +16,11 @@ const torch = resolveLibTorch({ install: true, log: (l) => console.error(`[spott
 console.error(`[spottune3d] prebuild against LibTorch: ${torch.source}${torch.version ? ` ${torch.version}` : ''}`);
 
 /** @type {NodeJS.ProcessEnv} */
-const env = { JOBS: 'max', ...process.env, PREBUILD_NODE_GYP: join(dirname(require.resolve('node-gyp/package.json')), 'bin', 'node-gyp.js') };
+const env = {
+  JOBS: 'max',
+  ...process.env,
+  PREBUILD_NODE_GYP: join(dirname(require.resolve('node-gyp/package.json')), 'bin', 'node-gyp.js'),
+};
 // node-gyp downloads Node's headers unless told where they are (see build-native.mjs).
 const local = resolve(dirname(process.execPath), '..');
 if (!env.npm_config_nodedir && existsSync(join(local, 'include', 'node', 'node_api.h'))) env.npm_config_nodedir = local;

@@ -51,11 +51,9 @@ function missingModules(python, modules) {
 export function missingRequirements(req = requirements) {
   const modules = missingModules(req.python, req.pythonModules);
   const commands = req.commands.filter((c) => !onPath(c.command));
-  const debian = [...new Set([
-    ...(existsSync(req.python) ? [] : ['python3']),
-    ...modules.map((m) => m.debian),
-    ...commands.map((c) => c.debian),
-  ])];
+  const debian = [
+    ...new Set([...(existsSync(req.python) ? [] : ['python3']), ...modules.map((m) => m.debian), ...commands.map((c) => c.debian)]),
+  ];
   return { modules, commands, debian };
 }
 
@@ -74,7 +72,10 @@ function aptInstall(packages) {
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
   };
   console.error(`[spottune3d] installing the test prerequisites with apt-get (a few minutes): ${packages.join(' ')}`);
-  for (const args of [['update', '-qq'], ['install', '-y', '-qq', '--no-install-recommends', ...packages]]) {
+  for (const args of [
+    ['update', '-qq'],
+    ['install', '-y', '-qq', '--no-install-recommends', ...packages],
+  ]) {
     const run = spawnSync('apt-get', args, opts);
     if (run.status !== 0) {
       const output = `${run.stdout ?? ''}${run.stderr ?? ''}`.trim().split('\n').slice(-40).join('\n');
@@ -87,7 +88,8 @@ function aptInstall(packages) {
 
 function helpMessage({ modules, commands, debian }, python, attempted) {
   const lines = ['`npm test` needs these test-time requirements (listed in test/requirements.json), which are missing:'];
-  for (const m of modules) lines.push(`  - Python module ${m.module} under ${python} (Debian: ${m.debian}; pip: ${m.pip}), for ${m.usedBy}`);
+  for (const m of modules)
+    lines.push(`  - Python module ${m.module} under ${python} (Debian: ${m.debian}; pip: ${m.pip}), for ${m.usedBy}`);
   if (!existsSync(python)) lines.push(`  - ${python} itself (Debian: python3)`);
   for (const c of commands) lines.push(`  - ${c.command} on PATH (Debian: ${c.debian}), for ${c.usedBy}`);
   lines.push('Install them with:', `  sudo apt-get install --no-install-recommends ${debian.join(' ')}`);

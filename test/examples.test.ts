@@ -104,7 +104,11 @@ describe('docs/*.md', () => {
     writeFileSync(
       join(dir, 'tsconfig.json'),
       // outDir elsewhere: tsc leaves out whatever lies under the outDir (dist/ in tsconfig.json)
-      JSON.stringify({ extends: '../../tsconfig.json', compilerOptions: { noEmit: true, outDir: '../doc-snippets-out' }, include: ['*.ts'] }),
+      JSON.stringify({
+        extends: '../../tsconfig.json',
+        compilerOptions: { noEmit: true, outDir: '../doc-snippets-out' },
+        include: ['*.ts'],
+      }),
     );
     const check = tsc(join(dir, 'tsconfig.json'));
     const errors = (check.stdout + check.stderr)
@@ -149,7 +153,12 @@ describe.sequential('examples/ run against dist/', () => {
     }
     const p = lines[3].split(' ');
     expect(p[0]).toBe('probabilities');
-    expect(p.slice(1).map(Number).every((v) => v > 0 && v < 1)).toBe(true);
+    expect(
+      p
+        .slice(1)
+        .map(Number)
+        .every((v) => v > 0 && v < 1),
+    ).toBe(true);
     expect(p).toHaveLength(3);
   }, 300_000);
 

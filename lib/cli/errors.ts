@@ -95,7 +95,11 @@ function zodLine(err: z.ZodError, flags: FlagNames | undefined): string {
 /** The one line for a system error: what failed, on which file or address, in words. */
 function systemLine(err: SystemError): string {
   const code = err.code!;
-  const target = err.path ? `${err.path}${err.dest ? ` -> ${err.dest}` : ''}` : err.address ? `${err.address}${err.port ? `:${err.port}` : ''}` : undefined;
+  const target = err.path
+    ? `${err.path}${err.dest ? ` -> ${err.dest}` : ''}`
+    : err.address
+      ? `${err.address}${err.port ? `:${err.port}` : ''}`
+      : undefined;
   const words = SYSTEM_WORDS[code];
   if (target && words) return `${target}: ${words}${err.syscall ? ` (${err.syscall})` : ''}`;
   // Node's own message ("ENOENT: no such file or directory, open 'x'") already names the file
@@ -115,16 +119,25 @@ export function cliErrorReport(err: unknown, flags?: FlagNames): CliErrorReport 
   if (!(err instanceof Error)) return { code: 'ERR_UNKNOWN', message: firstLine(String(err)) };
   const e = err as SystemError;
   // library errors: TorchError, CheckpointError, NiftiError, ConfigError... carry their own code
-  if (typeof e.code === 'string' && /^E[A-Z0-9]+$/.test(e.code) && (e.syscall !== undefined || e.path !== undefined || e.address !== undefined)) {
+  if (
+    typeof e.code === 'string' &&
+    /^E[A-Z0-9]+$/.test(e.code) &&
+    (e.syscall !== undefined || e.path !== undefined || e.address !== undefined)
+  ) {
     return { code: e.code, message: firstLine(systemLine(e)) };
   }
   const issues = (e as { issues?: unknown }).issues;
-  if (typeof e.code === 'string' && Array.isArray(issues) && issues.every((i) => typeof i?.path === 'string' && typeof i?.message === 'string')) {
+  if (
+    typeof e.code === 'string' &&
+    Array.isArray(issues) &&
+    issues.every((i) => typeof i?.path === 'string' && typeof i?.message === 'string')
+  ) {
     // '(file)' issues (unreadable, not JSON) repeat what the first line already says
     const listed = issues.filter((i) => i.path !== '(file)').map((i) => ({ path: i.path, message: firstLine(i.message) }));
     return { code: e.code, message: e.message.split('\n')[0].trim().replace(/:$/, ''), ...(listed.length ? { issues: listed } : {}) };
   }
-  if (typeof e.code === 'string' && e.code !== '') return { code: e.code, message: firstLine(e.message.replace(new RegExp(`\\s*\\(${e.code}\\)$`), '')) };
+  if (typeof e.code === 'string' && e.code !== '')
+    return { code: e.code, message: firstLine(e.message.replace(new RegExp(`\\s*\\(${e.code}\\)$`), '')) };
   // argument errors of the public API name the argument; their class is their code
   // argument errors of the public API name the argument; one naming a flag of the command is the
   // user's option, anything else an argument the CLI passed on

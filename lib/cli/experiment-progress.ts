@@ -14,7 +14,12 @@ export function experimentProgress(total: number, { enabled = true } = {}): { ev
   let failed = 0;
   const bar = enabled
     ? new cliProgress.SingleBar(
-        { format: 'experiment |{bar}| {value}/{total} jobs | {failed} failed | ETA {eta_formatted} | {running}', stream: process.stderr, etaBuffer: 20, hideCursor: true },
+        {
+          format: 'experiment |{bar}| {value}/{total} jobs | {failed} failed | ETA {eta_formatted} | {running}',
+          stream: process.stderr,
+          etaBuffer: 20,
+          hideCursor: true,
+        },
         cliProgress.Presets.shades_classic,
       )
     : undefined;
@@ -38,9 +43,15 @@ export function experimentProgress(total: number, { enabled = true } = {}): { ev
 }
 
 /** The end-of-run lines: where the report is, and what failed. */
-export function experimentSummaryLines(run: { out: string; reportPath: string | null; summary: { done: string[]; skipped: string[]; failed: { id: string; message: string }[] } }): string[] {
+export function experimentSummaryLines(run: {
+  out: string;
+  reportPath: string | null;
+  summary: { done: string[]; skipped: string[]; failed: { id: string; message: string }[] };
+}): string[] {
   const { done, skipped, failed } = run.summary;
-  const lines = [`${done.length} jobs ran, ${skipped.length} reused from an earlier run, ${failed.length} failed (records in ${run.out}/jobs/failed)`];
+  const lines = [
+    `${done.length} jobs ran, ${skipped.length} reused from an earlier run, ${failed.length} failed (records in ${run.out}/jobs/failed)`,
+  ];
   for (const f of failed.slice(0, 10)) lines.push(`  failed: ${f.id}: ${f.message}`);
   lines.push(run.reportPath ? `report: ${run.reportPath}` : 'no report: the analysis or report job did not finish');
   return lines;

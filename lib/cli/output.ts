@@ -10,7 +10,10 @@ import { makeDirectory } from '../util/atomic.js';
 import { CliError } from './errors.js';
 
 /** The `--json` flag every command that produces a result takes. */
-export const JSON_FLAG = ['--json', 'print the result as one JSON object on stdout (progress and logs stay on stderr; errors become {"error": {code, message}})'] as const;
+export const JSON_FLAG = [
+  '--json',
+  'print the result as one JSON object on stdout (progress and logs stay on stderr; errors become {"error": {code, message}})',
+] as const;
 
 /**
  * Prints a command's result: `value` as JSON with `json`, else the human-readable `text()`.
@@ -88,7 +91,12 @@ export async function checkInputPath(path: string, flag: string, want: 'director
     isDirectory = (await stat(path)).isDirectory();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'ENOENT';
-    const words = code === 'ENOENT' || code === 'ENOTDIR' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    const words =
+      code === 'ENOENT' || code === 'ENOTDIR'
+        ? 'no such file or directory'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : (err as Error).message;
     throw new CliError(code === 'ENOTDIR' ? 'ENOENT' : code, `${flag} ${path}: ${words}`);
   }
   if (want === 'directory' && !isDirectory) throw new CliError('ENOTDIR', `${flag} ${path}: not a directory`);

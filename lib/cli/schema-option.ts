@@ -90,13 +90,15 @@ export function schemaOption(flags: string, field: z.ZodType, options: SchemaOpt
 /** Parses an integer flag value, failing with commander's usage error (flag and value named). */
 export function intFlag(value: string, flag: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n)) throw new InvalidArgumentError(`Expected an integer for ${flag} but received ${JSON.stringify(value)}`);
+  if (value.trim() === '' || !Number.isInteger(n))
+    throw new InvalidArgumentError(`Expected an integer for ${flag} but received ${JSON.stringify(value)}`);
   return n;
 }
 
 /** Parses a number flag value, failing with commander's usage error (flag and value named). */
 export function numberFlag(value: string, flag: string): number {
   const n = Number(value);
-  if (value.trim() === '' || Number.isNaN(n)) throw new InvalidArgumentError(`Expected a number for ${flag} but received ${JSON.stringify(value)}`);
+  if (value.trim() === '' || Number.isNaN(n))
+    throw new InvalidArgumentError(`Expected a number for ${flag} but received ${JSON.stringify(value)}`);
   return n;
 }

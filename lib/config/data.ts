@@ -34,7 +34,11 @@ export function modalityGroup(modality: Modality): ModalityGroup;
 export function modalityGroup(modality: string, groups: Readonly<Record<string, readonly string[]>>): string;
 export function modalityGroup(modality: string, groups: Readonly<Record<string, readonly string[]>> = MODALITY_GROUPS): string {
   for (const [g, members] of Object.entries(groups)) if (members.includes(modality)) return g;
-  throw new RangeError(`Unknown modality ${JSON.stringify(modality)}; the groups are ${Object.entries(groups).map(([g, m]) => `${g} (${m.join(', ')})`).join(', ')}`);
+  throw new RangeError(
+    `Unknown modality ${JSON.stringify(modality)}; the groups are ${Object.entries(groups)
+      .map(([g, m]) => `${g} (${m.join(', ')})`)
+      .join(', ')}`,
+  );
 }
 
 /** The dataset layouts a cohort is read from (lib/data/cohort/layouts.ts). */
@@ -47,9 +51,21 @@ export const COHORT_LAYOUTS = ['upenn', 'brats2021', 'folders', 'manifest'] as c
  */
 export const CohortSchema = z
   .object({
-    layout: z.enum(COHORT_LAYOUTS).nullable().default(null).describe('Dataset layout: upenn, brats2021, folders or manifest; null detects it'),
-    labels: z.string().min(1).nullable().default(null).describe('Labels or clinical CSV (null: the one inside the dataset folder; never a sibling folder\'s)'),
-    skipUnusable: z.boolean().default(false).describe('Go on without patients whose files are missing or unreadable (they are listed) instead of failing'),
+    layout: z
+      .enum(COHORT_LAYOUTS)
+      .nullable()
+      .default(null)
+      .describe('Dataset layout: upenn, brats2021, folders or manifest; null detects it'),
+    labels: z
+      .string()
+      .min(1)
+      .nullable()
+      .default(null)
+      .describe("Labels or clinical CSV (null: the one inside the dataset folder; never a sibling folder's)"),
+    skipUnusable: z
+      .boolean()
+      .default(false)
+      .describe('Go on without patients whose files are missing or unreadable (they are listed) instead of failing'),
   })
   .strict();
 // Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof CohortSchema>.
@@ -81,23 +97,44 @@ export const GEOMETRY_PRESETS = {
   paper: {
     sourceShape: [155, 240, 240],
     spacingMm: [1, 1, 1],
-    crop: [[0, 140], [39, 211], [44, 208]],
+    crop: [
+      [0, 140],
+      [39, 211],
+      [44, 208],
+    ],
     scale: 0.5,
     padTo: [70, 86, 86],
   },
   small: {
     sourceShape: [78, 120, 120],
     spacingMm: [2, 2, 2],
-    crop: [[0, 70], [20, 106], [22, 104]],
+    crop: [
+      [0, 70],
+      [20, 106],
+      [22, 104],
+    ],
     scale: 0.5,
     padTo: [35, 43, 43],
   },
-} as const satisfies Record<string, { sourceShape: readonly number[]; spacingMm: readonly number[]; crop: readonly (readonly number[])[]; scale: number; padTo: readonly number[] }>;
+} as const satisfies Record<
+  string,
+  {
+    sourceShape: readonly number[];
+    spacingMm: readonly number[];
+    crop: readonly (readonly number[])[];
+    scale: number;
+    padTo: readonly number[];
+  }
+>;
 
 export type GeometryPreset = keyof typeof GEOMETRY_PRESETS;
 
 const cropBox = z
-  .tuple([z.tuple([z.number().int().min(0), z.number().int().positive()]), z.tuple([z.number().int().min(0), z.number().int().positive()]), z.tuple([z.number().int().min(0), z.number().int().positive()])])
+  .tuple([
+    z.tuple([z.number().int().min(0), z.number().int().positive()]),
+    z.tuple([z.number().int().min(0), z.number().int().positive()]),
+    z.tuple([z.number().int().min(0), z.number().int().positive()]),
+  ])
   .refine((b) => b.every(([s, e]) => e > s), 'each crop range must have end > start');
 
 /**
@@ -107,16 +144,35 @@ const cropBox = z
  */
 export const PreprocessSchema = z
   .object({
-    mask: z.enum(['automated', 'corrected']).default('automated').describe('Tumour mask: automated_segm (the study) or images_segm where a corrected mask exists'),
-    crop: z.union([z.enum(['paper', 'small', 'tumour']), cropBox]).default('paper').describe('Crop box on (z,y,x), half-open (section 2 step 2)'),
+    mask: z
+      .enum(['automated', 'corrected'])
+      .default('automated')
+      .describe('Tumour mask: automated_segm (the study) or images_segm where a corrected mask exists'),
+    crop: z
+      .union([z.enum(['paper', 'small', 'tumour']), cropBox])
+      .default('paper')
+      .describe('Crop box on (z,y,x), half-open (section 2 step 2)'),
     cropMargin: z.number().int().min(0).default(0).describe("Voxels added around the tumour box when crop is 'tumour'"),
-    scale: z.number().positive().max(1).default(GEOMETRY_PRESETS.paper.scale).describe('skimage.transform.rescale factor (section 2 step 3)'),
-    antiAliasing: z.boolean().default(true).describe('Gaussian anti-aliasing before zoom, sigma (1/scale-1)/2 (skimage default for downscaling)'),
+    scale: z
+      .number()
+      .positive()
+      .max(1)
+      .default(GEOMETRY_PRESETS.paper.scale)
+      .describe('skimage.transform.rescale factor (section 2 step 3)'),
+    antiAliasing: z
+      .boolean()
+      .default(true)
+      .describe('Gaussian anti-aliasing before zoom, sigma (1/scale-1)/2 (skimage default for downscaling)'),
     padTo: z
       .union([z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]), z.null()])
       .default([...GEOMETRY_PRESETS.paper.padTo] as [number, number, number])
       .describe('Zero-pad to this shape, d//2 before and the rest after (section 2 step 5); null keeps the rescaled shape'),
-    intensity: z.enum(['img_as_float', 'raw']).default('img_as_float').describe('Integer voxels scaled as skimage img_as_float (REF, preserve_range=False) or kept raw; min-max makes both equal up to rounding'),
+    intensity: z
+      .enum(['img_as_float', 'raw'])
+      .default('img_as_float')
+      .describe(
+        'Integer voxels scaled as skimage img_as_float (REF, preserve_range=False) or kept raw; min-max makes both equal up to rounding',
+      ),
   })
   .strict();
 // Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof PreprocessSchema>.
@@ -132,13 +188,23 @@ export const SynthSchema = z
     layout: z
       .enum(['upenn', 'brats2021'])
       .default('upenn')
-      .describe("'upenn' = the UPENN-GBM NIfTI package; 'brats2021' = its BraTS 2021 twin (same patients and structural volumes, BraTS2021_NNNNN folders, an RSNA-style train_labels.csv)"),
+      .describe(
+        "'upenn' = the UPENN-GBM NIfTI package; 'brats2021' = its BraTS 2021 twin (same patients and structural volumes, BraTS2021_NNNNN folders, an RSNA-style train_labels.csv)",
+      ),
     patients: z.number().int().min(1).max(99_999).default(24).describe('Baseline (_11) patients'),
-    size: z.enum(['full', 'small']).default('small').describe("'full' = 155x240x240 at 1 mm (the paper geometry), 'small' = 78x120x120 at 2 mm"),
+    size: z
+      .enum(['full', 'small'])
+      .default('small')
+      .describe("'full' = 155x240x240 at 1 mm (the paper geometry), 'small' = 78x120x120 at 2 mm"),
     seed: z.number().int().min(0).default(42).describe('Seed: the same seed gives byte-identical files'),
     signal: z.number().min(0).default(1).describe('Strength of the MGMT-linked tumour signal (0 = none)'),
     signalModalities: z.array(z.string()).optional().describe('Modalities carrying the signal (default: all eleven)'),
-    methylatedFraction: z.number().min(0).max(1).default(111 / 262).describe('Share of definite-status patients that are methylated (paper: 111 of 262)'),
+    methylatedFraction: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(111 / 262)
+      .describe('Share of definite-status patients that are methylated (paper: 111 of 262)'),
     compressionLevel: z.number().int().min(1).max(9).default(1).describe('gzip level of the .nii.gz files'),
   })
   .strict();

@@ -51,13 +51,30 @@ const RADIOMICS_ROLES = ['T1', 'T1GD', 'T2', 'FLAIR'] as const;
 /** How the study partitions the patients (docs/study.md section 4). */
 export const SplitSchema = z
   .object({
-    seed: z.number().int().min(0).max(0xffffffff).default(PAPER_EXPERIMENT.splitSeed).describe("numpy RandomState seed of the train/test split and of the folds (scikit-learn's random_state)"),
-    testSize: z.number().positive().default(PAPER_EXPERIMENT.testSize).describe('Test share in (0, 1) (test count = ceil(share * n)), or a count'),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(0xffffffff)
+      .default(PAPER_EXPERIMENT.splitSeed)
+      .describe("numpy RandomState seed of the train/test split and of the folds (scikit-learn's random_state)"),
+    testSize: z
+      .number()
+      .positive()
+      .default(PAPER_EXPERIMENT.testSize)
+      .describe('Test share in (0, 1) (test count = ceil(share * n)), or a count'),
     folds: z.number().int().min(2).default(PAPER_EXPERIMENT.folds).describe('Cross-validation folds of each training pool'),
     shuffle: z.boolean().default(true).describe('Shuffle before assigning folds (StratifiedKFold shuffle=True)'),
     stratify: z.boolean().default(true).describe('Stratify the split and the folds on MGMT status; false gives ShuffleSplit and KFold'),
-    anchor: z.string().nullable().default(PAPER_EXPERIMENT.anchor).describe('Group whose patients are split first; the others add their own patients; null splits each group alone'),
-    sortIds: z.boolean().default(true).describe('Sort patient IDs ascending before splitting (REF listed them with os.scandir on NTFS, alphabetically)'),
+    anchor: z
+      .string()
+      .nullable()
+      .default(PAPER_EXPERIMENT.anchor)
+      .describe('Group whose patients are split first; the others add their own patients; null splits each group alone'),
+    sortIds: z
+      .boolean()
+      .default(true)
+      .describe('Sort patient IDs ascending before splitting (REF listed them with os.scandir on NTFS, alphabetically)'),
   })
   .strict();
 // Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof SplitSchema>.
@@ -75,9 +92,25 @@ export type SplitConfig = z.output<typeof SplitSchema>;
  */
 export const EvaluationSchema = z
   .object({
-    gumbelSamples: z.number().int().positive().default(PAPER_EXPERIMENT.gumbelSamples).describe('Gumbel samples averaged per SpotTune fold model (REF published max_range = 1, a bug)'),
-    gumbelSeed: z.number().int().min(0).max(0xffffffff).default(PAPER_EXPERIMENT.gumbelSeed).describe('Seed of the evaluation Gumbel noise: sample s uses gumbelSeed + s'),
-    threshold: z.number().min(0).max(1).default(PAPER_EXPERIMENT.threshold).describe('Probability above which a patient is predicted methylated (SEN, SPE, ACC)'),
+    gumbelSamples: z
+      .number()
+      .int()
+      .positive()
+      .default(PAPER_EXPERIMENT.gumbelSamples)
+      .describe('Gumbel samples averaged per SpotTune fold model (REF published max_range = 1, a bug)'),
+    gumbelSeed: z
+      .number()
+      .int()
+      .min(0)
+      .max(0xffffffff)
+      .default(PAPER_EXPERIMENT.gumbelSeed)
+      .describe('Seed of the evaluation Gumbel noise: sample s uses gumbelSeed + s'),
+    threshold: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(PAPER_EXPERIMENT.threshold)
+      .describe('Probability above which a patient is predicted methylated (SEN, SPE, ACC)'),
   })
   .strict();
 // Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof EvaluationSchema>.
@@ -89,8 +122,16 @@ export type EvaluationConfig = z.output<typeof EvaluationSchema>;
 /** Statistics of Tables 1-4 and the intervals beyond the paper. */
 export const StatsSchema = z
   .object({
-    nemenyiClamp: z.boolean().default(PAPER_EXPERIMENT.nemenyiClamp).describe("Clamp Nemenyi p-values to [0.001, 0.9] as the paper's statsmodels psturng lookup did"),
-    bootstrapResamples: z.number().int().positive().default(2000).describe('Bootstrap resamples of the AUC and AP intervals (beyond the paper)'),
+    nemenyiClamp: z
+      .boolean()
+      .default(PAPER_EXPERIMENT.nemenyiClamp)
+      .describe("Clamp Nemenyi p-values to [0.001, 0.9] as the paper's statsmodels psturng lookup did"),
+    bootstrapResamples: z
+      .number()
+      .int()
+      .positive()
+      .default(2000)
+      .describe('Bootstrap resamples of the AUC and AP intervals (beyond the paper)'),
     bootstrapSeed: z.number().int().min(0).max(0xffffffff).default(42).describe('Seed of the bootstrap resampling'),
     ciLevel: z.number().gt(0).lt(1).default(0.95).describe('Confidence level of the intervals'),
   })
@@ -104,8 +145,16 @@ export type StatsConfig = z.output<typeof StatsSchema>;
 /** What the report contains. */
 export const ReportSchema = z
   .object({
-    title: z.string().min(1).default('MGMT methylation from MRI: 3D SpotTune vs transfer learning vs training from scratch').describe('Heading of the report'),
-    formats: z.array(z.enum(['html', 'md', 'csv', 'json'])).min(1).default(['html', 'md', 'csv', 'json']).describe('Files to write'),
+    title: z
+      .string()
+      .min(1)
+      .default('MGMT methylation from MRI: 3D SpotTune vs transfer learning vs training from scratch')
+      .describe('Heading of the report'),
+    formats: z
+      .array(z.enum(['html', 'md', 'csv', 'json']))
+      .min(1)
+      .default(['html', 'md', 'csv', 'json'])
+      .describe('Files to write'),
   })
   .strict();
 // Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof ReportSchema>.
@@ -131,11 +180,15 @@ export const ExperimentSchema = z
       .min(1)
       .default([...TRAIN_NETWORKS])
       .describe('Networks of the grid: SpotTune, trained from scratch (random), MedicalNet transfer (paper section 2.3)'),
-    cohort: CohortSchema.prefault({}).describe("Where the cohort comes from: layout (detected when null), labels file, skipping unusable patients"),
+    cohort: CohortSchema.prefault({}).describe(
+      'Where the cohort comes from: layout (detected when null), labels file, skipping unusable patients',
+    ),
     modalityGroups: z
       .record(z.string().min(1), z.array(z.string().min(1)).min(1))
       .default(structuredClone(MODALITY_GROUPS) as unknown as Record<string, string[]>)
-      .describe("Modality groups (name -> modalities, the cohort's own names): what ensembles and splits.anchor name; default the study's struct, DTI and DSC"),
+      .describe(
+        "Modality groups (name -> modalities, the cohort's own names): what ensembles and splits.anchor name; default the study's struct, DTI and DSC",
+      ),
     modalities: z
       .array(z.string().min(1))
       .min(1)
@@ -148,9 +201,15 @@ export const ExperimentSchema = z
     radiomics: z
       .boolean()
       .default(true)
-      .describe('Also score the radiomics random-forest baseline (Li et al. 2018, six features) on the same splits (paper Table 1); needs the structural modalities'),
+      .describe(
+        'Also score the radiomics random-forest baseline (Li et al. 2018, six features) on the same splits (paper Table 1); needs the structural modalities',
+      ),
     radiomicsModalities: z
-      .object(Object.fromEntries(RADIOMICS_ROLES.map((r) => [r, z.string().min(1).default(r).describe(`The cohort's modality playing the study's ${r}`)])) as Record<(typeof RADIOMICS_ROLES)[number], z.ZodDefault<z.ZodString>>)
+      .object(
+        Object.fromEntries(
+          RADIOMICS_ROLES.map((r) => [r, z.string().min(1).default(r).describe(`The cohort's modality playing the study's ${r}`)]),
+        ) as Record<(typeof RADIOMICS_ROLES)[number], z.ZodDefault<z.ZodString>>,
+      )
       .strict()
       .prefault({})
       .describe("The cohort's modality for each structural role of the six radiomics features (BraTS 2021: t1, t1ce, t2, flair)"),
@@ -172,7 +231,12 @@ export const ExperimentSchema = z
     const seen = new Map<string, string>();
     for (const [g, members] of Object.entries(groups)) {
       for (const m of members) {
-        if (seen.has(m)) ctx.addIssue({ code: 'custom', path: ['modalityGroups', g], message: `Modality ${m} is in groups ${seen.get(m)} and ${g}; a modality belongs to one group` });
+        if (seen.has(m))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['modalityGroups', g],
+            message: `Modality ${m} is in groups ${seen.get(m)} and ${g}; a modality belongs to one group`,
+          });
         else seen.set(m, g);
       }
     }
@@ -183,11 +247,16 @@ export const ExperimentSchema = z
     const members_ = [...Object.keys(groups), ...known];
     for (const [name, members] of Object.entries(config.ensembles)) {
       members.forEach((member, i) => {
-        if (!members_.includes(member)) ctx.addIssue({ code: 'custom', path: ['ensembles', name, i], message: unknownName('ensemble member', member, members_) });
+        if (!members_.includes(member))
+          ctx.addIssue({ code: 'custom', path: ['ensembles', name, i], message: unknownName('ensemble member', member, members_) });
       });
       for (const member of expandEnsemble(members, groups)) {
         if (!grid.has(member)) {
-          ctx.addIssue({ code: 'custom', path: ['ensembles', name], message: `Ensemble ${name} needs modality ${member}, which is not in modalities` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['ensembles', name],
+            message: `Ensemble ${name} needs modality ${member}, which is not in modalities`,
+          });
         }
       }
     }
@@ -211,7 +280,10 @@ export function groupedModalities(groups: Readonly<Record<string, readonly strin
  * The derivative modalities an ensemble averages, groups expanded, in the groups' order (the
  * study's channel order for its own groups, the default).
  */
-export function expandEnsemble(members: readonly string[], groups: Readonly<Record<string, readonly string[]>> = MODALITY_GROUPS): string[] {
+export function expandEnsemble(
+  members: readonly string[],
+  groups: Readonly<Record<string, readonly string[]>> = MODALITY_GROUPS,
+): string[] {
   const wanted = new Set<string>();
   for (const m of members) {
     if (Object.hasOwn(groups, m)) for (const d of groups[m]) wanted.add(d);
@@ -278,7 +350,8 @@ export const RETIRED_KEYS: readonly { key: string; owner: z.ZodObject; message: 
   {
     key: 'commonTestOnly',
     owner: EvaluationSchema,
-    message: 'evaluation.commonTestOnly was removed: every ensemble is scored on the common test set (the only setting that ever ran); delete the key',
+    message:
+      'evaluation.commonTestOnly was removed: every ensemble is scored on the common test set (the only setting that ever ran); delete the key',
   },
 ];
 
@@ -355,13 +428,17 @@ export async function loadExperimentConfig(path: string): Promise<ExperimentConf
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new ConfigError(`Cannot read the experiment config ${path}: ${(err as Error).message}`, [{ path: '(file)', message: (err as Error).message }]);
+    throw new ConfigError(`Cannot read the experiment config ${path}: ${(err as Error).message}`, [
+      { path: '(file)', message: (err as Error).message },
+    ]);
   }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(`The experiment config ${path} is not valid JSON: ${(err as Error).message}`, [{ path: '(file)', message: (err as Error).message }]);
+    throw new ConfigError(`The experiment config ${path} is not valid JSON: ${(err as Error).message}`, [
+      { path: '(file)', message: (err as Error).message },
+    ]);
   }
   return resolveExperimentConfig(raw, `experiment config ${path}`);
 }

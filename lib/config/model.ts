@@ -70,19 +70,30 @@ export const PAPER_MODEL = {
 
 const device = DeviceSchema.describe('Where the network lives');
 
-const depth = z
-  .literal(RESNET_DEPTHS)
-  .describe('ResNet depth: 10, 18, 34 (BasicBlock), 50, 101, 152, 200 (Bottleneck)');
+const depth = z.literal(RESNET_DEPTHS).describe('ResNet depth: 10, 18, 34 (BasicBlock), 50, 101, 152, 200 (Bottleneck)');
 
 /** ReduceLROnPlateau settings (PyTorch's names in camelCase). */
 export const SchedulerSchema = z
   .object({
     mode: z.enum(['max', 'min']).default(PAPER_MODEL.schedulerMode).describe("'max': reduce when the metric stops rising"),
-    factor: z.number().positive().max(1).default(PAPER_MODEL.scheduler.factor).describe('Learning rates are multiplied by this on a plateau'),
+    factor: z
+      .number()
+      .positive()
+      .max(1)
+      .default(PAPER_MODEL.scheduler.factor)
+      .describe('Learning rates are multiplied by this on a plateau'),
     patience: z.number().int().min(0).default(PAPER_MODEL.scheduler.patience).describe('Epochs without improvement before a reduction'),
     threshold: z.number().min(0).default(PAPER_MODEL.scheduler.threshold).describe('Least change counted as an improvement'),
-    thresholdMode: z.enum(['rel', 'abs']).default(PAPER_MODEL.scheduler.thresholdMode).describe('threshold relative to the best value, or absolute'),
-    cooldown: z.number().int().min(0).default(PAPER_MODEL.scheduler.cooldown).describe('Epochs to wait after a reduction before counting again'),
+    thresholdMode: z
+      .enum(['rel', 'abs'])
+      .default(PAPER_MODEL.scheduler.thresholdMode)
+      .describe('threshold relative to the best value, or absolute'),
+    cooldown: z
+      .number()
+      .int()
+      .min(0)
+      .default(PAPER_MODEL.scheduler.cooldown)
+      .describe('Epochs to wait after a reduction before counting again'),
     minLr: z.number().min(0).default(PAPER_MODEL.scheduler.minLr).describe('Learning rates never go below this'),
     eps: z.number().min(0).default(PAPER_MODEL.scheduler.eps).describe('Reductions smaller than this are skipped'),
   })
@@ -113,16 +124,26 @@ export const NetworkSchema = z
     frozenBatchNormUpdatesStats: z
       .boolean()
       .default(PAPER_MODEL.frozenBatchNormUpdatesStats)
-      .describe('In training, frozen BatchNorms normalise by batch statistics and update their running statistics (the study); false keeps them in eval mode'),
+      .describe(
+        'In training, frozen BatchNorms normalise by batch statistics and update their running statistics (the study); false keeps them in eval mode',
+      ),
     transfer: z
       .object({
-        trainableBlocks: z.number().int().min(0).default(0).describe('Residual blocks, counted from the last, that train besides the classifier'),
+        trainableBlocks: z
+          .number()
+          .int()
+          .min(0)
+          .default(0)
+          .describe('Residual blocks, counted from the last, that train besides the classifier'),
       })
       .strict()
       .default({ trainableBlocks: 0 })
       .describe("kind 'transfer' only: what trains"),
     device,
-    mixedPrecision: z.union([z.literal('bf16'), z.literal(false)]).default(false).describe('bf16 autocast of the forward pass (CUDA only)'),
+    mixedPrecision: z
+      .union([z.literal('bf16'), z.literal(false)])
+      .default(false)
+      .describe('bf16 autocast of the forward pass (CUDA only)'),
     channelsLast: z.boolean().default(false).describe('channels_last_3d memory format (CUDA only)'),
     learningRate: z.number().positive().default(PAPER_MODEL.learningRate).describe('Adam lr of the trainable network'),
     agentLearningRate: z.number().positive().default(PAPER_MODEL.agentLearningRate).describe('Adam lr of the SpotTune agent'),

@@ -37,7 +37,12 @@ export const QUEUE_DEFAULTS = {
 export const QueueSchema = z
   .object({
     prefix: z.string().min(1).default(QUEUE_DEFAULTS.prefix).describe('Redis key prefix of the queue'),
-    queueName: z.string().min(1).regex(/^[^:]+$/, 'no ":" in a queue name').default(QUEUE_DEFAULTS.queueName).describe('BullMQ queue name'),
+    queueName: z
+      .string()
+      .min(1)
+      .regex(/^[^:]+$/, 'no ":" in a queue name')
+      .default(QUEUE_DEFAULTS.queueName)
+      .describe('BullMQ queue name'),
     attempts: z.number().int().positive().default(QUEUE_DEFAULTS.attempts).describe('Tries per job before it is marked failed'),
     backoffMs: z.number().int().min(0).default(QUEUE_DEFAULTS.backoffMs).describe('Exponential backoff base between tries, in ms'),
   })
@@ -52,11 +57,36 @@ export type QueueConfig = z.output<typeof QueueSchema>;
 export const WorkerSchema = z
   .object({
     prefix: z.string().min(1).default(QUEUE_DEFAULTS.prefix).describe('Redis key prefix of the queue'),
-    queueName: z.string().min(1).regex(/^[^:]+$/, 'no ":" in a queue name').default(QUEUE_DEFAULTS.queueName).describe('BullMQ queue name'),
-    concurrency: z.number().int().positive().default(QUEUE_DEFAULTS.concurrency).describe('Jobs run at once by this worker, each in its own child process'),
-    lockDurationMs: z.number().int().min(1000).default(QUEUE_DEFAULTS.lockDurationMs).describe('Lock time of an active job, renewed every half of it'),
-    stalledIntervalMs: z.number().int().min(100).default(QUEUE_DEFAULTS.stalledIntervalMs).describe('Interval of the check for jobs whose worker died'),
-    maxStalledCount: z.number().int().min(0).default(QUEUE_DEFAULTS.maxStalledCount).describe('Times a job may lose its worker before it is failed'),
+    queueName: z
+      .string()
+      .min(1)
+      .regex(/^[^:]+$/, 'no ":" in a queue name')
+      .default(QUEUE_DEFAULTS.queueName)
+      .describe('BullMQ queue name'),
+    concurrency: z
+      .number()
+      .int()
+      .positive()
+      .default(QUEUE_DEFAULTS.concurrency)
+      .describe('Jobs run at once by this worker, each in its own child process'),
+    lockDurationMs: z
+      .number()
+      .int()
+      .min(1000)
+      .default(QUEUE_DEFAULTS.lockDurationMs)
+      .describe('Lock time of an active job, renewed every half of it'),
+    stalledIntervalMs: z
+      .number()
+      .int()
+      .min(100)
+      .default(QUEUE_DEFAULTS.stalledIntervalMs)
+      .describe('Interval of the check for jobs whose worker died'),
+    maxStalledCount: z
+      .number()
+      .int()
+      .min(0)
+      .default(QUEUE_DEFAULTS.maxStalledCount)
+      .describe('Times a job may lose its worker before it is failed'),
   })
   .strict();
 // Documented field by field (hover) in the generated options.ts, checked there against z.input<typeof WorkerSchema>.

@@ -41,19 +41,36 @@ export const RADIOMICS_STUDY = {
 /** Options of {@link extractRadiomics} (PyRadiomics's setting names). */
 export const RadiomicsSchema = z
   .object({
-    binWidth: z.number().positive().default(PYRADIOMICS_DEFAULTS.binWidth).describe('Fixed bin width for discretising intensities (PyRadiomics binWidth)'),
-    binCount: z.number().int().positive().optional().describe('Fixed bin count instead of binWidth (PyRadiomics binCount); overrides binWidth when set'),
-    voxelArrayShift: z.number().default(PYRADIOMICS_DEFAULTS.voxelArrayShift).describe('Added to intensities for Energy, TotalEnergy and RootMeanSquared (PyRadiomics voxelArrayShift)'),
+    binWidth: z
+      .number()
+      .positive()
+      .default(PYRADIOMICS_DEFAULTS.binWidth)
+      .describe('Fixed bin width for discretising intensities (PyRadiomics binWidth)'),
+    binCount: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('Fixed bin count instead of binWidth (PyRadiomics binCount); overrides binWidth when set'),
+    voxelArrayShift: z
+      .number()
+      .default(PYRADIOMICS_DEFAULTS.voxelArrayShift)
+      .describe('Added to intensities for Energy, TotalEnergy and RootMeanSquared (PyRadiomics voxelArrayShift)'),
     label: z
       .union([z.number().int(), z.array(z.number().int()).min(1)])
       .default(PYRADIOMICS_DEFAULTS.label)
       .describe('Mask value(s) forming the region of interest; several values form their union'),
-    symmetricalGLCM: z.boolean().default(PYRADIOMICS_DEFAULTS.symmetricalGLCM).describe('Count each GLCM pair in both orders (PyRadiomics symmetricalGLCM)'),
+    symmetricalGLCM: z
+      .boolean()
+      .default(PYRADIOMICS_DEFAULTS.symmetricalGLCM)
+      .describe('Count each GLCM pair in both orders (PyRadiomics symmetricalGLCM)'),
     weightingNorm: z
       .enum(['manhattan', 'euclidean', 'infinity', 'no_weighting'])
       .nullable()
       .default(null)
-      .describe('Merge the GLCM directions with distance weights before computing features (PyRadiomics weightingNorm); null averages per-direction features'),
+      .describe(
+        'Merge the GLCM directions with distance weights before computing features (PyRadiomics weightingNorm); null averages per-direction features',
+      ),
     classes: z
       .array(z.enum(['firstorder', 'glcm', 'glszm', 'ngtdm']))
       .min(1)
@@ -71,8 +88,19 @@ export type RadiomicsConfig = z.output<typeof RadiomicsSchema>;
 export const RandomForestSchema = z
   .object({
     nEstimators: z.number().int().positive().default(RADIOMICS_STUDY.nEstimators).describe('Number of trees'),
-    maxDepth: z.number().int().positive().nullable().default(RADIOMICS_STUDY.maxDepth).describe('Maximum tree depth; null grows until the leaf rules stop it'),
-    minSamplesLeaf: z.number().int().positive().default(RADIOMICS_STUDY.minSamplesLeaf).describe('Minimum distinct training rows in a leaf (scikit-learn min_samples_leaf)'),
+    maxDepth: z
+      .number()
+      .int()
+      .positive()
+      .nullable()
+      .default(RADIOMICS_STUDY.maxDepth)
+      .describe('Maximum tree depth; null grows until the leaf rules stop it'),
+    minSamplesLeaf: z
+      .number()
+      .int()
+      .positive()
+      .default(RADIOMICS_STUDY.minSamplesLeaf)
+      .describe('Minimum distinct training rows in a leaf (scikit-learn min_samples_leaf)'),
     minSamplesSplit: z.number().int().min(2).default(2).describe('Minimum distinct training rows to split a node (scikit-learn default)'),
     maxFeatures: z
       .union([z.enum(['sqrt', 'log2', 'all']), z.number().int().positive()])

@@ -56,19 +56,55 @@ const boundaryMode = z.enum(['constant', 'grid-constant']);
 /** Settings of the study's augmentation recipe ({@link expandTrainingSet}). */
 export const AugmentSchema = z
   .object({
-    kinds: z.array(z.enum(AUGMENTATION_KINDS)).default([...PAPER_AUGMENT.kinds]).describe('Augmented copies added per training sample, each made from the base'),
-    balance: z.boolean().default(PAPER_AUGMENT.balance).describe('Randomly drop samples of the majority class of the expanded set until the classes are equal'),
-    seed: z.number().int().min(0).max(0xffffffff).default(PAPER_AUGMENT.seed).describe('Seed of every augmentation draw and of the balancing'),
-    flipAxes: z.array(axis).default([...PAPER_AUGMENT.flipAxes]).describe('Axes of [D, H, W] the flip reverses (all at once)'),
-    rotationRangeDeg: z.tuple([z.number().min(-360), z.number().max(360)]).default([...PAPER_AUGMENT.rotationRangeDeg]).describe('Uniform range of the rotation angle, degrees'),
-    rotationPlane: z.tuple([axis, axis]).default([...PAPER_AUGMENT.rotationPlane]).describe('Axes [rows, columns] of the rotated plane'),
+    kinds: z
+      .array(z.enum(AUGMENTATION_KINDS))
+      .default([...PAPER_AUGMENT.kinds])
+      .describe('Augmented copies added per training sample, each made from the base'),
+    balance: z
+      .boolean()
+      .default(PAPER_AUGMENT.balance)
+      .describe('Randomly drop samples of the majority class of the expanded set until the classes are equal'),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(0xffffffff)
+      .default(PAPER_AUGMENT.seed)
+      .describe('Seed of every augmentation draw and of the balancing'),
+    flipAxes: z
+      .array(axis)
+      .default([...PAPER_AUGMENT.flipAxes])
+      .describe('Axes of [D, H, W] the flip reverses (all at once)'),
+    rotationRangeDeg: z
+      .tuple([z.number().min(-360), z.number().max(360)])
+      .default([...PAPER_AUGMENT.rotationRangeDeg])
+      .describe('Uniform range of the rotation angle, degrees'),
+    rotationPlane: z
+      .tuple([axis, axis])
+      .default([...PAPER_AUGMENT.rotationPlane])
+      .describe('Axes [rows, columns] of the rotated plane'),
     rotationOrder: interpolationOrder.default(PAPER_AUGMENT.rotationOrder).describe('Rotation interpolation: 0 nearest, 1 linear'),
-    rotationMode: boundaryMode.default(PAPER_AUGMENT.rotationMode).describe("Rotation boundary: 'grid-constant' as skimage, 'constant' as scipy.ndimage"),
+    rotationMode: boundaryMode
+      .default(PAPER_AUGMENT.rotationMode)
+      .describe("Rotation boundary: 'grid-constant' as skimage, 'constant' as scipy.ndimage"),
     noiseMean: z.number().default(PAPER_AUGMENT.noiseMean).describe('Mean of the additive Gaussian noise'),
     noiseVariance: z.number().min(0).default(PAPER_AUGMENT.noiseVariance).describe('Variance of the additive Gaussian noise'),
-    noiseClip: z.boolean().default(PAPER_AUGMENT.noiseClip).describe('Clip to [0, 1] ([-1, 1] for volumes with negative values), as skimage'),
-    elasticSigma: z.number().min(0).default(PAPER_AUGMENT.elasticSigma).describe('Standard deviation of the control-point displacements, voxels'),
-    elasticPoints: z.number().int().min(1).max(64).default(PAPER_AUGMENT.elasticPoints).describe('Control points per axis of the deformation grid'),
+    noiseClip: z
+      .boolean()
+      .default(PAPER_AUGMENT.noiseClip)
+      .describe('Clip to [0, 1] ([-1, 1] for volumes with negative values), as skimage'),
+    elasticSigma: z
+      .number()
+      .min(0)
+      .default(PAPER_AUGMENT.elasticSigma)
+      .describe('Standard deviation of the control-point displacements, voxels'),
+    elasticPoints: z
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .default(PAPER_AUGMENT.elasticPoints)
+      .describe('Control points per axis of the deformation grid'),
     elasticOrder: interpolationOrder.default(PAPER_AUGMENT.elasticOrder).describe('Elastic resampling: 0 nearest, 1 linear'),
     elasticMode: boundaryMode.default(PAPER_AUGMENT.elasticMode).describe("Elastic boundary: 'constant' as elasticdeform"),
     device: DeviceSchema.describe('Where augmentation runs'),
@@ -131,7 +167,9 @@ export const TrainSchema = z
       .min(0)
       .max(0xffffffff)
       .default(PAPER_TRAIN.seed)
-      .describe("Seed of the shuffling and of every step's and validation pass's Gumbel noise (the network's initialisation has its own seed, network.seed)"),
+      .describe(
+        "Seed of the shuffling and of every step's and validation pass's Gumbel noise (the network's initialisation has its own seed, network.seed)",
+      ),
     shuffle: z.boolean().default(true).describe('Reshuffle the training split every epoch (REF DataLoader shuffle=True)'),
     gumbelTau: z
       .union([z.number().min(MIN_GUMBEL_TAU), z.array(z.tuple([z.number().int().min(0), z.number().min(MIN_GUMBEL_TAU)])).min(1)])
@@ -142,11 +180,23 @@ export const TrainSchema = z
     plateauMetric: z
       .enum(['acc+auc', 'loss'])
       .default('acc+auc')
-      .describe("Validation quantity the network's ReduceLROnPlateau watches each epoch: 'acc+auc' (the study's; needs scheduler.mode 'max') or 'loss' (needs 'min')"),
+      .describe(
+        "Validation quantity the network's ReduceLROnPlateau watches each epoch: 'acc+auc' (the study's; needs scheduler.mode 'max') or 'loss' (needs 'min')",
+      ),
     threshold: z.number().min(0).max(1).default(PAPER_TRAIN.threshold).describe('Probability above which a prediction is positive'),
     senWeight: z.number().min(0).max(1).default(PAPER_TRAIN.senWeight).describe('Weight of SEN in M = w SEN + (1 - w) SPE'),
-    senThreshold: z.number().min(0).max(1).default(PAPER_TRAIN.senThreshold).describe('An epoch counts for selection only when validation SEN exceeds this'),
-    speThreshold: z.number().min(0).max(1).default(PAPER_TRAIN.speThreshold).describe('An epoch counts for selection only when validation SPE exceeds this'),
+    senThreshold: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(PAPER_TRAIN.senThreshold)
+      .describe('An epoch counts for selection only when validation SEN exceeds this'),
+    speThreshold: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(PAPER_TRAIN.speThreshold)
+      .describe('An epoch counts for selection only when validation SPE exceeds this'),
     checkpointEvery: z.number().int().positive().default(1).describe('Write a checkpoint every this many epochs (and after the last)'),
   })
   .strict();

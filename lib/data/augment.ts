@@ -9,7 +9,13 @@
  * on any machine.
  * @module
  */
-import { AUGMENTATION_KINDS, resolveAugmentConfig, type AugmentationKind, type AugmentConfig, type AugmentOptions } from '../config/train.js';
+import {
+  AUGMENTATION_KINDS,
+  resolveAugmentConfig,
+  type AugmentationKind,
+  type AugmentConfig,
+  type AugmentOptions,
+} from '../config/train.js';
 import type { Device } from '../config/device.js';
 import { checkShape, describeValue } from '../util/validate.js';
 import { RandomState } from '../util/random-state.js';
@@ -66,13 +72,28 @@ export async function augmentVolume(
       return (await flip(volume, { axes: config.flipAxes, device })).image.data;
     case 'rotate':
       return (
-        await randomRotate(volume, { seed, rangeDeg: config.rotationRangeDeg, plane: config.rotationPlane, order: config.rotationOrder, mode: config.rotationMode, device })
+        await randomRotate(volume, {
+          seed,
+          rangeDeg: config.rotationRangeDeg,
+          plane: config.rotationPlane,
+          order: config.rotationOrder,
+          mode: config.rotationMode,
+          device,
+        })
       ).image.data;
     case 'noise':
-      return (await randomNoise(volume, { seed, mean: config.noiseMean, variance: config.noiseVariance, clip: config.noiseClip, device })).image.data;
+      return (await randomNoise(volume, { seed, mean: config.noiseMean, variance: config.noiseVariance, clip: config.noiseClip, device }))
+        .image.data;
     case 'deform':
       return (
-        await randomElasticDeform(volume, { seed, sigma: config.elasticSigma, points: config.elasticPoints, order: config.elasticOrder, mode: config.elasticMode, device })
+        await randomElasticDeform(volume, {
+          seed,
+          sigma: config.elasticSigma,
+          points: config.elasticPoints,
+          order: config.elasticOrder,
+          mode: config.elasticMode,
+          device,
+        })
       ).image.data;
   }
 }
@@ -91,14 +112,20 @@ export async function augmentVolume(
  * @throws TypeError/RangeError for malformed samples, duplicate ids or options
  * @see docs/study.md section 3 ("Copies", "Class balance")
  */
-export function expandTrainingSet(samples: readonly VolumeSample[], shape: readonly number[], options: AugmentOptions = {}): ExpandedTrainingSet {
+export function expandTrainingSet(
+  samples: readonly VolumeSample[],
+  shape: readonly number[],
+  options: AugmentOptions = {},
+): ExpandedTrainingSet {
   if (!Array.isArray(samples as unknown)) throw new TypeError(`Expected samples to be an array but received ${describeValue(samples)}`);
   checkShape(shape, 'shape', { rank: 3 });
   const config = resolveAugmentConfig(options);
   const ids = new Set<string>();
   samples.forEach((s, i) => {
-    if (!s || typeof s.id !== 'string' || typeof s.load !== 'function') throw new TypeError(`Expected samples[${i}] to be {id, label, load()} but received ${describeValue(s)}`);
-    if (s.label !== 0 && s.label !== 1) throw new RangeError(`Expected samples[${i}].label to be 0 or 1 but received ${describeValue(s.label)}`);
+    if (!s || typeof s.id !== 'string' || typeof s.load !== 'function')
+      throw new TypeError(`Expected samples[${i}] to be {id, label, load()} but received ${describeValue(s)}`);
+    if (s.label !== 0 && s.label !== 1)
+      throw new RangeError(`Expected samples[${i}].label to be 0 or 1 but received ${describeValue(s.label)}`);
     if (ids.has(s.id)) throw new RangeError(`Duplicate sample id ${JSON.stringify(s.id)} at samples[${i}]`);
     ids.add(s.id);
   });

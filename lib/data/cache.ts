@@ -113,7 +113,8 @@ function fileName(id: string, modality: string): string {
  * const t2 = await cache.load(cache.patients[0].id, 'T2'); // Float32Array of 70*86*86
  */
 export async function openCache(dir: string): Promise<PreparedCohort> {
-  if (typeof dir !== 'string' || dir.length === 0) throw new TypeError(`Expected a directory path for dir but received ${describeValue(dir)}`);
+  if (typeof dir !== 'string' || dir.length === 0)
+    throw new TypeError(`Expected a directory path for dir but received ${describeValue(dir)}`);
   dir = resolve(dir);
   const manifest = await readManifest(dir);
   if (!manifest) throw new Error(`${dir}: no ${CACHE_FORMAT} manifest.json; run \`spottune data prepare --out ${dir}\` first`);
@@ -133,10 +134,13 @@ export async function openCache(dir: string): Promise<PreparedCohort> {
       if (!p) throw new RangeError(`Unknown patient ${JSON.stringify(id)} in the cache at ${dir}`);
       if (!p.modalities.includes(modality)) {
         const skip = manifest.skipped.find((s) => s.id === id && s.modality === modality);
-        throw new RangeError(`${id} has no prepared ${modality}${skip ? ` (skipped: ${skip.reason})` : ''}; it has ${p.modalities.join(', ') || 'none'}`);
+        throw new RangeError(
+          `${id} has no prepared ${modality}${skip ? ` (skipped: ${skip.reason})` : ''}; it has ${p.modalities.join(', ') || 'none'}`,
+        );
       }
       const { data, shape: got } = await readNpy(join(dir, fileName(id, modality)));
-      if (data.length !== size || got.some((n, i) => n !== shape[i])) throw new Error(`${join(dir, fileName(id, modality))}: shape [${got.join(', ')}] differs from the cache's [${shape.join(', ')}]`);
+      if (data.length !== size || got.some((n, i) => n !== shape[i]))
+        throw new Error(`${join(dir, fileName(id, modality))}: shape [${got.join(', ')}] differs from the cache's [${shape.join(', ')}]`);
       return data;
     },
   };
@@ -230,14 +234,20 @@ function workerScript(): string | undefined {
  * const result = await prepareCohort('/data/NIfTI-files', { out: '/data/cache', onProgress: (e) => console.log(e.done, e.total) });
  */
 export async function prepareCohort(cohort: Cohort | string, options: PrepareOptions): Promise<PrepareResult> {
-  if (typeof options !== 'object' || options === null || typeof options.out !== 'string') throw new TypeError(`Expected options.out to be a directory path but received ${describeValue(options?.out)}`);
+  if (typeof options !== 'object' || options === null || typeof options.out !== 'string')
+    throw new TypeError(`Expected options.out to be a directory path but received ${describeValue(options?.out)}`);
   const c = typeof cohort === 'string' ? await openCohort(cohort, { mask: options.preprocess?.mask }) : cohort;
   const config = resolvePreprocess({ ...options.preprocess, mask: c.maskSource });
-  const workers = checkInteger(options.workers ?? Math.min(8, Math.max(1, availableParallelism() - 1)), 'options.workers', { min: 0, max: 64 });
+  const workers = checkInteger(options.workers ?? Math.min(8, Math.max(1, availableParallelism() - 1)), 'options.workers', {
+    min: 0,
+    max: 64,
+  });
   const modalities = options.modalities ?? ((c.modalities ?? MODALITIES) as readonly Modality[]);
   // the cohort's own modality names (a layout other than UPENN-GBM names them); the study's otherwise
   const known = (c.modalities ?? MODALITIES) as readonly string[];
-  for (const m of modalities) if (!known.includes(m)) throw new RangeError(`Unknown modality ${describeValue(m)} in options.modalities; expected some of ${known.join(', ')}`);
+  for (const m of modalities)
+    if (!known.includes(m))
+      throw new RangeError(`Unknown modality ${describeValue(m)} in options.modalities; expected some of ${known.join(', ')}`);
   const dir = resolve(options.out);
   const previous = await readManifest(dir);
   // volumes of a killed prepare (kill -9 mid-write) leave .<ID>_<MODALITY>.npy.<pid>.<hex>.tmp files
@@ -314,7 +324,18 @@ export async function prepareCohort(cohort: Cohort | string, options: PrepareOpt
         if (s) skipped.push({ id: p.id, modality: m, code: s.code, reason: s.reason });
       }
     }
-    return { format: CACHE_FORMAT, version: CACHE_VERSION, complete, shape, params, source: c.root, patients, skipped, entries, ...(tumour ? { tumourBox: tumour } : {}) };
+    return {
+      format: CACHE_FORMAT,
+      version: CACHE_VERSION,
+      complete,
+      shape,
+      params,
+      source: c.root,
+      patients,
+      skipped,
+      entries,
+      ...(tumour ? { tumourBox: tumour } : {}),
+    };
   };
 
   let done = 0;
@@ -362,7 +383,8 @@ export async function prepareCohort(cohort: Cohort | string, options: PrepareOpt
       skipped++;
       log('%s %s skipped: %s', r.id, m, r.reason);
       emit(r.id, m, 'skipped', r.reason);
-      if (r.code === 'read-error') skippedUnkeyed.push({ id: r.id, modality: m, code: r.code, reason: r.reason, ...(r.error ? { error: r.error } : {}) });
+      if (r.code === 'read-error')
+        skippedUnkeyed.push({ id: r.id, modality: m, code: r.code, reason: r.reason, ...(r.error ? { error: r.error } : {}) });
     }
     void saveManifest(false);
   };
@@ -397,7 +419,14 @@ const WORKER_DIED = 'ERR_PREPARE_WORKER';
  * rejects (a write failing: a full disk) still stops the pool. `resourceLimits` are the workers'
  * (tests cap the heap so a runaway read dies fast). Internal: exported for the tests.
  */
-export function runInWorkers(script: string, count: number, jobs: PatientJob[], onItem: (r: ItemResult) => void, signal?: AbortSignal, resourceLimits?: ResourceLimits): Promise<void> {
+export function runInWorkers(
+  script: string,
+  count: number,
+  jobs: PatientJob[],
+  onItem: (r: ItemResult) => void,
+  signal?: AbortSignal,
+  resourceLimits?: ResourceLimits,
+): Promise<void> {
   return new Promise((resolvePool, rejectPool) => {
     let next = 0;
     let active = 0;
@@ -450,7 +479,15 @@ export function runInWorkers(script: string, count: number, jobs: PatientJob[], 
         log('the worker preparing %s died (%s); replacing it', lost.id, why);
         for (const item of lost.items) {
           if (reported.has(item.modality)) continue;
-          onItem({ id: lost.id, modality: item.modality, ok: false, code: 'read-error', reason: `the preprocessing worker died while preparing ${lost.id} (${why}); ${item.imagePath} was not prepared`, error: WORKER_DIED, decoded: 0 });
+          onItem({
+            id: lost.id,
+            modality: item.modality,
+            ok: false,
+            code: 'read-error',
+            reason: `the preprocessing worker died while preparing ${lost.id} (${why}); ${item.imagePath} was not prepared`,
+            error: WORKER_DIED,
+            decoded: 0,
+          });
         }
         if (more()) start();
         else finish();

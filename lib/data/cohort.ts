@@ -107,7 +107,9 @@ export async function readClinicalCsv(path: string): Promise<Map<string, string>
   const idCol = header.indexOf('ID');
   const mgmtCol = header.indexOf('MGMT');
   if (idCol < 0 || mgmtCol < 0) {
-    throw new Error(`${path}: expected columns "ID" and "MGMT" in the clinical CSV but found ${header.map((h) => JSON.stringify(h)).join(', ')}`);
+    throw new Error(
+      `${path}: expected columns "ID" and "MGMT" in the clinical CSV but found ${header.map((h) => JSON.stringify(h)).join(', ')}`,
+    );
   }
   const out = new Map<string, string>();
   for (const r of rows.slice(1)) {
@@ -181,14 +183,20 @@ function idOf(name: string): string {
  * cohort.groups.DSC.ids.length; // patients with all three DSC derivatives
  */
 export async function openCohort(root: string, options: OpenCohortOptions = {}): Promise<Cohort> {
-  if (typeof root !== 'string' || root.length === 0) throw new TypeError(`Expected a directory path for root but received ${describeValue(root)}`);
+  if (typeof root !== 'string' || root.length === 0)
+    throw new TypeError(`Expected a directory path for root but received ${describeValue(root)}`);
   const maskSource = checkOneOf(options.mask ?? 'automated', 'options.mask', ['automated', 'corrected'] as const);
   root = resolve(root);
   const rootStat = await stat(root).catch(() => undefined);
   if (!rootStat?.isDirectory()) throw new Error(`${root}: not a directory (expected the UPENN-GBM NIfTI package folder)`);
   const clinicalCsv = options.clinicalCsv ? resolve(options.clinicalCsv) : await findClinicalCsv(root);
   if (!clinicalCsv) {
-    throw Object.assign(new Error(`${root}: no UPENN-GBM_clinical_info_v*.csv found in the folder or its subfolders; pass clinicalCsv (--clinical-csv / --labels) to use one elsewhere`), { code: 'ERR_NO_LABELS' });
+    throw Object.assign(
+      new Error(
+        `${root}: no UPENN-GBM_clinical_info_v*.csv found in the folder or its subfolders; pass clinicalCsv (--clinical-csv / --labels) to use one elsewhere`,
+      ),
+      { code: 'ERR_NO_LABELS' },
+    );
   }
   const clinical = await readClinicalCsv(clinicalCsv);
 
@@ -213,7 +221,12 @@ export async function openCohort(root: string, options: OpenCohortOptions = {}):
         } else if (e.isDirectory() && ID.test(e.name)) {
           await scanPatient(path, e.name);
         } else {
-          unmatched.push({ path: rel(path), reason: e.isDirectory() ? `folder in ${GROUP_FOLDERS[group]} is not a scan ID` : `file in ${GROUP_FOLDERS[group]} outside a scan-ID folder` });
+          unmatched.push({
+            path: rel(path),
+            reason: e.isDirectory()
+              ? `folder in ${GROUP_FOLDERS[group]} is not a scan ID`
+              : `file in ${GROUP_FOLDERS[group]} outside a scan-ID folder`,
+          });
         }
       }
     };
@@ -225,7 +238,10 @@ export async function openCohort(root: string, options: OpenCohortOptions = {}):
           continue;
         }
         if (!NIFTI.test(e.name) || !e.name.startsWith(`${id}_`)) {
-          unmatched.push({ path: rel(path), reason: NIFTI.test(e.name) ? `file does not start with its folder's ID ${id}_` : 'not a .nii/.nii.gz file' });
+          unmatched.push({
+            path: rel(path),
+            reason: NIFTI.test(e.name) ? `file does not start with its folder's ID ${id}_` : 'not a .nii/.nii.gz file',
+          });
           continue;
         }
         const suffix = e.name.slice(id.length + 1).replace(NIFTI, '');
@@ -287,7 +303,10 @@ export async function openCohort(root: string, options: OpenCohortOptions = {}):
     }
     if (status !== 'Methylated' && status !== 'Unmethylated') {
       if (!onDisk) continue; // a CSV row without scans and without a status: nothing to report
-      excluded.push({ id, reason: MGMT_VALUES.includes(status as MgmtStatus) ? `MGMT ${status}` : `MGMT value ${JSON.stringify(status)} not recognised` });
+      excluded.push({
+        id,
+        reason: MGMT_VALUES.includes(status as MgmtStatus) ? `MGMT ${status}` : `MGMT value ${JSON.stringify(status)} not recognised`,
+      });
       continue;
     }
     if (!onDisk) {
@@ -307,7 +326,16 @@ export async function openCohort(root: string, options: OpenCohortOptions = {}):
       excluded.push({ id, reason: 'no modality group with every file' });
       continue;
     }
-    patients.push({ id, label: status === 'Methylated' ? 1 : 0, mgmt: status, images: files, masks: found, mask, maskSource: chosen, groups });
+    patients.push({
+      id,
+      label: status === 'Methylated' ? 1 : 0,
+      mgmt: status,
+      images: files,
+      masks: found,
+      mask,
+      maskSource: chosen,
+      groups,
+    });
   }
 
   const groups = {} as Record<string, CohortGroup>;

@@ -21,14 +21,15 @@ export interface PatientJob {
  * NiftiError's ERR_NIFTI_*, a system error's ENOENT..., or ERR_PREPARE_WORKER when the worker
  * thread died), so a cohort's unreadable files can be told apart.
  */
-export type ItemResult = { id: string; modality: string; ok: true; decoded: number } | { id: string; modality: string; ok: false; code: SkipCode; reason: string; error?: string; decoded: number };
+export type ItemResult =
+  | { id: string; modality: string; ok: true; decoded: number }
+  | { id: string; modality: string; ok: false; code: SkipCode; reason: string; error?: string; decoded: number };
 
 /** The code of a thrown value, when it has one. */
 function codeOf(err: unknown): { error?: string } {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? { error: code } : {};
 }
-
 
 /** Runs a job, reporting each modality as it finishes. Never throws for bad data or unreadable files. */
 export async function runPatientJob(job: PatientJob, report: (r: ItemResult) => void, aborted: () => boolean = () => false): Promise<void> {
@@ -44,7 +45,11 @@ export async function runPatientJob(job: PatientJob, report: (r: ItemResult) => 
     maskError = { reason: `cannot read the mask ${job.maskPath}: ${(err as Error).message}`, ...codeOf(err) };
   }
   // the next image inflates on libuv's thread pool while this one is preprocessed
-  const read = (path: string) => readNiftiRaw(path).then((image) => ({ image }), (err: Error) => ({ err }));
+  const read = (path: string) =>
+    readNiftiRaw(path).then(
+      (image) => ({ image }),
+      (err: Error) => ({ err }),
+    );
   let next = mask && job.items.length > 0 ? read(job.items[0].imagePath) : undefined;
   for (const [k, item] of job.items.entries()) {
     if (aborted()) break;
@@ -57,14 +62,26 @@ export async function runPatientJob(job: PatientJob, report: (r: ItemResult) => 
     const got = await next!;
     next = k + 1 < job.items.length && !aborted() ? read(job.items[k + 1].imagePath) : undefined;
     if ('err' in got) {
-      report({ ...base, ok: false, code: 'read-error', reason: `cannot read ${item.imagePath}: ${got.err.message}`, ...codeOf(got.err), decoded });
+      report({
+        ...base,
+        ok: false,
+        code: 'read-error',
+        reason: `cannot read ${item.imagePath}: ${got.err.message}`,
+        ...codeOf(got.err),
+        decoded,
+      });
       decoded = 0;
       continue;
     }
     const image = got.image;
     decoded++;
     // stored voxels straight in: scaled integers become float32 (as SimpleITK reads them), others keep their type for img_as_float
-    const result = preprocessVolume({ data: image.stored, shape: image.shape, sourceDtype: image.header.dtype, slope: image.slope, inter: image.inter }, mask, job.box, job.config);
+    const result = preprocessVolume(
+      { data: image.stored, shape: image.shape, sourceDtype: image.header.dtype, slope: image.slope, inter: image.inter },
+      mask,
+      job.box,
+      job.config,
+    );
     if (result.ok) {
       // the write (fsync, rename) overlaps the next volume's work
       const d = decoded;

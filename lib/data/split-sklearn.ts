@@ -116,7 +116,8 @@ export function trainTestSplitIndices(n: number, { testSize, seed, stratify }: T
     const label = classes[classCounts.indexOf(smallest)];
     throw new RangeError(`Class ${JSON.stringify(label)} has only ${smallest} member; a stratified split needs at least 2 per class`);
   }
-  if (nTrain < classes.length) throw new RangeError(`The training side (${nTrain}) is smaller than the number of classes (${classes.length})`);
+  if (nTrain < classes.length)
+    throw new RangeError(`The training side (${nTrain}) is smaller than the number of classes (${classes.length})`);
   if (nTest < classes.length) throw new RangeError(`The test side (${nTest}) is smaller than the number of classes (${classes.length})`);
   // Members of each class in input order (np.argsort(kind='mergesort') is stable).
   const classIndices = classes.map((_, c) => Array.from(index.keys()).filter((i) => index[i] === c));

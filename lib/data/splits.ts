@@ -64,9 +64,12 @@ function checkPatients(patients: readonly SplitPatient[]): void {
   if (!Array.isArray(patients)) throw new TypeError(`Expected patients to be an array but received ${describeValue(patients)}`);
   const seen = new Set<string>();
   patients.forEach((p, i) => {
-    if (typeof p?.id !== 'string' || p.id === '') throw new TypeError(`Expected patients[${i}].id to be a non-empty string but received ${describeValue(p?.id)}`);
-    if (p.label !== 0 && p.label !== 1) throw new TypeError(`Expected patients[${i}].label (${p.id}) to be 0 or 1 but received ${describeValue(p.label)}`);
-    if (!Array.isArray(p.groups)) throw new TypeError(`Expected patients[${i}].groups (${p.id}) to be an array but received ${describeValue(p.groups)}`);
+    if (typeof p?.id !== 'string' || p.id === '')
+      throw new TypeError(`Expected patients[${i}].id to be a non-empty string but received ${describeValue(p?.id)}`);
+    if (p.label !== 0 && p.label !== 1)
+      throw new TypeError(`Expected patients[${i}].label (${p.id}) to be 0 or 1 but received ${describeValue(p.label)}`);
+    if (!Array.isArray(p.groups))
+      throw new TypeError(`Expected patients[${i}].groups (${p.id}) to be an array but received ${describeValue(p.groups)}`);
     if (seen.has(p.id)) throw new RangeError(`Patient ${p.id} appears twice in patients`);
     seen.add(p.id);
   });
@@ -78,7 +81,12 @@ const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0
  * Splits `ids` (in this order) into train and test as scikit-learn's
  * `train_test_split(ids, test_size, random_state=seed, stratify=labels)` would.
  */
-function splitIds(ids: readonly string[], labels: Record<string, 0 | 1>, config: SplitConfig, what: string): { train: string[]; test: string[] } {
+function splitIds(
+  ids: readonly string[],
+  labels: Record<string, 0 | 1>,
+  config: SplitConfig,
+  what: string,
+): { train: string[]; test: string[] } {
   if (ids.length === 0) return { train: [], test: [] };
   const y = ids.map((id) => labels[id]);
   try {
@@ -89,7 +97,9 @@ function splitIds(ids: readonly string[], labels: Record<string, 0 | 1>, config:
     });
     return { train: train.map((i) => ids[i]), test: test.map((i) => ids[i]) };
   } catch (err) {
-    throw new RangeError(`Cannot split ${what} (${ids.length} patients, ${y.filter((v) => v === 1).length} methylated): ${(err as Error).message}`);
+    throw new RangeError(
+      `Cannot split ${what} (${ids.length} patients, ${y.filter((v) => v === 1).length} methylated): ${(err as Error).message}`,
+    );
   }
 }
 
@@ -161,7 +171,9 @@ function makeFolds(group: string, train: readonly string[], labels: Record<strin
       }
     }
   } else if (train.length < config.folds) {
-    throw new RangeError(`The ${group} training pool has ${train.length} patients; ${config.folds}-fold cross-validation needs at least ${config.folds}`);
+    throw new RangeError(
+      `The ${group} training pool has ${train.length} patients; ${config.folds}-fold cross-validation needs at least ${config.folds}`,
+    );
   }
   return kFoldIndices(train.length, {
     nSplits: config.folds,
@@ -177,7 +189,10 @@ const SplitsFileSchema = z
     format: z.literal('spottune3d-splits'),
     version: z.literal(1),
     config: SplitSchema,
-    groups: z.record(z.string(), z.object({ train: idList, test: idList, folds: z.array(z.object({ train: idList, validation: idList }).strict()) }).strict()),
+    groups: z.record(
+      z.string(),
+      z.object({ train: idList, test: idList, folds: z.array(z.object({ train: idList, validation: idList }).strict()) }).strict(),
+    ),
     commonTest: idList,
     labels: z.record(z.string(), z.union([z.literal(0), z.literal(1)])),
   })
@@ -227,13 +242,17 @@ export async function loadOrMakeStudySplits(
   const splits = await readSplits(path);
   const resolved = resolveSplitConfig(config);
   if (JSON.stringify(splits.config) !== JSON.stringify(resolved)) {
-    throw new Error(`The splits file ${path} was made with ${JSON.stringify(splits.config)}, not ${JSON.stringify(resolved)}; delete it to re-split`);
+    throw new Error(
+      `The splits file ${path} was made with ${JSON.stringify(splits.config)}, not ${JSON.stringify(resolved)}; delete it to re-split`,
+    );
   }
   checkPatients(patients);
   const labels = new Map(patients.map((p) => [p.id, p.label]));
   for (const [id, label] of Object.entries(splits.labels)) {
     if (labels.get(id) !== label) {
-      throw new Error(`The splits file ${path} names patient ${id} (label ${label}), ${labels.has(id) ? `labelled ${labels.get(id)} in the cohort` : 'absent from the cohort'}; delete it to re-split`);
+      throw new Error(
+        `The splits file ${path} names patient ${id} (label ${label}), ${labels.has(id) ? `labelled ${labels.get(id)} in the cohort` : 'absent from the cohort'}; delete it to re-split`,
+      );
     }
   }
   for (const group of options.groups ?? []) {

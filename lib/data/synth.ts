@@ -6,7 +6,16 @@
  */
 import { makeDirectory } from '../util/atomic.js';
 import { join, resolve } from 'node:path';
-import { GEOMETRY_PRESETS, GROUP_FOLDERS, MODALITIES, MODALITY_GROUPS, SynthSchema, type Modality, type SynthConfig, type SynthOptions } from '../config/data.js';
+import {
+  GEOMETRY_PRESETS,
+  GROUP_FOLDERS,
+  MODALITIES,
+  MODALITY_GROUPS,
+  SynthSchema,
+  type Modality,
+  type SynthConfig,
+  type SynthOptions,
+} from '../config/data.js';
 import { writeNifti } from '../io/nifti.js';
 import type { Affine, VoxelArray } from '../io/volume.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -59,7 +68,6 @@ const LEVELS: Record<Modality, { levels: number[]; scale: number; dtype: 'int16'
   DSC_PH: { levels: [0, 5, 30, 15, 18, 45, 6], scale: 1, dtype: 'float32' },
   DSC_PSR: { levels: [0, 0.9, 0.85, 0.9, 0.88, 0.7, 0.9], scale: 1, dtype: 'float32' },
 };
-
 
 /** A seed for (seed, scan number, stream), mixed so nearby inputs give unrelated streams. */
 function mix(...parts: number[]): number {
@@ -242,7 +250,8 @@ export async function synthCohort(options: SynthOptions, onProgress?: (p: SynthP
   const config = SynthSchema.parse(options);
   const signalModalities = new Set<string>(config.signalModalities ?? MODALITIES);
   for (const m of signalModalities) {
-    if (!(MODALITIES as readonly string[]).includes(m)) throw new RangeError(`Unknown modality ${JSON.stringify(m)} in signalModalities; expected some of ${MODALITIES.join(', ')}`);
+    if (!(MODALITIES as readonly string[]).includes(m))
+      throw new RangeError(`Unknown modality ${JSON.stringify(m)} in signalModalities; expected some of ${MODALITIES.join(', ')}`);
   }
   const root = resolve(config.out);
   const geometry = config.size === 'full' ? GEOMETRY_PRESETS.paper : GEOMETRY_PRESETS.small;
@@ -264,15 +273,38 @@ export async function synthCohort(options: SynthOptions, onProgress?: (p: SynthP
   const extras = N >= 4 ? Math.max(1, Math.round(0.1 * N)) : 0;
   const total = N + 2 * extras;
   const order = shuffle([...Array(total).keys()], plan); // scan numbers assigned to roles at random
-  const methylated = new Set(shuffle([...Array(N).keys()], plan).slice(0, N >= 2 ? Math.min(N - 1, Math.max(1, Math.round(N * config.methylatedFraction))) : Math.round(N * config.methylatedFraction)));
-  const scans: Array<{ num: number; id: string; mgmt: string; dti: boolean; dsc: boolean; partialDti: boolean; corrected: boolean; followUp: boolean }> = [];
+  const methylated = new Set(
+    shuffle([...Array(N).keys()], plan).slice(
+      0,
+      N >= 2 ? Math.min(N - 1, Math.max(1, Math.round(N * config.methylatedFraction))) : Math.round(N * config.methylatedFraction),
+    ),
+  );
+  const scans: Array<{
+    num: number;
+    id: string;
+    mgmt: string;
+    dti: boolean;
+    dsc: boolean;
+    partialDti: boolean;
+    corrected: boolean;
+    followUp: boolean;
+  }> = [];
   for (let k = 0; k < total; k++) {
     const num = order[k] + 1;
     const mgmt = k < N ? (methylated.has(k) ? 'Methylated' : 'Unmethylated') : k < N + extras ? 'Indeterminate' : 'Not Available';
     const u = plan();
     const dti = !(N >= 6 && u < 0.15);
     const dsc = !(N >= 4 && u > 0.75);
-    scans.push({ num, id: `UPENN-GBM-${String(num).padStart(5, '0')}_11`, mgmt, dti, dsc, partialDti: false, corrected: plan() < 0.25, followUp: false });
+    scans.push({
+      num,
+      id: `UPENN-GBM-${String(num).padStart(5, '0')}_11`,
+      mgmt,
+      dti,
+      dsc,
+      partialDti: false,
+      corrected: plan() < 0.25,
+      followUp: false,
+    });
   }
   if (N >= 8) {
     const withDti = scans.filter((x, k) => k < N && x.dti);
@@ -281,7 +313,15 @@ export async function synthCohort(options: SynthOptions, onProgress?: (p: SynthP
   const followUps = N >= 4 ? Math.max(1, Math.round(N / 12)) : 0;
   for (let k = 0; k < followUps; k++) {
     const base = scans[k];
-    scans.push({ ...base, id: base.id.replace(/_11$/, '_21'), dti: false, dsc: false, partialDti: false, corrected: false, followUp: true });
+    scans.push({
+      ...base,
+      id: base.id.replace(/_11$/, '_21'),
+      dti: false,
+      dsc: false,
+      partialDti: false,
+      corrected: false,
+      followUp: true,
+    });
   }
   scans.sort((a, b) => a.id.localeCompare(b.id));
 
@@ -306,7 +346,11 @@ export async function synthCohort(options: SynthOptions, onProgress?: (p: SynthP
     if (scan.dti) modalities.push(...MODALITY_GROUPS.DTI.filter((m) => !(scan.partialDti && m === 'DTI_RD')));
     if (scan.dsc) modalities.push(...MODALITY_GROUPS.DSC);
     for (const [idx, m] of modalities.entries()) {
-      const folder = MODALITY_GROUPS.struct.includes(m as never) ? struct : MODALITY_GROUPS.DTI.includes(m as never) ? join(root, GROUP_FOLDERS.DTI, GROUP_FOLDERS.DTI, scan.id) : join(root, GROUP_FOLDERS.DSC, scan.id);
+      const folder = MODALITY_GROUPS.struct.includes(m as never)
+        ? struct
+        : MODALITY_GROUPS.DTI.includes(m as never)
+          ? join(root, GROUP_FOLDERS.DTI, GROUP_FOLDERS.DTI, scan.id)
+          : join(root, GROUP_FOLDERS.DSC, scan.id);
       // volumes are made when their write starts, so at most a few are in memory at once
       tasks.push(async () => {
         const random = mulberry32(mix(config.seed, scan.num, scan.followUp ? 21 : 11, 100 + idx));
@@ -335,12 +379,24 @@ export async function synthCohort(options: SynthOptions, onProgress?: (p: SynthP
     onProgress?.({ done, total: scans.length, id: scan.id });
   }
 
-  const header = 'ID,Gender,Age_at_scan_years,Survival_from_surgery_days_UPDATED,Survival_Status,Survival_Censor,IDH1,MGMT,KPS,GTR_over90percent';
+  const header =
+    'ID,Gender,Age_at_scan_years,Survival_from_surgery_days_UPDATED,Survival_Status,Survival_Censor,IDH1,MGMT,KPS,GTR_over90percent';
   const rows = scans.map((x) => {
     const r = mulberry32(mix(config.seed, x.num, 7));
     const age = (35 + r() * 45).toFixed(0);
     const days = Math.round(100 + r() * 1500);
-    return [x.id, r() < 0.6 ? 'M' : 'F', age, String(days), r() < 0.8 ? 'Deceased' : 'Alive', '1', 'Wildtype', x.mgmt, 'Not Available', r() < 0.5 ? 'Y' : 'N'].join(',');
+    return [
+      x.id,
+      r() < 0.6 ? 'M' : 'F',
+      age,
+      String(days),
+      r() < 0.8 ? 'Deceased' : 'Alive',
+      '1',
+      'Wildtype',
+      x.mgmt,
+      'Not Available',
+      r() < 0.5 ? 'Y' : 'N',
+    ].join(',');
   });
   const clinicalCsv = join(root, 'UPENN-GBM_clinical_info_v2.1.csv');
   await writeFileAtomic(clinicalCsv, `${header}\n${rows.join('\n')}\n`);
@@ -403,7 +459,9 @@ async function writeBratsTwin(
     out.push({ id, mgmt: scan.mgmt, groups: ['struct'], corrected: false, followUp: false });
     onProgress?.({ done: done + 1, total: baseline.length, id });
   }
-  const rows = baseline.filter((x) => x.mgmt === 'Methylated' || x.mgmt === 'Unmethylated').map((x) => `${x.num},${x.mgmt === 'Methylated' ? 1 : 0}`);
+  const rows = baseline
+    .filter((x) => x.mgmt === 'Methylated' || x.mgmt === 'Unmethylated')
+    .map((x) => `${x.num},${x.mgmt === 'Methylated' ? 1 : 0}`);
   const clinicalCsv = join(root, 'train_labels.csv');
   await writeFileAtomic(clinicalCsv, `BraTS21ID,MGMT_value\n${rows.join('\n')}\n`);
   files++;

@@ -55,8 +55,15 @@ export function select(model: PatientProbabilities, patients: readonly string[],
  * @param derivatives derivative models by modality
  * @param members the modalities the ensemble averages (groups already expanded)
  */
-export function ensemble(derivatives: ReadonlyMap<string, PatientProbabilities>, members: readonly string[], patients: readonly string[]): number[] {
+export function ensemble(
+  derivatives: ReadonlyMap<string, PatientProbabilities>,
+  members: readonly string[],
+  patients: readonly string[],
+): number[] {
   const missing = members.filter((m) => !derivatives.has(m));
   if (missing.length > 0) throw new RangeError(`The ensemble needs derivative models that did not train: ${missing.join(', ')}`);
-  return meanOf(members.map((m) => select(derivatives.get(m)!, patients, `the ${m} model`)), 'derivative models');
+  return meanOf(
+    members.map((m) => select(derivatives.get(m)!, patients, `the ${m} model`)),
+    'derivative models',
+  );
 }

@@ -53,15 +53,20 @@ export async function predictGumbelAveraged(
   shape: readonly number[],
   options: GumbelAverageOptions,
 ): Promise<FoldPrediction> {
-  if (!network || typeof network.predict !== 'function') throw new TypeError(`Expected network to be a Network but received ${describeValue(network)}`);
+  if (!network || typeof network.predict !== 'function')
+    throw new TypeError(`Expected network to be a Network but received ${describeValue(network)}`);
   const [D, H, W] = checkShape(shape, 'shape', { rank: 3 });
-  if (!options || typeof options !== 'object') throw new TypeError(`Expected options {samples, seed, batchSize} but received ${describeValue(options)}`);
+  if (!options || typeof options !== 'object')
+    throw new TypeError(`Expected options {samples, seed, batchSize} but received ${describeValue(options)}`);
   const samples = network.isSpotTune ? checkInteger(options.samples, 'options.samples', { min: 1 }) : 1;
   const seed = checkInteger(options.seed, 'options.seed', { min: 0, max: Number.MAX_SAFE_INTEGER });
   const batchSize = checkInteger(options.batchSize, 'options.batchSize', { min: 1 });
   const voxels = D * H * W;
   volumes.forEach((v, i) => {
-    if (!(v instanceof Float32Array) || v.length !== voxels) throw new RangeError(`Expected volumes[${i}] to be a Float32Array of ${D} x ${H} x ${W} = ${voxels} values but received ${describeValue(v)}`);
+    if (!(v instanceof Float32Array) || v.length !== voxels)
+      throw new RangeError(
+        `Expected volumes[${i}] to be a Float32Array of ${D} x ${H} x ${W} = ${voxels} values but received ${describeValue(v)}`,
+      );
   });
   const probabilities: number[] = [];
   const policy: number[][] = [];
@@ -110,7 +115,8 @@ export function averageFoldPredictions(folds: readonly PatientFoldPrediction[]):
   const averaged = averageFolds(folds);
   const withPolicy = folds.filter((f) => f.policy);
   if (withPolicy.length === 0) return averaged;
-  if (withPolicy.length !== folds.length) throw new RangeError(`Expected every fold model to carry a policy but ${folds.length - withPolicy.length} of ${folds.length} do not`);
+  if (withPolicy.length !== folds.length)
+    throw new RangeError(`Expected every fold model to carry a policy but ${folds.length - withPolicy.length} of ${folds.length} do not`);
   const indices = folds.map((f) => new Map(f.patients.map((p, i) => [p, i])));
   const policyFractions = averaged.patients.map((patient) =>
     meanOf(

@@ -87,7 +87,7 @@ export const DEMO_CONFIG_BRATS: ExperimentOptions = {
 
 /** Lines the report shows under its title. */
 export const DEMO_NOTES = [
-  'Demo run at a reduced size: 3 derivatives (FLAIR, DTI_FA, DSC_ap-rCBV), 2 folds, ResNet3D-10 backbones on tumour-box inputs at 4 mm, 3 epochs, flip augmentation, 5 Gumbel samples per fold model, learning rates 3e-3 (network) and 1e-2 (agent) instead of the paper\'s 1e-5 and 1e-4; the planted signal is strong (signal 4).',
+  "Demo run at a reduced size: 3 derivatives (FLAIR, DTI_FA, DSC_ap-rCBV), 2 folds, ResNet3D-10 backbones on tumour-box inputs at 4 mm, 3 epochs, flip augmentation, 5 Gumbel samples per fold model, learning rates 3e-3 (network) and 1e-2 (agent) instead of the paper's 1e-5 and 1e-4; the planted signal is strong (signal 4).",
   'The "MedicalNet" weights were pretrained by the demo on a separate synthetic cohort (necrotic-core size task), not downloaded.',
 ];
 
@@ -115,7 +115,12 @@ export interface DemoOptions {
  * Trains a ResNet3D-10 on a separate synthetic cohort (no MGMT signal) for the source task "is the
  * necrotic core larger than the cohort's median?" and writes it as a MedicalNet checkpoint.
  */
-export async function pretrainSourceWeights(options: { out: string; seed: number; log: (line: string) => void; steps?: number }): Promise<string> {
+export async function pretrainSourceWeights(options: {
+  out: string;
+  seed: number;
+  log: (line: string) => void;
+  steps?: number;
+}): Promise<string> {
   const path = join(options.out, 'weights', 'resnet_10_source.pth');
   if (existsSync(path)) return path;
   const source = join(options.out, 'source');
@@ -178,11 +183,19 @@ export async function runDemo(options: DemoOptions): Promise<ExperimentRun> {
   const seed = options.seed ?? DEMO_DEFAULTS.seed;
   const log = options.log ?? (() => {});
   const layout = options.layout ?? 'upenn';
-  if (layout !== 'upenn' && layout !== 'brats2021') throw new RangeError(`Expected options.layout to be 'upenn' or 'brats2021' but received ${JSON.stringify(layout)}`);
+  if (layout !== 'upenn' && layout !== 'brats2021')
+    throw new RangeError(`Expected options.layout to be 'upenn' or 'brats2021' but received ${JSON.stringify(layout)}`);
   const data = join(out, layout === 'upenn' ? 'data' : 'data-brats2021');
   if (!existsSync(join(data, layout === 'upenn' ? 'automated_segm' : 'train_labels.csv'))) {
     const started = performance.now();
-    const cohort = await synthCohort({ out: data, layout, patients: options.patients ?? DEMO_DEFAULTS.patients, size: 'small', seed, signal: options.signal ?? DEMO_DEFAULTS.signal });
+    const cohort = await synthCohort({
+      out: data,
+      layout,
+      patients: options.patients ?? DEMO_DEFAULTS.patients,
+      size: 'small',
+      seed,
+      signal: options.signal ?? DEMO_DEFAULTS.signal,
+    });
     log(`synthesised ${cohort.scans.length} scans (${cohort.files} files) in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   }
   const weights = await pretrainSourceWeights({ out, seed, log });

@@ -74,7 +74,8 @@ async function runTraining(exp: Experiment, job: TrainJob, signal: AbortSignal):
   const { cache, splits, file } = exp;
   const modality = job.modality as Modality;
   const outDir = trainRunDir(exp.out, job);
-  if (job.network !== 'random' && !file.weights) throw new TypeError(`The ${job.network} network needs MedicalNet weights; the experiment has none`);
+  if (job.network !== 'random' && !file.weights)
+    throw new TypeError(`The ${job.network} network needs MedicalNet weights; the experiment has none`);
   await using run = await prepareFoldTraining({
     cache,
     splits,
@@ -108,9 +109,7 @@ async function runEvaluation(exp: Experiment, job: EvaluateJob): Promise<Evaluat
   const has = patientsWith(cache, modality);
   const patients = group.test.filter((id) => has.has(id));
   const volumes = await Promise.all(patients.map((id) => cache.load(id, modality)));
-  const trained = group.folds
-    .map((_, fold) => fold)
-    .filter((fold) => jobDone(exp.out, trainJobId(job.network, modality, fold)));
+  const trained = group.folds.map((_, fold) => fold).filter((fold) => jobDone(exp.out, trainJobId(job.network, modality, fold)));
   if (trained.length === 0) throw new Error(`No fold of ${job.network} on ${modality} finished training`);
   const evaluation = file.config.evaluation;
   const perFold: PatientFoldPrediction[] = [];
@@ -145,10 +144,18 @@ async function runRadiomics(exp: Experiment): Promise<RadiomicsJobResult> {
   const config = file.config;
   // the study's four structural roles, under the cohort's own names (BraTS 2021: t1, t1ce, t2, flair)
   const r = config.radiomicsModalities;
-  const roles = [['T1', r.T1], ['T1GD', r.T1GD], ['T2', r.T2], ['FLAIR', r.FLAIR]] as const;
+  const roles = [
+    ['T1', r.T1],
+    ['T1GD', r.T1GD],
+    ['T2', r.T2],
+    ['FLAIR', r.FLAIR],
+  ] as const;
   const structName = modalityGroup(config.radiomicsModalities.T1, config.modalityGroups);
   const struct = splits.groups[structName];
-  if (!struct) throw new RangeError(`The radiomics baseline needs the structural group ${structName} (${roles.map(([, m]) => m).join(', ')}) in the grid`);
+  if (!struct)
+    throw new RangeError(
+      `The radiomics baseline needs the structural group ${structName} (${roles.map(([, m]) => m).join(', ')}) in the grid`,
+    );
   const cohort = await openDataset(file.data, {
     mask: config.preprocess.mask,
     skipUnusable: config.cohort.skipUnusable,
@@ -174,7 +181,8 @@ async function runRadiomics(exp: Experiment): Promise<RadiomicsJobResult> {
   // The forest trains on the structural training pool and is scored on the common test set.
   const train = await rows(struct.train, 'train');
   const test = await rows(splits.commonTest, 'test');
-  if (train.length === 0 || test.length === 0) throw new RangeError('Every patient was excluded from the radiomics baseline (see its excluded list)');
+  if (train.length === 0 || test.length === 0)
+    throw new RangeError('Every patient was excluded from the radiomics baseline (see its excluded list)');
   const probabilities = radiomicsBaseline({
     trainFeatures: train.map((r) => r.row),
     trainLabels: train.map((r) => splits.labels[r.id]),
@@ -215,14 +223,17 @@ async function runAnalysis(exp: Experiment, jobs: readonly Job[]): Promise<Exper
     const derivatives = new Map<string, EvaluateJobResult>();
     for (const modality of config.modalities) {
       const id = evaluateJobId(network, modality);
-      if (jobs.some((j) => j.id === id) && jobDone(exp.out, id)) derivatives.set(modality, await readJobResult<EvaluateJobResult>(exp.out, id));
+      if (jobs.some((j) => j.id === id) && jobDone(exp.out, id))
+        derivatives.set(modality, await readJobResult<EvaluateJobResult>(exp.out, id));
     }
     results.ensembles[network] = {};
     probabilitiesOf[network] = {};
     for (const [name, members] of Object.entries(config.ensembles)) {
       const modalities = expandEnsemble(members, config.modalityGroups);
       if (!modalities.every((m) => derivatives.has(m))) {
-        results.notes!.push(`${network} ${name}: not scored, a derivative model is missing (${modalities.filter((m) => !derivatives.has(m)).join(', ')})`);
+        results.notes!.push(
+          `${network} ${name}: not scored, a derivative model is missing (${modalities.filter((m) => !derivatives.has(m)).join(', ')})`,
+        );
         continue;
       }
       const p = ensemble(derivatives, modalities, test);
@@ -237,7 +248,9 @@ async function runAnalysis(exp: Experiment, jobs: readonly Job[]): Promise<Exper
         patients: test,
         fractions: test.map((id) => d.policyFractions![index.get(id)!]),
         // the report names the blocks of the study's ResNet50 itself; other depths get plain indices
-        ...(d.policyFractions[0].length !== residualBlockCount(PAPER_MODEL.depth) ? { blocks: d.policyFractions[0].map((_, b) => `block ${b}`) } : {}),
+        ...(d.policyFractions[0].length !== residualBlockCount(PAPER_MODEL.depth)
+          ? { blocks: d.policyFractions[0].map((_, b) => `block ${b}`) }
+          : {}),
       });
     }
   }
@@ -247,12 +260,16 @@ async function runAnalysis(exp: Experiment, jobs: readonly Job[]): Promise<Exper
     for (const name of groups) {
       const byNetwork: Record<string, number[]> = {};
       for (const network of config.networks) if (probabilitiesOf[network][name]) byNetwork[network] = probabilitiesOf[network][name];
-      if (Object.keys(byNetwork).length >= 3) results.statistics[name] = summarizeGroupStatistics(byNetwork, { clamp: config.stats.nemenyiClamp });
+      if (Object.keys(byNetwork).length >= 3)
+        results.statistics[name] = summarizeGroupStatistics(byNetwork, { clamp: config.stats.nemenyiClamp });
     }
   }
   if (jobs.some((j) => j.kind === 'radiomics') && jobDone(exp.out, 'radiomics')) {
     const rf = await readJobResult<RadiomicsJobResult>(exp.out, 'radiomics');
-    const scored = score(rf.patients.map((id) => splits.labels[id]), rf.probabilities);
+    const scored = score(
+      rf.patients.map((id) => splits.labels[id]),
+      rf.probabilities,
+    );
     results.baseline = { name: 'Radiomics RF', metrics: scored.metrics, curves: scored.curves, patients: rf.patients.length };
   }
   return results;

@@ -89,7 +89,9 @@ export async function setupExperiment(options: SetupOptions): Promise<Experiment
   const needsWeights = config.networks.filter((n) => n !== 'random');
   const weights = options.weights ? resolve(options.weights) : null;
   if (needsWeights.length > 0 && !weights) {
-    throw new TypeError(`The networks ${needsWeights.join(', ')} start from MedicalNet weights: pass weights (resnet_${config.network.depth}.pth), or run only 'random'`);
+    throw new TypeError(
+      `The networks ${needsWeights.join(', ')} start from MedicalNet weights: pass weights (resnet_${config.network.depth}.pth), or run only 'random'`,
+    );
   }
   if (weights && !existsSync(weights)) throw new RangeError(`The weights file ${weights} does not exist`);
 
@@ -117,7 +119,9 @@ export async function setupExperiment(options: SetupOptions): Promise<Experiment
   const cache = await openCache(cacheDir);
   for (const m of modalities) {
     if (!cache.patients.some((p) => p.modalities.includes(m))) {
-      throw new RangeError(`Every ${m} volume was skipped in preprocessing (${cache.skipped.filter((s) => s.modality === m)[0]?.reason ?? 'no file'}); remove it from modalities`);
+      throw new RangeError(
+        `Every ${m} volume was skipped in preprocessing (${cache.skipped.filter((s) => s.modality === m)[0]?.reason ?? 'no file'}); remove it from modalities`,
+      );
     }
   }
   const groupOf = (m: string) => modalityGroup(m, config.modalityGroups);
@@ -129,7 +133,8 @@ export async function setupExperiment(options: SetupOptions): Promise<Experiment
   }));
   const splitsPath = join(out, 'splits.json');
   const { splits } = await loadOrMakeStudySplits(splitsPath, patients, config.splits, { groups });
-  if (splits.commonTest.length === 0) throw new RangeError('The splits have no common test patient: no patient has every modality group of the grid');
+  if (splits.commonTest.length === 0)
+    throw new RangeError('The splits have no common test patient: no patient has every modality group of the grid');
   const positives = splits.commonTest.filter((id) => splits.labels[id] === 1).length;
   if (positives === 0 || positives === splits.commonTest.length) {
     throw new RangeError(
@@ -161,7 +166,8 @@ export async function setupExperiment(options: SetupOptions): Promise<Experiment
 /** Reads `<out>/experiment.json`, the cache and the splits it names. */
 export async function openExperiment(out: string): Promise<{ file: ExperimentFile; cache: PreparedCohort; splits: Splits }> {
   const path = join(resolve(out), EXPERIMENT_FILE);
-  if (!existsSync(path)) throw new Error(`${path} does not exist: set the experiment up first (spottune experiment --data DIR --out ${out})`);
+  if (!existsSync(path))
+    throw new Error(`${path} does not exist: set the experiment up first (spottune experiment --data DIR --out ${out})`);
   const file = JSON.parse(await readFile(path, 'utf8')) as ExperimentFile;
   if (file.format !== 'spottune3d-experiment') throw new Error(`${path} is not a spottune3d experiment file`);
   const config = resolveExperimentConfig(file.config, path);
@@ -171,5 +177,10 @@ export async function openExperiment(out: string): Promise<{ file: ExperimentFil
 
 /** The plan of a configured experiment: its grid, and the radiomics baseline when enabled. */
 export function planOf(config: ExperimentConfig): ExperimentPlan {
-  return planExperiment({ networks: config.networks, modalities: config.modalities, folds: config.splits.folds, radiomics: config.radiomics });
+  return planExperiment({
+    networks: config.networks,
+    modalities: config.modalities,
+    folds: config.splits.folds,
+    radiomics: config.radiomics,
+  });
 }

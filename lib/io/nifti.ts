@@ -168,18 +168,21 @@ const HEADER_SIZE = { 1: 348, 2: 540 } as const;
  * negative ones, and loops forever on a chain that points back); the chain is walked here, bounded.
  */
 function parseHeader(bytes: Buffer, path: string): NiftiHeader {
-  if (bytes.length < HEADER_SIZE[1]) throw new NiftiError('ERR_NIFTI_FORMAT', `file too short for a NIfTI header (${bytes.length} bytes; NIfTI-1 needs 348)`, path);
+  if (bytes.length < HEADER_SIZE[1])
+    throw new NiftiError('ERR_NIFTI_FORMAT', `file too short for a NIfTI header (${bytes.length} bytes; NIfTI-1 needs 348)`, path);
   const ab = toArrayBuffer(bytes.subarray(0, HEADER_SIZE[2]));
   let version: 1 | 2;
   if (nifti.isNIFTI1(ab)) version = 1;
   else if (nifti.isNIFTI2(ab)) version = 2;
-  else throw new NiftiError('ERR_NIFTI_FORMAT', 'not a NIfTI-1 or NIfTI-2 file (no n+1/n+2 magic; .hdr/.img pairs are not supported)', path);
+  else
+    throw new NiftiError('ERR_NIFTI_FORMAT', 'not a NIfTI-1 or NIfTI-2 file (no n+1/n+2 magic; .hdr/.img pairs are not supported)', path);
   const size = HEADER_SIZE[version];
   if (bytes.length < size) throw new NiftiError('ERR_NIFTI_TRUNCATED', `the NIfTI-2 header ends early: ${bytes.length} of 540 bytes`, path);
   // sizeof_hdr also tells the byte order; the library would throw a plain Error for any other value
   const probe = new DataView(ab);
   const sizeofLE = probe.getInt32(0, true);
-  if (sizeofLE !== size && probe.getInt32(0, false) !== size) throw new NiftiError('ERR_NIFTI_FORMAT', `sizeof_hdr is ${sizeofLE}; a NIfTI-${version} header has ${size}`, path);
+  if (sizeofLE !== size && probe.getInt32(0, false) !== size)
+    throw new NiftiError('ERR_NIFTI_FORMAT', `sizeof_hdr is ${sizeofLE}; a NIfTI-${version} header has ${size}`, path);
   const h = version === 1 ? new nifti.NIFTI1() : new nifti.NIFTI2();
   try {
     h.readHeader(ab.slice(0, size));
@@ -190,7 +193,11 @@ function parseHeader(bytes: Buffer, path: string): NiftiHeader {
   const type = DATATYPES[code];
   if (!type) {
     const what = UNSUPPORTED[code] ?? `code ${code}`;
-    throw new NiftiError('ERR_NIFTI_DATATYPE', `NIfTI datatype ${what} is not supported; expected one of uint8, int8, int16, uint16, int32, uint32, float32, float64 (convert colour or complex images to scalar volumes first)`, path);
+    throw new NiftiError(
+      'ERR_NIFTI_DATATYPE',
+      `NIfTI datatype ${what} is not supported; expected one of uint8, int8, int16, uint16, int32, uint32, float32, float64 (convert colour or complex images to scalar volumes first)`,
+      path,
+    );
   }
   // srow is read here because nifti-reader-js fills `affine` from the qform when qform_code >= sform_code.
   const view = new DataView(ab);
@@ -202,12 +209,17 @@ function parseHeader(bytes: Buffer, path: string): NiftiHeader {
   // a single-file NIfTI stores its voxels after the header and the 4-byte extension flag; an
   // offset inside them would return header bytes as voxels (nibabel refuses these files too)
   if (!Number.isFinite(voxOffset) || voxOffset < size + 4 || voxOffset > Number.MAX_SAFE_INTEGER) {
-    throw new NiftiError('ERR_NIFTI_FORMAT', `vox_offset is ${voxOffset}; the voxels of a .nii start at or after byte ${size + 4}, past the header and the extension flag`, path);
+    throw new NiftiError(
+      'ERR_NIFTI_FORMAT',
+      `vox_offset is ${voxOffset}; the voxels of a .nii start at or after byte ${size + 4}, past the header and the extension flag`,
+      path,
+    );
   }
   const rank = h.dims[0];
   if (!(rank >= 1 && rank <= 7)) throw new NiftiError('ERR_NIFTI_FORMAT', `dim[0] = ${rank} is not a rank in [1, 7]`, path);
   for (let i = 1; i <= rank; i++) {
-    if (!(h.dims[i] >= 0) || !Number.isSafeInteger(h.dims[i])) throw new NiftiError('ERR_NIFTI_FORMAT', `dim[${i}] = ${h.dims[i]} is not a size (rank ${rank})`, path);
+    if (!(h.dims[i] >= 0) || !Number.isSafeInteger(h.dims[i]))
+      throw new NiftiError('ERR_NIFTI_FORMAT', `dim[${i}] = ${h.dims[i]} is not a size (rank ${rank})`, path);
   }
   checkExtensions(bytes, size, Math.floor(voxOffset), le, path);
   return {
@@ -247,8 +259,14 @@ function checkExtensions(bytes: Buffer, size: number, voxOffset: number, le: boo
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   for (let at = size + 4; at + 8 <= end; ) {
     const esize = view.getInt32(at, le);
-    if (esize < 8) throw new NiftiError('ERR_NIFTI_FORMAT', `the extension at byte ${at} has esize ${esize}; an extension holds at least its 8-byte esize and ecode`, path);
-    if (at + esize > voxOffset) throw new NiftiError('ERR_NIFTI_FORMAT', `the extension at byte ${at} (esize ${esize}) runs past vox_offset ${voxOffset}`, path);
+    if (esize < 8)
+      throw new NiftiError(
+        'ERR_NIFTI_FORMAT',
+        `the extension at byte ${at} has esize ${esize}; an extension holds at least its 8-byte esize and ecode`,
+        path,
+      );
+    if (at + esize > voxOffset)
+      throw new NiftiError('ERR_NIFTI_FORMAT', `the extension at byte ${at} (esize ${esize}) runs past vox_offset ${voxOffset}`, path);
     at += esize;
   }
 }
@@ -328,7 +346,13 @@ export async function readNifti(path: string, options: ReadNiftiOptions = {}): P
     if (scaled) scaleInPlace(data, slope, inter);
   }
   const base = { affine: raw.affine, header: raw.header, volumes: raw.volumes, scaled, axisOrder };
-  if (axisOrder === 'ijk') return { ...base, data: reverseAxes(data, shape), shape: [shape[2], shape[1], shape[0]], spacing: [spacing[2], spacing[1], spacing[0]] };
+  if (axisOrder === 'ijk')
+    return {
+      ...base,
+      data: reverseAxes(data, shape),
+      shape: [shape[2], shape[1], shape[0]],
+      spacing: [spacing[2], spacing[1], spacing[0]],
+    };
   return { ...base, data, shape, spacing };
 }
 
@@ -375,9 +399,16 @@ const DEFLATE_MAX_RATIO = 1032;
  */
 function gzipError(err: unknown, path: string, bound?: number): unknown {
   const e = err as NodeJS.ErrnoException;
-  if (e?.code === 'ERR_BUFFER_TOO_LARGE') return new NiftiError('ERR_NIFTI_LIMIT', `the gzip stream inflates past the ${bound ?? 'expected'} bytes its header describes (header, extensions and voxels, plus ${INFLATE_SLACK} bytes of slack)`, path);
-  if (e?.code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(e?.message ?? '')) return new NiftiError('ERR_NIFTI_TRUNCATED', 'the gzip stream ends early (truncated .nii.gz)', path);
-  if (typeof e?.code === 'string' && e.code.startsWith('Z_')) return new NiftiError('ERR_NIFTI_FORMAT', `corrupt gzip data (${e.message})`, path);
+  if (e?.code === 'ERR_BUFFER_TOO_LARGE')
+    return new NiftiError(
+      'ERR_NIFTI_LIMIT',
+      `the gzip stream inflates past the ${bound ?? 'expected'} bytes its header describes (header, extensions and voxels, plus ${INFLATE_SLACK} bytes of slack)`,
+      path,
+    );
+  if (e?.code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(e?.message ?? ''))
+    return new NiftiError('ERR_NIFTI_TRUNCATED', 'the gzip stream ends early (truncated .nii.gz)', path);
+  if (typeof e?.code === 'string' && e.code.startsWith('Z_'))
+    return new NiftiError('ERR_NIFTI_FORMAT', `corrupt gzip data (${e.message})`, path);
   return err;
 }
 
@@ -452,16 +483,28 @@ async function readVolumeBytes(path: string, index: number, mode: InflateMode): 
   const { gz, head, size } = await readHead(path);
   const header = parseHeader(head, path);
   const { count, bytes } = layout(header, path);
-  if (index >= count) throw new RangeError(`Expected options.volume in [0, ${count - 1}] for ${path} (${count} volume(s)) but received ${index}`);
+  if (index >= count)
+    throw new RangeError(`Expected options.volume in [0, ${count - 1}] for ${path} (${count} volume(s)) but received ${index}`);
   const voxOffset = Math.floor(header.voxOffset);
   const start = voxOffset + index * bytes;
   const end = start + bytes;
   const total = voxOffset + count * bytes;
   // refuse before allocating: the file (inflated at most DEFLATE_MAX_RATIO times) cannot hold it
   const capacity = gz ? DEFLATE_MAX_RATIO * size : size;
-  if (end > capacity) throw new NiftiError('ERR_NIFTI_TRUNCATED', `voxel data ends early: the header puts volume ${index} at bytes [${start}, ${end}) but the ${gz ? 'gzipped ' : ''}file has ${size} bytes`, path);
-  if (bytes > MAX_BYTES) throw new NiftiError('ERR_NIFTI_LIMIT', `volume ${index} claims ${bytes} bytes, more than one buffer holds (${MAX_BYTES})`, path);
-  if (gz && mode === 'whole' && total + INFLATE_SLACK > MAX_BYTES) throw new NiftiError('ERR_NIFTI_LIMIT', `inflating the whole file (${total} bytes) needs more than one buffer holds (${MAX_BYTES}); read it with inflate 'stream'`, path);
+  if (end > capacity)
+    throw new NiftiError(
+      'ERR_NIFTI_TRUNCATED',
+      `voxel data ends early: the header puts volume ${index} at bytes [${start}, ${end}) but the ${gz ? 'gzipped ' : ''}file has ${size} bytes`,
+      path,
+    );
+  if (bytes > MAX_BYTES)
+    throw new NiftiError('ERR_NIFTI_LIMIT', `volume ${index} claims ${bytes} bytes, more than one buffer holds (${MAX_BYTES})`, path);
+  if (gz && mode === 'whole' && total + INFLATE_SLACK > MAX_BYTES)
+    throw new NiftiError(
+      'ERR_NIFTI_LIMIT',
+      `inflating the whole file (${total} bytes) needs more than one buffer holds (${MAX_BYTES}); read it with inflate 'stream'`,
+      path,
+    );
   const whole = mode === 'whole' || (mode === 'auto' && 2 * end >= total && total + INFLATE_SLACK <= MAX_BYTES);
   let data: Uint8Array;
   if (!gz) data = await readRange(path, start, end);
@@ -472,13 +515,17 @@ async function readVolumeBytes(path: string, index: number, mode: InflateMode): 
     try {
       // one output chunk of the header's size: no concatenation, no copy; and no more output than
       // the header describes, so a small file that inflates to gigabytes stops early
-      file = await gunzip(file, { chunkSize: Math.max(1 << 16, Math.min(total, DEFLATE_MAX_RATIO * file.length) + 64), maxOutputLength: bound });
+      file = await gunzip(file, {
+        chunkSize: Math.max(1 << 16, Math.min(total, DEFLATE_MAX_RATIO * file.length) + 64),
+        maxOutputLength: bound,
+      });
     } catch (err) {
       throw gzipError(err, path, bound);
     }
     data = file.subarray(start, Math.min(end, file.length));
   }
-  if (data.length < bytes) throw new NiftiError('ERR_NIFTI_TRUNCATED', `voxel data ends early: ${data.length} of ${bytes} bytes of volume ${index}`, path);
+  if (data.length < bytes)
+    throw new NiftiError('ERR_NIFTI_TRUNCATED', `voxel data ends early: ${data.length} of ${bytes} bytes of volume ${index}`, path);
   return { header, bytes: data };
 }
 
@@ -535,7 +582,8 @@ async function streamRange(path: string, start: number, end: number): Promise<Ui
  *   .nii.gz larger than one buffer; RangeError for a volume index past the end.
  */
 export async function readNiftiRaw(path: string, options: ReadNiftiRawOptions = {}): Promise<NiftiRawVolume> {
-  if (typeof path !== 'string' || path.length === 0) throw new TypeError(`Expected a file path for path but received ${describeValue(path)}`);
+  if (typeof path !== 'string' || path.length === 0)
+    throw new TypeError(`Expected a file path for path but received ${describeValue(path)}`);
   const index = checkInteger(options.volume ?? 0, 'options.volume', { min: 0 });
   const mode = checkOneOf(options.inflate ?? 'auto', 'options.inflate', ['auto', 'whole', 'stream'] as const);
   const { header, bytes } = await readVolumeBytes(path, index, mode);
@@ -555,7 +603,11 @@ export async function readNiftiRaw(path: string, options: ReadNiftiRawOptions = 
   if (!Number.isFinite(slope) || slope === 0) [slope, inter] = [1, 0];
   if (!Number.isFinite(inter)) inter = 0;
   const scaled = slope !== 1 || inter !== 0;
-  const spacing: [number, number, number] = [Math.abs(header.pixDims[3] || 1), Math.abs(header.pixDims[2] || 1), Math.abs(header.pixDims[1] || 1)];
+  const spacing: [number, number, number] = [
+    Math.abs(header.pixDims[3] || 1),
+    Math.abs(header.pixDims[2] || 1),
+    Math.abs(header.pixDims[1] || 1),
+  ];
   const shape: [number, number, number] = [nz, ny, nx];
   return { data: stored, stored, shape, spacing, affine: headerAffine(header), header, volumes: count, slope, inter, scaled };
 }
@@ -577,7 +629,8 @@ function scaleInPlace(data: Float32Array, slope: number, inter: number): void {
  * @throws NiftiError ERR_NIFTI_FORMAT, ERR_NIFTI_DATATYPE or ERR_NIFTI_TRUNCATED (a NIfTI-2 header cut short).
  */
 export async function readNiftiHeader(path: string): Promise<NiftiHeader> {
-  if (typeof path !== 'string' || path.length === 0) throw new TypeError(`Expected a file path for path but received ${describeValue(path)}`);
+  if (typeof path !== 'string' || path.length === 0)
+    throw new TypeError(`Expected a file path for path but received ${describeValue(path)}`);
   const { head } = await readHead(path);
   return parseHeader(head, path);
 }
@@ -609,7 +662,10 @@ function affineToQuatern(affine: Affine): { quatern: [number, number, number]; q
   const col = (c: number) => [affine[0][c], affine[1][c], affine[2][c]];
   const zooms = [0, 1, 2].map((c) => Math.hypot(...col(c)) || 1) as [number, number, number];
   const R = [0, 1, 2].map((r) => [0, 1, 2].map((c) => affine[r][c] / zooms[c]));
-  const det = R[0][0] * (R[1][1] * R[2][2] - R[1][2] * R[2][1]) - R[0][1] * (R[1][0] * R[2][2] - R[1][2] * R[2][0]) + R[0][2] * (R[1][0] * R[2][1] - R[1][1] * R[2][0]);
+  const det =
+    R[0][0] * (R[1][1] * R[2][2] - R[1][2] * R[2][1]) -
+    R[0][1] * (R[1][0] * R[2][2] - R[1][2] * R[2][0]) +
+    R[0][2] * (R[1][0] * R[2][1] - R[1][1] * R[2][0]);
   let qfac = 1;
   if (det < 0) {
     qfac = -1;
@@ -731,14 +787,22 @@ function convertVoxels(data: VoxelArray, dtype: VoxelDType): VoxelArray {
  * @example
  * await writeNifti('mask.nii.gz', { data: maskU8, shape: [155, 240, 240], spacing: [1, 1, 1], affine });
  */
-export async function writeNifti(path: string, volume: Volume<VoxelArray> | readonly Volume<VoxelArray>[], options: WriteNiftiOptions = {}): Promise<void> {
-  if (typeof path !== 'string' || path.length === 0) throw new TypeError(`Expected a file path for path but received ${describeValue(path)}`);
+export async function writeNifti(
+  path: string,
+  volume: Volume<VoxelArray> | readonly Volume<VoxelArray>[],
+  options: WriteNiftiOptions = {},
+): Promise<void> {
+  if (typeof path !== 'string' || path.length === 0)
+    throw new TypeError(`Expected a file path for path but received ${describeValue(path)}`);
   const volumes: readonly Volume<VoxelArray>[] = Array.isArray(volume) ? volume : [volume as Volume<VoxelArray>];
   if (volumes.length === 0) throw new RangeError('Expected at least one volume for volume but received an empty array');
   volumes.forEach((v, i) => checkVolume(v, Array.isArray(volume) ? `volume[${i}]` : 'volume'));
   const first = volumes[0];
   for (const [i, v] of volumes.entries()) {
-    if (v.shape.some((d, k) => d !== first.shape[k])) throw new RangeError(`Expected volume[${i}].shape to equal volume[0].shape [${first.shape.join(', ')}] but received [${v.shape.join(', ')}]`);
+    if (v.shape.some((d, k) => d !== first.shape[k]))
+      throw new RangeError(
+        `Expected volume[${i}].shape to equal volume[0].shape [${first.shape.join(', ')}] but received [${v.shape.join(', ')}]`,
+      );
   }
   const axisOrder = checkOneOf(options.axisOrder ?? 'kji', 'options.axisOrder', ['kji', 'ijk'] as const);
   const version = options.version ?? 1;
@@ -746,7 +810,11 @@ export async function writeNifti(path: string, volume: Volume<VoxelArray> | read
   const dtype = options.dtype ? checkOneOf(options.dtype, 'options.dtype', Object.keys(CODES) as VoxelDType[]) : dtypeOf(first.data);
   const level = checkInteger(options.compressionLevel ?? 6, 'options.compressionLevel', { min: 1, max: 9 });
   const affine = first.affine ?? defaultAffine(first.spacing, axisOrder);
-  if (!Array.isArray(affine) || affine.length < 3 || affine.slice(0, 3).some((r) => !Array.isArray(r) || r.length !== 4 || r.some((x) => typeof x !== 'number' || !Number.isFinite(x)))) {
+  if (
+    !Array.isArray(affine) ||
+    affine.length < 3 ||
+    affine.slice(0, 3).some((r) => !Array.isArray(r) || r.length !== 4 || r.some((x) => typeof x !== 'number' || !Number.isFinite(x)))
+  ) {
     throw new TypeError(`Expected volume.affine to be a 4x4 matrix of finite numbers but received ${describeValue(affine)}`);
   }
   // [nx, ny, nz] from the axis order
@@ -777,4 +845,3 @@ function defaultAffine(spacing: readonly number[] | undefined, axisOrder: AxisOr
     [0, 0, 0, 1],
   ];
 }
-

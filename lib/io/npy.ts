@@ -48,7 +48,8 @@ export async function writeNpy(path: string, data: Float32Array, shape: readonly
   if (!(data instanceof Float32Array)) throw new TypeError(`Expected a Float32Array for data but received ${describeValue(data)}`);
   checkShape(shape, 'shape');
   const n = shape.reduce((a, b) => a * b, 1);
-  if (data.length !== n) throw new RangeError(`Expected data to hold ${n} values for shape [${shape.join(', ')}] but it holds ${data.length}`);
+  if (data.length !== n)
+    throw new RangeError(`Expected data to hold ${n} values for shape [${shape.join(', ')}] but it holds ${data.length}`);
   // a 1-tuple needs its trailing comma in Python
   const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
   const unpadded = 10 + dict.length + 1;
@@ -85,7 +86,8 @@ export async function readNpy(path: string): Promise<{ data: Float32Array; shape
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (!descr || !fortran || shapeText === undefined) throw new NpyError('ERR_NPY_FORMAT', `malformed .npy header ${JSON.stringify(header)}`, path);
+  if (!descr || !fortran || shapeText === undefined)
+    throw new NpyError('ERR_NPY_FORMAT', `malformed .npy header ${JSON.stringify(header)}`, path);
   if (fortran === 'True') throw new NpyError('ERR_NPY_FORMAT', 'Fortran-order .npy files are not supported', path);
   const shape = shapeText
     .split(',')

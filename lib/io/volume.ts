@@ -68,14 +68,17 @@ export function dtypeOf(data: VoxelArray): VoxelDType {
  * @throws TypeError / RangeError naming `name`.
  */
 export function checkVolume(volume: unknown, name: string): Volume<VoxelArray> {
-  if (typeof volume !== 'object' || volume === null) throw new TypeError(`Expected a volume for ${name} but received ${describeValue(volume)}`);
+  if (typeof volume !== 'object' || volume === null)
+    throw new TypeError(`Expected a volume for ${name} but received ${describeValue(volume)}`);
   const v = volume as Partial<Volume<VoxelArray>>;
   const shape = checkShape(v.shape, `${name}.shape`, { rank: 3 });
   if (!ArrayBuffer.isView(v.data)) throw new TypeError(`Expected a typed array for ${name}.data but received ${describeValue(v.data)}`);
   dtypeOf(v.data as VoxelArray);
   const n = voxelCount(shape);
   if ((v.data as VoxelArray).length !== n) {
-    throw new RangeError(`Expected ${name}.data to hold ${n} voxels for shape [${shape.join(', ')}] but it holds ${(v.data as VoxelArray).length}`);
+    throw new RangeError(
+      `Expected ${name}.data to hold ${n} voxels for shape [${shape.join(', ')}] but it holds ${(v.data as VoxelArray).length}`,
+    );
   }
   return v as Volume<VoxelArray>;
 }

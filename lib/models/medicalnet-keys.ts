@@ -62,7 +62,8 @@ export function detectArchitecture(stateDict: StateDict): DetectedArchitecture {
   const keys = [...stateDict.keys()];
   const modulePrefix = keys.length > 0 && keys.every((k) => k.startsWith('module.'));
   const sd = modulePrefix ? stripModulePrefix(stateDict) : stateDict;
-  const spottune = [...sd.keys()].some((k) => k.startsWith('blocks.layer')) && [...sd.keys()].some((k) => k.startsWith('parallel_blocks.layer'));
+  const spottune =
+    [...sd.keys()].some((k) => k.startsWith('blocks.layer')) && [...sd.keys()].some((k) => k.startsWith('parallel_blocks.layer'));
   const trunk = new Map<string, HostTensor>();
   for (const [k, v] of sd) {
     if (spottune) {
@@ -125,7 +126,8 @@ export function detectArchitecture(stateDict: StateDict): DetectedArchitecture {
  * @see docs/study.md section 6, deviation 5 (`conv1.weight.repeat(1, C, 1, 1, 1) / C`)
  */
 export function inflateStem(weight: HostTensor, channels: number): HostTensor {
-  if (!Number.isInteger(channels) || channels < 1) throw new RangeError(`Expected a positive integer for channels but received ${describeValue(channels)}`);
+  if (!Number.isInteger(channels) || channels < 1)
+    throw new RangeError(`Expected a positive integer for channels but received ${describeValue(channels)}`);
   const [out, inChannels, ...kernel] = weight.shape;
   if (weight.shape.length !== 5 || inChannels !== 1) {
     throw new RangeError(`inflateStem needs a weight [out, 1, kd, kh, kw] but received shape [${weight.shape.join(', ')}]`);
@@ -166,7 +168,8 @@ export interface MapMedicalNetOptions {
  * @see docs/study.md section 6 (REF's key map left layer3.3-5 random: not copied here)
  */
 export function mapMedicalNet(stateDict: StateDict, target: 'resnet3d' | 'spottune3d', options: MapMedicalNetOptions = {}): StateDict {
-  if (target !== 'resnet3d' && target !== 'spottune3d') throw new RangeError(`Unknown target ${describeValue(target)}; expected "resnet3d" or "spottune3d"`);
+  if (target !== 'resnet3d' && target !== 'spottune3d')
+    throw new RangeError(`Unknown target ${describeValue(target)}; expected "resnet3d" or "spottune3d"`);
   const out: StateDict = new Map();
   for (const [key, tensor] of stripModulePrefix(stateDict)) {
     if (key.startsWith('conv_seg.')) continue;
@@ -231,12 +234,16 @@ export function compareStateDicts(network: StateDict, checkpoint: StateDict, kee
  */
 export function assertCleanLoad(report: LoadReport, what = 'checkpoint'): void {
   if (report.missing.length + report.unexpected.length + report.mismatched.length === 0) return;
-  const list = (label: string, keys: string[]) => (keys.length ? `\n  ${label} (${keys.length}): ${keys.slice(0, 20).join(', ')}${keys.length > 20 ? ', ...' : ''}` : '');
+  const list = (label: string, keys: string[]) =>
+    keys.length ? `\n  ${label} (${keys.length}): ${keys.slice(0, 20).join(', ')}${keys.length > 20 ? ', ...' : ''}` : '';
   const err = new CheckpointError(
     `The ${what} does not fit the network:` +
       list('missing', report.missing) +
       list('unexpected', report.unexpected) +
-      list('mismatched', report.mismatched.map((m) => `${m.key} [${m.expected.join(', ')}] vs [${m.actual.join(', ')}]`)),
+      list(
+        'mismatched',
+        report.mismatched.map((m) => `${m.key} [${m.expected.join(', ')}] vs [${m.actual.join(', ')}]`),
+      ),
     'ERR_CHECKPOINT_MISMATCH',
   );
   throw Object.assign(err, { report });

@@ -11,7 +11,14 @@ import type { StateDict } from '../types.js';
 import { loadPth, stateDictOf, type LoadPthOptions } from '../io/pth/index.js';
 import { RESNET_LAYOUTS } from '../config/model.js';
 import { describeValue } from '../util/validate.js';
-import { assertCleanLoad, compareStateDicts, detectArchitecture, isResNetDepth, mapMedicalNet, type LoadReport } from './medicalnet-keys.js';
+import {
+  assertCleanLoad,
+  compareStateDicts,
+  detectArchitecture,
+  isResNetDepth,
+  mapMedicalNet,
+  type LoadReport,
+} from './medicalnet-keys.js';
 import { createResNet3d } from './network.js';
 
 /** A network that exposes its parameters and buffers by name, like PyTorch's nn.Module. */
@@ -102,10 +109,16 @@ export async function createMedicalNetEncoder(
   const detected = detectArchitecture(checkpoint);
   const depth = options.depth ?? detected.depth;
   if (depth === undefined || !isResNetDepth(depth)) {
-    throw new CheckpointError(`Cannot tell which MedicalNet ResNet these weights are (${detected.summary}); pass options.depth`, 'ERR_CHECKPOINT_LAYOUT');
+    throw new CheckpointError(
+      `Cannot tell which MedicalNet ResNet these weights are (${detected.summary}); pass options.depth`,
+      'ERR_CHECKPOINT_LAYOUT',
+    );
   }
   if (options.depth !== undefined && detected.depth !== undefined && detected.depth !== options.depth) {
-    throw new CheckpointError(`These weights are a ResNet${detected.depth} (${detected.summary}), not a ResNet${options.depth}`, 'ERR_CHECKPOINT_MISMATCH');
+    throw new CheckpointError(
+      `These weights are a ResNet${detected.depth} (${detected.summary}), not a ResNet${options.depth}`,
+      'ERR_CHECKPOINT_MISMATCH',
+    );
   }
   const architecture = RESNET_LAYOUTS[depth];
   const features = 512 * (architecture.block === 'bottleneck' ? 4 : 1);

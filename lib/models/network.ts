@@ -150,7 +150,13 @@ const FLOAT_DTYPES: ReadonlySet<string> = new Set(['float32', 'float64', 'float1
  */
 function checkHostTensor(t: unknown, what: string): HostTensor {
   const given = t as Partial<HostTensor> | null | undefined;
-  if (!given || typeof given !== 'object' || !ArrayBuffer.isView(given.data) || given.data instanceof DataView || !Array.isArray(given.shape)) {
+  if (
+    !given ||
+    typeof given !== 'object' ||
+    !ArrayBuffer.isView(given.data) ||
+    given.data instanceof DataView ||
+    !Array.isArray(given.shape)
+  ) {
     throw new TypeError(`Expected ${what} to be a HostTensor {dtype, shape, data} but received ${describeValue(t)}`);
   }
   const shape = checkShape(given.shape, `${what}.shape`);
@@ -244,22 +250,29 @@ export class Network {
       throw new TypeError(`Expected input to be a Float32Array (a [N, C, D, H, W] batch, float32) but received ${describeValue(input)}`);
     }
     const s = checkShape(shape, 'shape', { rank: 5 });
-    if (s.some((d) => d < 1)) throw new RangeError(`Expected every dimension of shape [N, C, D, H, W] to be positive but received [${s.join(', ')}]`);
+    if (s.some((d) => d < 1))
+      throw new RangeError(`Expected every dimension of shape [N, C, D, H, W] to be positive but received [${s.join(', ')}]`);
     if (s[1] !== this.config.inputChannels) {
-      throw new RangeError(`Expected ${this.config.inputChannels} input channel(s) (shape [N, ${this.config.inputChannels}, D, H, W]) but received shape [${s.join(', ')}]`);
+      throw new RangeError(
+        `Expected ${this.config.inputChannels} input channel(s) (shape [N, ${this.config.inputChannels}, D, H, W]) but received shape [${s.join(', ')}]`,
+      );
     }
     const numel = s.reduce((a, b) => a * b, 1);
-    if (numel !== input.length) throw new RangeError(`Expected shape [${s.join(', ')}] to hold input.length = ${input.length} elements but it holds ${numel}`);
+    if (numel !== input.length)
+      throw new RangeError(`Expected shape [${s.join(', ')}] to hold input.length = ${input.length} elements but it holds ${numel}`);
     return s as VolumeShape;
   }
 
   #checkNoise(noise: unknown, n: number): Float32Array | undefined {
     if (noise === undefined) return undefined;
     if (!this.isSpotTune) throw new TypeError('gumbelNoise applies to SpotTune networks only');
-    if (!(noise instanceof Float32Array)) throw new TypeError(`Expected gumbelNoise to be a Float32Array [N, blocks, 2] but received ${describeValue(noise)}`);
+    if (!(noise instanceof Float32Array))
+      throw new TypeError(`Expected gumbelNoise to be a Float32Array [N, blocks, 2] but received ${describeValue(noise)}`);
     const expected = n * this.policyLength * 2;
     if (noise.length !== expected) {
-      throw new RangeError(`Expected gumbelNoise to hold [${n}, ${this.policyLength}, 2] = ${expected} values but received ${noise.length}`);
+      throw new RangeError(
+        `Expected gumbelNoise to hold [${n}, ${this.policyLength}, 2] = ${expected} values but received ${noise.length}`,
+      );
     }
     return noise;
   }
@@ -268,7 +281,8 @@ export class Network {
     const b = this.policyLength;
     let flat: Float32Array;
     if (Array.isArray(policy)) {
-      if (policy.length !== n) throw new RangeError(`Expected policy to have ${n} rows (one per sample) of ${b} blocks but received ${policy.length} rows`);
+      if (policy.length !== n)
+        throw new RangeError(`Expected policy to have ${n} rows (one per sample) of ${b} blocks but received ${policy.length} rows`);
       flat = new Float32Array(n * b);
       policy.forEach((row: unknown, i) => {
         if (!Array.isArray(row) || row.length !== b) {
@@ -282,9 +296,11 @@ export class Network {
       return flat;
     }
     if (policy instanceof Uint8Array || policy instanceof Float32Array) {
-      if (policy.length !== n * b) throw new RangeError(`Expected policy to hold [${n}, ${b}] = ${n * b} values but received ${policy.length}`);
+      if (policy.length !== n * b)
+        throw new RangeError(`Expected policy to hold [${n}, ${b}] = ${n * b} values but received ${policy.length}`);
       for (let i = 0; i < policy.length; i++) {
-        if (policy[i] !== 0 && policy[i] !== 1) throw new RangeError(`Expected policy values to be 0 or 1 but policy[${i}] is ${policy[i]}`);
+        if (policy[i] !== 0 && policy[i] !== 1)
+          throw new RangeError(`Expected policy values to be 0 or 1 but policy[${i}] is ${policy[i]}`);
       }
       return Float32Array.from(policy);
     }
@@ -302,7 +318,8 @@ export class Network {
     this.#live('predict');
     const s = this.#checkInput(input, shape);
     const routing = options.routing ?? 'select';
-    if (routing !== 'select' && routing !== 'both') throw new RangeError(`Unknown options.routing ${describeValue(routing)}; expected "select" or "both"`);
+    if (routing !== 'select' && routing !== 'both')
+      throw new RangeError(`Unknown options.routing ${describeValue(routing)}; expected "select" or "both"`);
     const opts: NativePredictOptions = {
       policyMode: 'none',
       policy: null,
@@ -336,17 +353,27 @@ export class Network {
    *   state and the schedule, bit for bit (only {@link gradients} is emptied: the previous step's
    *   gradients are freed before the forward pass).
    */
-  async trainStep(input: Float32Array, shape: readonly number[], labels: Float32Array, options: TrainStepOptions): Promise<TrainStepResult> {
+  async trainStep(
+    input: Float32Array,
+    shape: readonly number[],
+    labels: Float32Array,
+    options: TrainStepOptions,
+  ): Promise<TrainStepResult> {
     this.#live('trainStep');
     const s = this.#checkInput(input, shape);
-    if (!(labels instanceof Float32Array)) throw new TypeError(`Expected labels to be a Float32Array [N, numClasses] but received ${describeValue(labels)}`);
+    if (!(labels instanceof Float32Array))
+      throw new TypeError(`Expected labels to be a Float32Array [N, numClasses] but received ${describeValue(labels)}`);
     const expected = s[0] * this.config.numClasses;
-    if (labels.length !== expected) throw new RangeError(`Expected labels to hold [${s[0]}, ${this.config.numClasses}] = ${expected} values but received ${labels.length}`);
+    if (labels.length !== expected)
+      throw new RangeError(
+        `Expected labels to hold [${s[0]}, ${this.config.numClasses}] = ${expected} values but received ${labels.length}`,
+      );
     for (let i = 0; i < labels.length; i++) {
       // BCE-with-logits takes targets in [0, 1] (hard 0/1 or soft); outside it the loss has no minimum.
       if (!(labels[i] >= 0 && labels[i] <= 1)) throw new RangeError(`Expected labels in [0, 1] but labels[${i}] is ${labels[i]}`);
     }
-    if (options === null || typeof options !== 'object') throw new TypeError(`Expected options {seed, tau} but received ${describeValue(options)}`);
+    if (options === null || typeof options !== 'object')
+      throw new TypeError(`Expected options {seed, tau} but received ${describeValue(options)}`);
     // Required for SpotTune; a ResNet has no Gumbel-softmax, so it passes null (a given tau is still checked).
     const tau = this.isSpotTune || options.tau !== undefined ? checkNumber(options.tau, 'options.tau', { min: MIN_GUMBEL_TAU }) : null;
     const opts: NativeTrainStepOptions = {
@@ -454,8 +481,10 @@ export class Network {
 
   // The checked entries of a state dict and the report; throws before anything changes.
   #stateDictPayload(stateDict: StateDict, options: LoadStateDictOptions): { report: LoadReport; entries: NativeEntryIn[] } {
-    if (options === null || typeof options !== 'object') throw new TypeError(`Expected options to be an object but received ${describeValue(options)}`);
-    if (!(stateDict instanceof Map)) throw new TypeError(`Expected stateDict to be a Map<string, HostTensor> but received ${describeValue(stateDict)}`);
+    if (options === null || typeof options !== 'object')
+      throw new TypeError(`Expected options to be an object but received ${describeValue(options)}`);
+    if (!(stateDict instanceof Map))
+      throw new TypeError(`Expected stateDict to be a Map<string, HostTensor> but received ${describeValue(stateDict)}`);
     const strict = options.strict ?? true;
     const inflate = options.inflate ?? true;
     const info = new Map(this.stateInfo().map((e) => [e.name, e]));
@@ -473,7 +502,9 @@ export class Network {
       const ownFloat = FLOAT_DTYPES.has(own.dtype);
       const givenFloat = given.data instanceof Float32Array || given.data instanceof Float64Array;
       if (ownFloat !== givenFloat) {
-        throw new TypeError(`stateDict entry "${key}": expected ${ownFloat ? 'floating-point' : 'integer'} data (${own.dtype}) but received ${describeValue(given.data)}`);
+        throw new TypeError(
+          `stateDict entry "${key}": expected ${ownFloat ? 'floating-point' : 'integer'} data (${own.dtype}) but received ${describeValue(given.data)}`,
+        );
       }
       let tensor: HostTensor = given;
       const isStem = key === 'conv1.weight' || key === 'agent.conv1.weight';
@@ -536,26 +567,36 @@ export class Network {
     for (const [key, t] of state) {
       const match = /^(main|agent)\.(step|exp_avg|exp_avg_sq)\.(.+)$/.exec(key);
       if (!match) {
-        throw new CheckpointError(`Unexpected optimizer state key "${key}"; expected main.|agent. + step.|exp_avg.|exp_avg_sq. + a parameter name`, 'ERR_CHECKPOINT_MISMATCH');
+        throw new CheckpointError(
+          `Unexpected optimizer state key "${key}"; expected main.|agent. + step.|exp_avg.|exp_avg_sq. + a parameter name`,
+          'ERR_CHECKPOINT_MISMATCH',
+        );
       }
       const [, group, field, name] = match;
       const param = trainable.get(`${group}.${name}`);
       if (!param) {
-        throw new CheckpointError(`Optimizer state key "${key}" names no trainable parameter of the ${group === 'agent' ? "agent's" : "network's"} optimizer`, 'ERR_CHECKPOINT_MISMATCH');
+        throw new CheckpointError(
+          `Optimizer state key "${key}" names no trainable parameter of the ${group === 'agent' ? "agent's" : "network's"} optimizer`,
+          'ERR_CHECKPOINT_MISMATCH',
+        );
       }
       const what = `optimizer state entry "${key}"`;
       const tensor = checkHostTensor(t, what);
       if (field === 'step') {
         const count = tensor.data.length === 1 ? Number(tensor.data[0]) : Number.NaN;
         if (!Number.isSafeInteger(count) || count < 0) {
-          throw new RangeError(`Expected ${what} to hold one non-negative integer (Adam's step count) but received ${tensor.data.length} value(s)${tensor.data.length === 1 ? `: ${String(tensor.data[0])}` : ''}`);
+          throw new RangeError(
+            `Expected ${what} to hold one non-negative integer (Adam's step count) but received ${tensor.data.length} value(s)${tensor.data.length === 1 ? `: ${String(tensor.data[0])}` : ''}`,
+          );
         }
       } else {
         if (!(tensor.data instanceof Float32Array || tensor.data instanceof Float64Array)) {
           throw new TypeError(`Expected ${what} to hold floating-point data but received ${describeValue(tensor.data)}`);
         }
         if (tensor.shape.length !== param.shape.length || tensor.shape.some((d, i) => d !== param.shape[i])) {
-          throw new RangeError(`Expected ${what} to have its parameter's shape [${param.shape.join(', ')}] but received [${tensor.shape.join(', ')}]`);
+          throw new RangeError(
+            `Expected ${what} to have its parameter's shape [${param.shape.join(', ')}] but received [${tensor.shape.join(', ')}]`,
+          );
         }
       }
       const seen = fields.get(`${group}.${name}`) ?? new Set<string>();
@@ -565,7 +606,10 @@ export class Network {
       if (seen.size !== 3) {
         const [group, ...rest] = param.split('.');
         const absent = ['step', 'exp_avg', 'exp_avg_sq'].filter((f) => !seen.has(f)).map((f) => `${group}.${f}.${rest.join('.')}`);
-        throw new CheckpointError(`Optimizer state for "${rest.join('.')}" lacks ${absent.map((k) => `"${k}"`).join(' and ')}: step, exp_avg and exp_avg_sq travel together`, 'ERR_CHECKPOINT_MISMATCH');
+        throw new CheckpointError(
+          `Optimizer state for "${rest.join('.')}" lacks ${absent.map((k) => `"${k}"`).join(' and ')}: step, exp_avg and exp_avg_sq travel together`,
+          'ERR_CHECKPOINT_MISMATCH',
+        );
       }
     }
     return fromStateDict(state, 'optimizer state');
@@ -586,7 +630,8 @@ export class Network {
     options: LoadStateDictOptions = {},
   ): Promise<LoadReport> {
     this.#live('loadTrainingState');
-    if (state === null || typeof state !== 'object') throw new TypeError(`Expected state {model, optimizer, scheduler} but received ${describeValue(state)}`);
+    if (state === null || typeof state !== 'object')
+      throw new TypeError(`Expected state {model, optimizer, scheduler} but received ${describeValue(state)}`);
     const { report, entries } = this.#stateDictPayload(state.model, options);
     const optimizer = this.#optimizerPayload(state.optimizer ?? new Map());
     const scheduler = state.scheduler === undefined ? undefined : this.#schedulerPayload(state.scheduler);

@@ -17,14 +17,7 @@ import { NativeLoadError } from './errors.js';
  */
 
 /** A JS-side TypedArray a tensor is copied from or into. */
-export type NativeTypedArray =
-  | Float32Array
-  | Float64Array
-  | Int32Array
-  | Int16Array
-  | Int8Array
-  | Uint8Array
-  | BigInt64Array;
+export type NativeTypedArray = Float32Array | Float64Array | Int32Array | Int16Array | Int8Array | Uint8Array | BigInt64Array;
 
 /** A dtype name as native/bridge/common.cc parses and prints it. */
 export type NativeDType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
@@ -224,7 +217,12 @@ export interface NativeNetwork {
   /** `input` float32 [N, C, D, H, W] with `shape`. */
   predict(input: Float32Array, shape: readonly number[], options: NativePredictOptions): Promise<NativePrediction>;
   /** `labels` float32 [N, numClasses]. */
-  trainStep(input: Float32Array, shape: readonly number[], labels: Float32Array, options: NativeTrainStepOptions): Promise<NativeTrainStepResult>;
+  trainStep(
+    input: Float32Array,
+    shape: readonly number[],
+    labels: Float32Array,
+    options: NativeTrainStepOptions,
+  ): Promise<NativeTrainStepResult>;
   schedulerStep(metric: number): { reduced: boolean; learningRates: number[] };
   schedulerState(): NativeSchedulerState;
   loadSchedulerState(state: NativeSchedulerState): void;

@@ -10,7 +10,15 @@ import { readNifti } from '../io/nifti.js';
 import { extractFromRegion, flattenFeatures } from './extract.js';
 import { FIRST_ORDER_FEATURES, GLCM_FEATURES, GLSZM_FEATURES, NGTDM_FEATURES } from './features.js';
 import { discretise, locateRegions, RadiomicsError, roiOf } from './roi.js';
-import { pickRegions, STUDY_FEATURES, studyFeatures, TUMOUR_REGIONS, type FeatureExclusion, type PatientVolumes, type TumourRegion } from './study.js';
+import {
+  pickRegions,
+  STUDY_FEATURES,
+  studyFeatures,
+  TUMOUR_REGIONS,
+  type FeatureExclusion,
+  type PatientVolumes,
+  type TumourRegion,
+} from './study.js';
 
 /** One patient's row. */
 export interface CohortFeatureRow {
@@ -58,14 +66,19 @@ const ALL_FEATURES = [
  * @throws what readNifti throws for unreadable files; RangeError when a volume's grid differs
  *   from its mask's
  */
-export async function extractCohortRadiomics(patients: readonly CohortPatient[], options: CohortRadiomicsOptions = {}): Promise<CohortFeatures> {
+export async function extractCohortRadiomics(
+  patients: readonly CohortPatient[],
+  options: CohortRadiomicsOptions = {},
+): Promise<CohortFeatures> {
   const config = RadiomicsSchema.parse({ ...options.radiomics });
   const regions = options.regions ?? (Object.keys(TUMOUR_REGIONS) as TumourRegion[]);
   const present = new Set(patients.flatMap((p) => Object.keys(p.images)));
   const modalities = options.modalities ?? (options.study ? [...MODALITY_GROUPS.struct] : [...present]);
   const columns = options.study
     ? STUDY_FEATURES.map((f) => f.name)
-    : modalities.flatMap((m) => regions.flatMap((r) => ALL_FEATURES.filter((f) => config.classes.includes(f.split('_')[0] as 'glcm')).map((f) => `${m}_${r}_${f}`)));
+    : modalities.flatMap((m) =>
+        regions.flatMap((r) => ALL_FEATURES.filter((f) => config.classes.includes(f.split('_')[0] as 'glcm')).map((f) => `${m}_${r}_${f}`)),
+      );
   const rows: CohortFeatureRow[] = [];
   for (const [k, patient] of patients.entries()) {
     const mask = await readNifti(patient.mask);

@@ -83,7 +83,11 @@ export function extractFromRegion(region: PreparedRegion): RadiomicsResult {
   const classes = new Set(config.classes);
   if (classes.has('firstorder')) result.firstorder = firstOrderFeatures(roi, discretised, config.voxelArrayShift);
   if (classes.has('glcm')) {
-    const glcm = computeGlcm(roi, discretised, { symmetrical: config.symmetricalGLCM, weightingNorm: config.weightingNorm, spacing: region.spacing });
+    const glcm = computeGlcm(roi, discretised, {
+      symmetrical: config.symmetricalGLCM,
+      weightingNorm: config.weightingNorm,
+      spacing: region.spacing,
+    });
     if (glcm.matrices.length === 0) throw noNeighbours('GLCM', roi);
     result.matrices.glcm = glcm;
     result.glcm = glcmFeatures(glcm, discretised.maxLevel);

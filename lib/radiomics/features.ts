@@ -13,21 +13,68 @@ import type { Discretised, Roi } from './roi.js';
 const EPS = 2 ** -52;
 
 export const FIRST_ORDER_FEATURES = [
-  'Energy', 'TotalEnergy', 'Entropy', 'Minimum', '10Percentile', '90Percentile', 'Maximum', 'Mean',
-  'Median', 'InterquartileRange', 'Range', 'MeanAbsoluteDeviation', 'RobustMeanAbsoluteDeviation',
-  'RootMeanSquared', 'StandardDeviation', 'Skewness', 'Kurtosis', 'Variance', 'Uniformity',
+  'Energy',
+  'TotalEnergy',
+  'Entropy',
+  'Minimum',
+  '10Percentile',
+  '90Percentile',
+  'Maximum',
+  'Mean',
+  'Median',
+  'InterquartileRange',
+  'Range',
+  'MeanAbsoluteDeviation',
+  'RobustMeanAbsoluteDeviation',
+  'RootMeanSquared',
+  'StandardDeviation',
+  'Skewness',
+  'Kurtosis',
+  'Variance',
+  'Uniformity',
 ] as const;
 export const GLCM_FEATURES = [
-  'Autocorrelation', 'JointAverage', 'ClusterProminence', 'ClusterShade', 'ClusterTendency', 'Contrast',
-  'Correlation', 'DifferenceAverage', 'DifferenceEntropy', 'DifferenceVariance', 'JointEnergy',
-  'JointEntropy', 'Imc1', 'Imc2', 'Idm', 'MCC', 'Idmn', 'Id', 'Idn', 'InverseVariance',
-  'MaximumProbability', 'SumAverage', 'SumEntropy', 'SumSquares',
+  'Autocorrelation',
+  'JointAverage',
+  'ClusterProminence',
+  'ClusterShade',
+  'ClusterTendency',
+  'Contrast',
+  'Correlation',
+  'DifferenceAverage',
+  'DifferenceEntropy',
+  'DifferenceVariance',
+  'JointEnergy',
+  'JointEntropy',
+  'Imc1',
+  'Imc2',
+  'Idm',
+  'MCC',
+  'Idmn',
+  'Id',
+  'Idn',
+  'InverseVariance',
+  'MaximumProbability',
+  'SumAverage',
+  'SumEntropy',
+  'SumSquares',
 ] as const;
 export const GLSZM_FEATURES = [
-  'SmallAreaEmphasis', 'LargeAreaEmphasis', 'GrayLevelNonUniformity', 'GrayLevelNonUniformityNormalized',
-  'SizeZoneNonUniformity', 'SizeZoneNonUniformityNormalized', 'ZonePercentage', 'GrayLevelVariance',
-  'ZoneVariance', 'ZoneEntropy', 'LowGrayLevelZoneEmphasis', 'HighGrayLevelZoneEmphasis',
-  'SmallAreaLowGrayLevelEmphasis', 'SmallAreaHighGrayLevelEmphasis', 'LargeAreaLowGrayLevelEmphasis',
+  'SmallAreaEmphasis',
+  'LargeAreaEmphasis',
+  'GrayLevelNonUniformity',
+  'GrayLevelNonUniformityNormalized',
+  'SizeZoneNonUniformity',
+  'SizeZoneNonUniformityNormalized',
+  'ZonePercentage',
+  'GrayLevelVariance',
+  'ZoneVariance',
+  'ZoneEntropy',
+  'LowGrayLevelZoneEmphasis',
+  'HighGrayLevelZoneEmphasis',
+  'SmallAreaLowGrayLevelEmphasis',
+  'SmallAreaHighGrayLevelEmphasis',
+  'LargeAreaLowGrayLevelEmphasis',
   'LargeAreaHighGrayLevelEmphasis',
 ] as const;
 export const NGTDM_FEATURES = ['Coarseness', 'Contrast', 'Busyness', 'Complexity', 'Strength'] as const;
@@ -46,14 +93,18 @@ export function firstOrderFeatures(roi: Roi, disc: Discretised, voxelArrayShift:
   const x = roi.roiValues;
   const n = x.length;
   const sorted = Float64Array.from(x).sort();
-  let sum = 0, energy = 0;
+  let sum = 0,
+    energy = 0;
   for (let k = 0; k < n; k++) {
     sum += x[k];
     const shifted = x[k] + voxelArrayShift;
     energy += shifted * shifted;
   }
   const mean = sum / n;
-  let m2 = 0, m3 = 0, m4 = 0, mad = 0;
+  let m2 = 0,
+    m3 = 0,
+    m4 = 0,
+    mad = 0;
   for (let k = 0; k < n; k++) {
     const c = x[k] - mean;
     const c2 = c * c;
@@ -69,7 +120,8 @@ export function firstOrderFeatures(roi: Roi, disc: Discretised, voxelArrayShift:
   const p10 = percentile(sorted, 10);
   const p90 = percentile(sorted, 90);
   // Robust MAD: the voxels within [P10, P90], their mean absolute deviation from their own mean.
-  let rSum = 0, rCount = 0;
+  let rSum = 0,
+    rCount = 0;
   for (let k = 0; k < n; k++) if (x[k] >= p10 && x[k] <= p90) (rSum += x[k]), rCount++;
   const rMean = rSum / rCount;
   let rMad = 0;
@@ -78,7 +130,8 @@ export function firstOrderFeatures(roi: Roi, disc: Discretised, voxelArrayShift:
   // Histogram of the discretised levels 1..Ng (PyRadiomics's p_i over all bins up to the highest).
   const hist = new Float64Array(disc.maxLevel + 1);
   for (let q = 0; q < disc.bins.length; q++) if (disc.bins[q] > 0) hist[disc.bins[q]]++;
-  let entropy = 0, uniformity = 0;
+  let entropy = 0,
+    uniformity = 0;
   for (let level = 1; level <= disc.maxLevel; level++) {
     const p = hist[level] / n;
     entropy -= p * Math.log2(p + EPS);
@@ -113,7 +166,8 @@ function percentile(sorted: Float64Array, q: number): number {
   const lo = Math.floor(index);
   const hi = Math.min(lo + 1, sorted.length - 1);
   const t = index - lo;
-  const a = sorted[lo], b = sorted[hi];
+  const a = sorted[lo],
+    b = sorted[hi];
   const diff = b - a;
   return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
 }
@@ -135,8 +189,15 @@ export function glcmFeatures(glcm: GlcmMatrices, maxLevel: number): Record<GlcmF
 
 function glcmDirection(P: Float64Array, levels: Int32Array, Ng: number): Record<GlcmFeature, number> {
   const nl = levels.length;
-  const px = new Float64Array(nl), py = new Float64Array(nl);
-  let ux = 0, uy = 0, autocorrelation = 0, contrast = 0, jointEnergy = 0, maxP = 0, hxy = 0;
+  const px = new Float64Array(nl),
+    py = new Float64Array(nl);
+  let ux = 0,
+    uy = 0,
+    autocorrelation = 0,
+    contrast = 0,
+    jointEnergy = 0,
+    maxP = 0,
+    hxy = 0;
   const pSum = new Float64Array(2 * Ng + 1); // index k = i + j
   const pDiff = new Float64Array(Ng); // index k = |i - j|
   for (let a = 0; a < nl; a++) {
@@ -157,12 +218,20 @@ function glcmDirection(P: Float64Array, levels: Int32Array, Ng: number): Record<
       pDiff[Math.abs(i - j)] += p;
     }
   }
-  let hx = 0, hy = 0;
+  let hx = 0,
+    hy = 0;
   for (let a = 0; a < nl; a++) {
     hx -= px[a] * Math.log2(px[a] + EPS);
     hy -= py[a] * Math.log2(py[a] + EPS);
   }
-  let prominence = 0, shade = 0, tendency = 0, varX = 0, varY = 0, cov = 0, hxy1 = 0, hxy2 = 0;
+  let prominence = 0,
+    shade = 0,
+    tendency = 0,
+    varX = 0,
+    varY = 0,
+    cov = 0,
+    hxy1 = 0,
+    hxy2 = 0;
   for (let a = 0; a < nl; a++) {
     const i = levels[a];
     for (let b = 0; b < nl; b++) {
@@ -181,12 +250,19 @@ function glcmDirection(P: Float64Array, levels: Int32Array, Ng: number): Record<
     }
   }
   const sigma = Math.sqrt(varX) * Math.sqrt(varY);
-  let sumAverage = 0, sumEntropy = 0;
+  let sumAverage = 0,
+    sumEntropy = 0;
   for (let k = 2; k <= 2 * Ng; k++) {
     sumAverage += k * pSum[k];
     sumEntropy -= pSum[k] * Math.log2(pSum[k] + EPS);
   }
-  let diffAverage = 0, diffEntropy = 0, idm = 0, idmn = 0, id = 0, idn = 0, inverseVariance = 0;
+  let diffAverage = 0,
+    diffEntropy = 0,
+    idm = 0,
+    idmn = 0,
+    id = 0,
+    idn = 0,
+    inverseVariance = 0;
   for (let k = 0; k < Ng; k++) {
     const p = pDiff[k];
     diffAverage += k * p;
@@ -255,12 +331,20 @@ function mcc(P: Float64Array, px: Float64Array, py: Float64Array): number {
 /** GLSZM features (PyRadiomics's glszm class); Nz = number of zones, Np = ROI voxels. */
 export function glszmFeatures(glszm: GlszmMatrix): Record<GlszmFeature, number> {
   const { grayLevels, zoneSizes, counts, voxelCount } = glszm;
-  const ng = grayLevels.length, ns = zoneSizes.length;
+  const ng = grayLevels.length,
+    ns = zoneSizes.length;
   let nz = 0;
   for (const c of counts) nz += c;
   if (nz === 0) nz = 1;
-  const pg = new Float64Array(ng), ps = new Float64Array(ns);
-  let sale = 0, sahgle = 0, lalgle = 0, lahgle = 0, uI = 0, uJ = 0, entropy = 0;
+  const pg = new Float64Array(ng),
+    ps = new Float64Array(ns);
+  let sale = 0,
+    sahgle = 0,
+    lalgle = 0,
+    lahgle = 0,
+    uI = 0,
+    uJ = 0,
+    entropy = 0;
   for (let a = 0; a < ng; a++) {
     const i = grayLevels[a];
     for (let b = 0; b < ns; b++) {
@@ -278,7 +362,8 @@ export function glszmFeatures(glszm: GlszmMatrix): Record<GlszmFeature, number> 
       entropy -= p * Math.log2(p + EPS);
     }
   }
-  let glv = 0, zv = 0;
+  let glv = 0,
+    zv = 0;
   for (let a = 0; a < ng; a++) {
     for (let b = 0; b < ns; b++) {
       const p = counts[a * ns + b] / nz;
@@ -286,14 +371,18 @@ export function glszmFeatures(glszm: GlszmMatrix): Record<GlszmFeature, number> 
       zv += p * (zoneSizes[b] - uJ) ** 2;
     }
   }
-  let sae = 0, lae = 0, szn = 0;
+  let sae = 0,
+    lae = 0,
+    szn = 0;
   for (let b = 0; b < ns; b++) {
     const j = zoneSizes[b];
     sae += ps[b] / (j * j);
     lae += ps[b] * j * j;
     szn += ps[b] * ps[b];
   }
-  let gln = 0, lglze = 0, hglze = 0;
+  let gln = 0,
+    lglze = 0,
+    hglze = 0;
   for (let a = 0; a < ng; a++) {
     const i = grayLevels[a];
     gln += pg[a] * pg[a];
@@ -327,7 +416,8 @@ export function glszmFeatures(glszm: GlszmMatrix): Record<GlszmFeature, number> 
 export function ngtdmFeatures(ngtdm: NgtdmMatrix): Record<NgtdmFeature, number> {
   const { grayLevels: g, n, s } = ngtdm;
   const nl = g.length;
-  let nvp = 0, sumS = 0;
+  let nvp = 0,
+    sumS = 0;
   for (let k = 0; k < nl; k++) {
     nvp += n[k];
     sumS += s[k];
@@ -335,7 +425,10 @@ export function ngtdmFeatures(ngtdm: NgtdmMatrix): Record<NgtdmFeature, number> 
   const p = Float64Array.from(n, (v) => v / nvp);
   let sumPS = 0;
   for (let k = 0; k < nl; k++) sumPS += p[k] * s[k];
-  let contrastSum = 0, absDiff = 0, complexity = 0, strength = 0;
+  let contrastSum = 0,
+    absDiff = 0,
+    complexity = 0,
+    strength = 0;
   for (let a = 0; a < nl; a++) {
     for (let b = 0; b < nl; b++) {
       if (p[a] * p[b] === 0) continue;

@@ -30,7 +30,20 @@ export {
   type GlszmMatrix,
   type NgtdmMatrix,
 } from './matrices.js';
-export { RadiomicsError, selectRoi, locateRegion, locateRegions, roiOf, discretise, binEdges, type RadiomicsVolume, type RegionMask, type Roi, type Discretised, type NumericArray } from './roi.js';
+export {
+  RadiomicsError,
+  selectRoi,
+  locateRegion,
+  locateRegions,
+  roiOf,
+  discretise,
+  binEdges,
+  type RadiomicsVolume,
+  type RegionMask,
+  type Roi,
+  type Discretised,
+  type NumericArray,
+} from './roi.js';
 export { RandomForestClassifier, type DecisionTree } from './random-forest.js';
 export {
   STUDY_FEATURES,
@@ -45,4 +58,10 @@ export {
   type StudyFeatureValues,
   type RadiomicsBaselineInput,
 } from './study.js';
-export { extractCohortRadiomics, cohortFeaturesToCsv, type CohortFeatures, type CohortFeatureRow, type CohortRadiomicsOptions } from './cohort.js';
+export {
+  extractCohortRadiomics,
+  cohortFeaturesToCsv,
+  type CohortFeatures,
+  type CohortFeatureRow,
+  type CohortRadiomicsOptions,
+} from './cohort.js';

@@ -11,8 +11,19 @@ import type { Discretised, Roi } from './roi.js';
  * (imageoperations.generateAngles for distance 1, 3D).
  */
 export const GLCM_DIRECTIONS: ReadonlyArray<readonly [number, number, number]> = [
-  [1, 1, 1], [1, 1, 0], [1, 1, -1], [1, 0, 1], [1, 0, 0], [1, 0, -1], [1, -1, 1],
-  [1, -1, 0], [1, -1, -1], [0, 1, 1], [0, 1, 0], [0, 1, -1], [0, 0, 1],
+  [1, 1, 1],
+  [1, 1, 0],
+  [1, 1, -1],
+  [1, 0, 1],
+  [1, 0, 0],
+  [1, 0, -1],
+  [1, -1, 1],
+  [1, -1, 0],
+  [1, -1, -1],
+  [0, 1, 1],
+  [0, 1, 0],
+  [0, 1, -1],
+  [0, 0, 1],
 ];
 
 /** The 26 neighbours at Chebyshev distance 1. */
@@ -79,7 +90,8 @@ export function computeGlcm(roi: Roi, disc: Discretised, options: GlcmOptions = 
           if (x2 < 0 || x2 >= w) continue;
           const b = bins[row2 + x2];
           if (b === 0) continue;
-          const i = index[a], j = index[b];
+          const i = index[a],
+            j = index[b];
           m[i * nl + j] += 1;
           if (symmetrical) m[j * nl + i] += 1;
           total += symmetrical ? 2 : 1;
@@ -98,10 +110,13 @@ export function computeGlcm(roi: Roi, disc: Discretised, options: GlcmOptions = 
     directions.forEach((dir, a) => {
       const steps = dir.map((o, axis) => Math.abs(o) * spacing[axis]);
       const distance =
-        weightingNorm === 'manhattan' ? steps.reduce((u, v) => u + v, 0) ** 2
-        : weightingNorm === 'euclidean' ? steps.reduce((u, v) => u + v * v, 0)
-        : weightingNorm === 'infinity' ? Math.max(...steps) ** 2
-        : 0;
+        weightingNorm === 'manhattan'
+          ? steps.reduce((u, v) => u + v, 0) ** 2
+          : weightingNorm === 'euclidean'
+            ? steps.reduce((u, v) => u + v * v, 0)
+            : weightingNorm === 'infinity'
+              ? Math.max(...steps) ** 2
+              : 0;
       const weight = Math.exp(-distance);
       for (let k = 0; k < merged.length; k++) merged[k] += weight * matrices[a][k];
       total += weight * counts[a];
@@ -182,7 +197,8 @@ export function computeGlszm(roi: Roi, disc: Discretised): GlszmMatrix {
  */
 function padded(roi: Roi, disc: Discretised): { bins: Int32Array; offsets: Int32Array } {
   const [d, h, w] = roi.shape;
-  const H = h + 2, W = w + 2;
+  const H = h + 2,
+    W = w + 2;
   const bins = new Int32Array((d + 2) * H * W);
   for (let z = 0, q = 0; z < d; z++) {
     for (let y = 0; y < h; y++) {

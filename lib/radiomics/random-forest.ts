@@ -104,10 +104,13 @@ export class RandomForestClassifier {
     const cfg = this.config;
     const maxFeatures = Math.min(
       p,
-      cfg.maxFeatures === 'sqrt' ? Math.max(1, Math.floor(Math.sqrt(p)))
-      : cfg.maxFeatures === 'log2' ? Math.max(1, Math.floor(Math.log2(p)))
-      : cfg.maxFeatures === 'all' ? p
-      : cfg.maxFeatures,
+      cfg.maxFeatures === 'sqrt'
+        ? Math.max(1, Math.floor(Math.sqrt(p)))
+        : cfg.maxFeatures === 'log2'
+          ? Math.max(1, Math.floor(Math.log2(p)))
+          : cfg.maxFeatures === 'all'
+            ? p
+            : cfg.maxFeatures,
     );
     // Rows in ascending order of each feature, computed once: a node lists its rows in feature
     // order by filtering this order through its membership flags.
@@ -153,17 +156,21 @@ export class RandomForestClassifier {
 }
 
 function checkMatrix(X: ArrayLike<ArrayLike<number>>, name: string): { columns: Float64Array[]; n: number; p: number } {
-  if (!X || typeof X.length !== 'number' || X.length === 0) throw new TypeError(`Expected ${name} to be a non-empty array of rows but received ${describeValue(X)}`);
+  if (!X || typeof X.length !== 'number' || X.length === 0)
+    throw new TypeError(`Expected ${name} to be a non-empty array of rows but received ${describeValue(X)}`);
   const n = X.length;
   const p = X[0]?.length;
-  if (typeof p !== 'number' || p === 0) throw new TypeError(`Expected ${name}[0] to be a non-empty row of numbers but received ${describeValue(X[0])}`);
+  if (typeof p !== 'number' || p === 0)
+    throw new TypeError(`Expected ${name}[0] to be a non-empty row of numbers but received ${describeValue(X[0])}`);
   const columns = Array.from({ length: p }, () => new Float64Array(n));
   for (let i = 0; i < n; i++) {
     const row = X[i];
-    if (!row || row.length !== p) throw new RangeError(`Expected every row of ${name} to have ${p} features but ${name}[${i}] is ${describeValue(row)}`);
+    if (!row || row.length !== p)
+      throw new RangeError(`Expected every row of ${name} to have ${p} features but ${name}[${i}] is ${describeValue(row)}`);
     for (let j = 0; j < p; j++) {
       const v = row[j];
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new RangeError(`Expected finite numbers in ${name} but ${name}[${i}][${j}] is ${describeValue(v)}`);
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw new RangeError(`Expected finite numbers in ${name} but ${name}[${i}][${j}] is ${describeValue(v)}`);
       columns[j][i] = v;
     }
   }
@@ -183,8 +190,13 @@ function growTree(
   const n = labels.length;
   const p = columns.length;
   const maxDepth = cfg.maxDepth ?? Infinity;
-  const feature: number[] = [], threshold: number[] = [], left: number[] = [], right: number[] = [], value: number[] = [];
-  const samples: number[] = [], depths: number[] = [];
+  const feature: number[] = [],
+    threshold: number[] = [],
+    left: number[] = [],
+    right: number[] = [],
+    value: number[] = [];
+  const samples: number[] = [],
+    depths: number[] = [];
   const member = new Uint8Array(n);
   const features = Int32Array.from({ length: p }, (_, j) => j);
   const sortedRows = new Int32Array(n);
@@ -197,7 +209,8 @@ function growTree(
     right.push(-1);
     samples.push(rows.length);
     depths.push(depth);
-    let wTotal = 0, wPos = 0;
+    let wTotal = 0,
+      wPos = 0;
     for (const i of rows) {
       wTotal += weight[i];
       if (labels[i]) wPos += weight[i];
@@ -209,7 +222,9 @@ function growTree(
     if (depth >= maxDepth || count < cfg.minSamplesSplit || count < 2 * cfg.minSamplesLeaf || impurity <= IMPURITY_EPSILON) return id;
 
     // Draw features without replacement until maxFeatures non-constant ones were evaluated.
-    let bestScore = -Infinity, bestFeature = -1, bestThreshold = 0;
+    let bestScore = -Infinity,
+      bestFeature = -1,
+      bestThreshold = 0;
     let evaluated = 0;
     for (let k = 0; k < p && evaluated < maxFeatures; k++) {
       const pick = k + rng.int(p - k);
@@ -222,7 +237,8 @@ function growTree(
       for (const i of rows) member[i] = 0;
       if (col[sortedRows[m - 1]] <= col[sortedRows[0]] + FEATURE_THRESHOLD) continue; // constant here
       evaluated++;
-      let wl = 0, wlPos = 0;
+      let wl = 0,
+        wlPos = 0;
       for (let s = 0; s < m - 1; s++) {
         const i = sortedRows[s];
         wl += weight[i];
@@ -230,10 +246,12 @@ function growTree(
         const nLeft = s + 1;
         if (nLeft < cfg.minSamplesLeaf) continue;
         if (m - nLeft < cfg.minSamplesLeaf) break;
-        const a = col[i], b = col[sortedRows[s + 1]];
+        const a = col[i],
+          b = col[sortedRows[s + 1]];
         if (b <= a + FEATURE_THRESHOLD) continue;
         // scikit-learn's Gini proxy: maximise sum_c wLc^2 / wL + sum_c wRc^2 / wR.
-        const wr = wTotal - wl, wrPos = wPos - wlPos;
+        const wr = wTotal - wl,
+          wrPos = wPos - wlPos;
         const score = (wlPos * wlPos + (wl - wlPos) * (wl - wlPos)) / wl + (wrPos * wrPos + (wr - wrPos) * (wr - wrPos)) / wr;
         if (score > bestScore) {
           bestScore = score;

@@ -133,7 +133,12 @@ export function locateRegions<K extends string>(
   const out = {} as Record<K, RegionMask | RadiomicsError>;
   names.forEach((name, r) => {
     const labels = labelSets[r];
-    let z0 = D, y0 = H, x0 = W, z1 = -1, y1 = -1, x1 = -1;
+    let z0 = D,
+      y0 = H,
+      x0 = W,
+      z1 = -1,
+      y1 = -1,
+      x1 = -1;
     const member = new Uint8Array(distinct.length + 1);
     for (const l of labels) {
       const k = distinct.indexOf(l);
@@ -148,10 +153,15 @@ export function locateRegions<K extends string>(
       x1 = Math.max(x1, box[b + 5]);
     }
     if (z1 < 0) {
-      out[name] = new RadiomicsError('ERR_EMPTY_ROI', `The mask has no voxel with label ${labels.join(' or ')}: the region of interest is empty`);
+      out[name] = new RadiomicsError(
+        'ERR_EMPTY_ROI',
+        `The mask has no voxel with label ${labels.join(' or ')}: the region of interest is empty`,
+      );
       return;
     }
-    const d = z1 - z0 + 1, h = y1 - y0 + 1, w = x1 - x0 + 1;
+    const d = z1 - z0 + 1,
+      h = y1 - y0 + 1,
+      w = x1 - x0 + 1;
     const inRoi = new Uint8Array(d * h * w);
     let voxelCount = 0;
     for (let z = 0, q = 0; z < d; z++) {
@@ -247,14 +257,16 @@ function pyMod(a: number, b: number): number {
  * value. Fixed count N: `numpy.histogram(values, N)` edges with the last edge raised by 1.
  */
 export function binEdges(roiValues: Float64Array, { binWidth, binCount }: { binWidth: number; binCount?: number }): Float64Array {
-  let min = Infinity, max = -Infinity;
+  let min = Infinity,
+    max = -Infinity;
   for (const v of roiValues) {
     if (v < min) min = v;
     if (v > max) max = v;
   }
   if (binCount !== undefined) {
     // numpy.histogram: linspace(min, max, N + 1); an all-equal range becomes [min - 0.5, max + 0.5].
-    let lo = min, hi = max;
+    let lo = min,
+      hi = max;
     if (lo === hi) {
       lo -= 0.5;
       hi += 0.5;
@@ -276,7 +288,8 @@ export function binEdges(roiValues: Float64Array, { binWidth, binCount }: { binW
 
 /** numpy.digitize(x, edges) for ascending edges: the i with edges[i-1] <= x < edges[i]. */
 function digitize(x: number, edges: Float64Array): number {
-  let lo = 0, hi = edges.length; // first index with edges[index] > x
+  let lo = 0,
+    hi = edges.length; // first index with edges[index] > x
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (edges[mid] <= x) lo = mid + 1;

@@ -29,10 +29,16 @@ export type TumourRegion = keyof typeof TUMOUR_REGIONS;
  * BraTS share labels 1, 2, 4), or a cohort's own region definitions.
  * @throws RangeError when `definitions` lacks a named region
  */
-export function pickRegions(names: readonly TumourRegion[], definitions: Readonly<Record<string, readonly number[]>> = TUMOUR_REGIONS): Record<TumourRegion, readonly number[]> {
+export function pickRegions(
+  names: readonly TumourRegion[],
+  definitions: Readonly<Record<string, readonly number[]>> = TUMOUR_REGIONS,
+): Record<TumourRegion, readonly number[]> {
   const out = {} as Record<TumourRegion, readonly number[]>;
   for (const name of names) {
-    if (!definitions[name]) throw new RangeError(`The region definitions lack ${JSON.stringify(name)} (the study's features need ${Object.keys(TUMOUR_REGIONS).join(', ')}); they define ${Object.keys(definitions).join(', ')}`);
+    if (!definitions[name])
+      throw new RangeError(
+        `The region definitions lack ${JSON.stringify(name)} (the study's features need ${Object.keys(TUMOUR_REGIONS).join(', ')}); they define ${Object.keys(definitions).join(', ')}`,
+      );
     out[name] = definitions[name];
   }
   return out;
@@ -53,8 +59,20 @@ export const STUDY_FEATURES: readonly StudyFeature[] = [
   { name: 'T1_core_firstorder_Skewness', modality: 'T1', region: 'core', featureClass: 'firstorder', feature: 'Skewness' },
   { name: 'T1_oedema_firstorder_Energy', modality: 'T1', region: 'oedema', featureClass: 'firstorder', feature: 'Energy' },
   { name: 'FLAIR_necrotic_glcm_Contrast', modality: 'FLAIR', region: 'necrotic', featureClass: 'glcm', feature: 'Contrast' },
-  { name: 'T1GD_enhancing_glszm_GrayLevelVariance', modality: 'T1GD', region: 'enhancing', featureClass: 'glszm', feature: 'GrayLevelVariance' },
-  { name: 'T2_oedema_glszm_LowGrayLevelZoneEmphasis', modality: 'T2', region: 'oedema', featureClass: 'glszm', feature: 'LowGrayLevelZoneEmphasis' },
+  {
+    name: 'T1GD_enhancing_glszm_GrayLevelVariance',
+    modality: 'T1GD',
+    region: 'enhancing',
+    featureClass: 'glszm',
+    feature: 'GrayLevelVariance',
+  },
+  {
+    name: 'T2_oedema_glszm_LowGrayLevelZoneEmphasis',
+    modality: 'T2',
+    region: 'oedema',
+    featureClass: 'glszm',
+    feature: 'LowGrayLevelZoneEmphasis',
+  },
   { name: 'T2_core_ngtdm_Busyness', modality: 'T2', region: 'core', featureClass: 'ngtdm', feature: 'Busyness' },
 ];
 
@@ -94,7 +112,11 @@ export interface StudyFeatureValues {
  * @param regions the label values of each region (a cohort's `regions`); default the study's {@link TUMOUR_REGIONS}
  * @throws TypeError/RangeError for malformed volumes, or region definitions lacking a needed region
  */
-export function studyFeatures(volumes: PatientVolumes, options: Omit<RadiomicsOptions, 'label' | 'classes'> = {}, regions: Readonly<Record<string, readonly number[]>> = TUMOUR_REGIONS): StudyFeatureValues {
+export function studyFeatures(
+  volumes: PatientVolumes,
+  options: Omit<RadiomicsOptions, 'label' | 'classes'> = {},
+  regions: Readonly<Record<string, readonly number[]>> = TUMOUR_REGIONS,
+): StudyFeatureValues {
   if (!volumes || typeof volumes !== 'object' || !volumes.segmentation) {
     throw new TypeError(`Expected volumes to hold a segmentation but received ${describeValue(volumes)}`);
   }
@@ -111,7 +133,11 @@ export function studyFeatures(volumes: PatientVolumes, options: Omit<RadiomicsOp
     }
     const region = located[spec.region];
     if (region instanceof RadiomicsError) {
-      excluded.push({ feature: spec.name, code: region.code, reason: `${spec.region} region (labels ${regions[spec.region].join(', ')}) is empty` });
+      excluded.push({
+        feature: spec.name,
+        code: region.code,
+        reason: `${spec.region} region (labels ${regions[spec.region].join(', ')}) is empty`,
+      });
       continue;
     }
     try {
@@ -131,14 +157,16 @@ function featureOf(spec: StudyFeature, roi: ReturnType<typeof roiOf>, config: Re
       return firstOrderFeatures(roi, disc, config.voxelArrayShift)[spec.feature as 'Energy'];
     case 'glcm': {
       const glcm = computeGlcm(roi, disc, { symmetrical: config.symmetricalGLCM, weightingNorm: config.weightingNorm });
-      if (glcm.matrices.length === 0) throw new RadiomicsError('ERR_NO_NEIGHBOURS', `${spec.region} region has no two touching voxels for GLCM`);
+      if (glcm.matrices.length === 0)
+        throw new RadiomicsError('ERR_NO_NEIGHBOURS', `${spec.region} region has no two touching voxels for GLCM`);
       return glcmFeatures(glcm, disc.maxLevel)[spec.feature as 'Contrast'];
     }
     case 'glszm':
       return glszmFeatures(computeGlszm(roi, disc))[spec.feature as 'GrayLevelVariance'];
     case 'ngtdm': {
       const ngtdm = computeNgtdm(roi, disc);
-      if (ngtdm.grayLevels.length === 0) throw new RadiomicsError('ERR_NO_NEIGHBOURS', `${spec.region} region has no two touching voxels for NGTDM`);
+      if (ngtdm.grayLevels.length === 0)
+        throw new RadiomicsError('ERR_NO_NEIGHBOURS', `${spec.region} region has no two touching voxels for NGTDM`);
       return ngtdmFeatures(ngtdm)[spec.feature as 'Busyness'];
     }
   }

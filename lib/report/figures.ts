@@ -75,7 +75,12 @@ export function curveSpec(title: string, kind: 'roc' | 'pr', series: readonly Se
     },
   };
   const chance = {
-    data: { values: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
+    data: {
+      values: [
+        { x: 0, y: 0 },
+        { x: 1, y: 1 },
+      ],
+    },
     mark: { type: 'line' as const, strokeDash: [4, 4], color: '#999', strokeWidth: 1 },
     encoding: { x: { field: 'x', type: 'quantitative' as const }, y: { field: 'y', type: 'quantitative' as const } },
   };
@@ -90,9 +95,15 @@ export function curveSpec(title: string, kind: 'roc' | 'pr', series: readonly Se
 
 /** A vega-lite heat map of per-patient policies (patients x blocks, colour = fraction fine-tuned). */
 export function policySpec(policy: ReportPolicy, labels?: ReadonlyMap<string, 0 | 1>): VegaLiteSpec {
-  const blocks = policy.blocks ?? (policy.fractions[0]?.length === RESNET50_BLOCKS.length ? [...RESNET50_BLOCKS] : policy.fractions[0]?.map((_, b) => `block ${b + 1}`) ?? []);
+  const blocks =
+    policy.blocks ??
+    (policy.fractions[0]?.length === RESNET50_BLOCKS.length
+      ? [...RESNET50_BLOCKS]
+      : (policy.fractions[0]?.map((_, b) => `block ${b + 1}`) ?? []));
   const rowName = (id: string) => (labels?.has(id) ? `${id} (${labels.get(id) ? 'M' : 'U'})` : id);
-  const values = policy.fractions.flatMap((row, p) => row.map((fraction, b) => ({ patient: rowName(policy.patients[p]), block: blocks[b], fraction })));
+  const values = policy.fractions.flatMap((row, p) =>
+    row.map((fraction, b) => ({ patient: rowName(policy.patients[p]), block: blocks[b], fraction })),
+  );
   return {
     title: { text: policy.title, font: FONT },
     width: Math.max(200, blocks.length * 22),
@@ -126,7 +137,10 @@ export function bestGroup(results: ExperimentResults, network: string): string |
 }
 
 function slug(text: string): string {
-  return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 }
 
 /** The highlighted group of Figures 2-3: `highlightGroup`, else DSC+DTI (the paper), else the first. */
@@ -143,26 +157,46 @@ export async function renderFigures(results: ExperimentResults): Promise<Figure[
   if (highlight) {
     const series = results.networks.flatMap((n) => {
       const e = results.ensembles[n]?.[highlight];
-      return e?.curves ? [{ name: `${networkLabel(results, n)} (AUC ${fmt(e.metrics.auc.value)}, AP ${fmt(e.metrics.ap.value)})`, curves: e.curves }] : [];
+      return e?.curves
+        ? [{ name: `${networkLabel(results, n)} (AUC ${fmt(e.metrics.auc.value)}, AP ${fmt(e.metrics.ap.value)})`, curves: e.curves }]
+        : [];
     });
     if (series.length) {
-      figures.push({ name: `figure-2-roc-${slug(highlight)}`, caption: `Figure 2. ROC curves of the ${highlight} ensembles`, spec: curveSpec(`ROC: ${highlight}`, 'roc', series) });
-      figures.push({ name: `figure-3-pr-${slug(highlight)}`, caption: `Figure 3. Precision-recall curves of the ${highlight} ensembles`, spec: curveSpec(`Precision-recall: ${highlight}`, 'pr', series) });
+      figures.push({
+        name: `figure-2-roc-${slug(highlight)}`,
+        caption: `Figure 2. ROC curves of the ${highlight} ensembles`,
+        spec: curveSpec(`ROC: ${highlight}`, 'roc', series),
+      });
+      figures.push({
+        name: `figure-3-pr-${slug(highlight)}`,
+        caption: `Figure 3. Precision-recall curves of the ${highlight} ensembles`,
+        spec: curveSpec(`Precision-recall: ${highlight}`, 'pr', series),
+      });
     }
   }
   const best = results.networks.flatMap((n) => {
     const group = bestGroup(results, n);
     if (!group) return [];
     const e = results.ensembles[n][group];
-    return [{ name: `${networkLabel(results, n)}: ${group} (AUC ${fmt(e.metrics.auc.value)}, AP ${fmt(e.metrics.ap.value)})`, curves: e.curves! }];
+    return [
+      { name: `${networkLabel(results, n)}: ${group} (AUC ${fmt(e.metrics.auc.value)}, AP ${fmt(e.metrics.ap.value)})`, curves: e.curves! },
+    ];
   });
   if (results.baseline?.curves) {
     const b = results.baseline;
     best.push({ name: `${b.name} (AUC ${fmt(b.metrics.auc.value)}, AP ${fmt(b.metrics.ap.value)})`, curves: b.curves! });
   }
   if (best.length) {
-    figures.push({ name: 'figure-4-roc-best', caption: "Figure 4. ROC curves of each network's best ensemble", spec: curveSpec('ROC: best ensemble of each network', 'roc', best) });
-    figures.push({ name: 'figure-5-pr-best', caption: "Figure 5. Precision-recall curves of each network's best ensemble", spec: curveSpec('Precision-recall: best ensemble of each network', 'pr', best) });
+    figures.push({
+      name: 'figure-4-roc-best',
+      caption: "Figure 4. ROC curves of each network's best ensemble",
+      spec: curveSpec('ROC: best ensemble of each network', 'roc', best),
+    });
+    figures.push({
+      name: 'figure-5-pr-best',
+      caption: "Figure 5. Precision-recall curves of each network's best ensemble",
+      spec: curveSpec('Precision-recall: best ensemble of each network', 'pr', best),
+    });
   }
   const labels = new Map(results.testPatients.map((p) => [p.id, p.label]));
   (results.policies ?? []).forEach((policy, i) => {

@@ -3,4 +3,13 @@
 export * from './types.js';
 export { summarizeEnsemble, summarizeGroupStatistics, type SummarizeOptions } from './summarize.js';
 export { renderFigures, renderSvg, curveSpec, policySpec, bestGroup, type Figure, type VegaLiteSpec } from './figures.js';
-export { renderHtml, renderMarkdown, predictionsCsv, reportTables, writeReport, type ReportTable, type ReportFormat, type WriteReportOptions } from './render.js';
+export {
+  renderHtml,
+  renderMarkdown,
+  predictionsCsv,
+  reportTables,
+  writeReport,
+  type ReportTable,
+  type ReportFormat,
+  type WriteReportOptions,
+} from './render.js';

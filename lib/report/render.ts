@@ -32,15 +32,19 @@ const SYNTHETIC_BANNER =
   'Synthetic data. These results come from a generated cohort, not from patients: they show that the pipeline runs end to end and learns the signal planted in the synthetic images, and nothing about MGMT methylation.';
 
 function checkResults(results: ExperimentResults): void {
-  if (results == null || typeof results !== 'object') throw new TypeError(`Expected results to be an object but received ${describeValue(results)}`);
+  if (results == null || typeof results !== 'object')
+    throw new TypeError(`Expected results to be an object but received ${describeValue(results)}`);
   for (const key of ['networks', 'groups', 'testPatients'] as const) {
-    if (!Array.isArray(results[key])) throw new TypeError(`Expected results.${key} to be an array but received ${describeValue(results[key])}`);
+    if (!Array.isArray(results[key]))
+      throw new TypeError(`Expected results.${key} to be an array but received ${describeValue(results[key])}`);
   }
   const n = results.testPatients.length;
   for (const network of results.networks) {
     for (const [group, e] of Object.entries(results.ensembles?.[network] ?? {})) {
       if (e.probabilities && e.probabilities.length !== n) {
-        throw new RangeError(`results.ensembles.${network}["${group}"].probabilities has ${e.probabilities.length} values for ${n} test patients`);
+        throw new RangeError(
+          `results.ensembles.${network}["${group}"].probabilities has ${e.probabilities.length} values for ${n} test patients`,
+        );
       }
     }
   }
@@ -52,7 +56,9 @@ function number(v: number | undefined, digits = 4): string {
 
 function withCi(e: Estimate | undefined): string {
   if (!e) return 'n/a';
-  return e.lower === undefined || e.upper === undefined ? number(e.value) : `${number(e.value)} [${number(e.lower, 3)}, ${number(e.upper, 3)}]`;
+  return e.lower === undefined || e.upper === undefined
+    ? number(e.value)
+    : `${number(e.value)} [${number(e.lower, 3)}, ${number(e.upper, 3)}]`;
 }
 
 function metricCells(m: ReportMetrics | undefined): string[] {
@@ -85,19 +91,29 @@ export function reportTables(results: ExperimentResults): ReportTable[] {
     const clamped = Object.values(results.statistics).some((s) => s.clamped);
     tables.push({
       caption: `Table ${results.networks.length + 1}. Friedman test across the networks and Nemenyi post-hoc p-values per input group`,
-      header: ['Input', 'Friedman χ²', 'Friedman p', ...pairs.map(([a, b]) => `${networkLabel(results, a)} vs ${networkLabel(results, b)}`)],
+      header: [
+        'Input',
+        'Friedman χ²',
+        'Friedman p',
+        ...pairs.map(([a, b]) => `${networkLabel(results, a)} vs ${networkLabel(results, b)}`),
+      ],
       rows: results.groups
         .filter((g) => results.statistics![g])
         .map((g) => {
           const s = results.statistics![g];
-          return [g, number(s.friedman.statistic, 3), formatP(s.friedman.pValue), ...pairs.map(([a, b]) => {
-            const pair = s.nemenyi.find((x) => (x.a === a && x.b === b) || (x.a === b && x.b === a));
-            return pair ? formatP(pair.pValue) : 'n/a';
-          })];
+          return [
+            g,
+            number(s.friedman.statistic, 3),
+            formatP(s.friedman.pValue),
+            ...pairs.map(([a, b]) => {
+              const pair = s.nemenyi.find((x) => (x.a === a && x.b === b) || (x.a === b && x.b === a));
+              return pair ? formatP(pair.pValue) : 'n/a';
+            }),
+          ];
         }),
       note:
-        'Blocks: the common test patients; groups: the networks\' predicted probabilities. Nemenyi p-values from the studentized range distribution' +
-        (clamped ? ', clamped to [0.001, 0.9] as the paper\'s lookup table.' : ' (exact; the paper\'s lookup clamped them to [0.001, 0.9]).'),
+        "Blocks: the common test patients; groups: the networks' predicted probabilities. Nemenyi p-values from the studentized range distribution" +
+        (clamped ? ", clamped to [0.001, 0.9] as the paper's lookup table." : " (exact; the paper's lookup clamped them to [0.001, 0.9])."),
     });
   }
   return tables;
@@ -179,7 +195,11 @@ export async function renderHtml(results: ExperimentResults, figures?: readonly 
     `<h1>${escapeHtml(results.title)}</h1>`,
   ];
   if (results.synthetic) parts.push(`<p class="banner" role="alert">${escapeHtml(SYNTHETIC_BANNER)}</p>`);
-  parts.push(`<ul>${summaryLines(results).map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>`);
+  parts.push(
+    `<ul>${summaryLines(results)
+      .map((l) => `<li>${escapeHtml(l)}</li>`)
+      .join('')}</ul>`,
+  );
   for (const note of results.notes ?? []) parts.push(`<p class="note">${escapeHtml(note)}</p>`);
   for (const table of reportTables(results)) {
     parts.push('<table>', `<caption>${escapeHtml(table.caption)}</caption>`);
@@ -228,7 +248,11 @@ export function predictionsCsv(results: ExperimentResults): string {
  * predictions.csv and results.json. Every file is written atomically.
  * @returns the paths written
  */
-export async function writeReport(results: ExperimentResults, outDir: string, { formats = ['html', 'md', 'csv', 'json'] }: WriteReportOptions = {}): Promise<string[]> {
+export async function writeReport(
+  results: ExperimentResults,
+  outDir: string,
+  { formats = ['html', 'md', 'csv', 'json'] }: WriteReportOptions = {},
+): Promise<string[]> {
   checkResults(results);
   const written: string[] = [];
   const write = async (path: string, data: string) => {

@@ -3,7 +3,18 @@
  * one input group's Friedman/Nemenyi statistics.
  * @module
  */
-import { averagePrecision, averagePrecisionCi, accuracy, prCurve, rocAuc, rocAucCi, rocCurve, sensitivity, specificity, type BinaryLabels } from '../stats/index.js';
+import {
+  averagePrecision,
+  averagePrecisionCi,
+  accuracy,
+  prCurve,
+  rocAuc,
+  rocAucCi,
+  rocCurve,
+  sensitivity,
+  specificity,
+  type BinaryLabels,
+} from '../stats/index.js';
 import { friedmanTest, nemenyiTest } from '../stats/friedman.js';
 import { EvaluationSchema, StatsSchema } from '../config/experiment.js';
 import type { ReportEnsemble, ReportGroupStatistics } from './types.js';
@@ -30,10 +41,16 @@ export interface SummarizeOptions {
  * @throws {RangeError} when the labels have a single class
  */
 export function summarizeEnsemble(labels: BinaryLabels, probabilities: ArrayLike<number>, options: SummarizeOptions = {}): ReportEnsemble {
-  const { threshold = EVALUATION.threshold, bootstrapResamples = STATS.bootstrapResamples, bootstrapSeed = STATS.bootstrapSeed, ciLevel = STATS.ciLevel } = options;
+  const {
+    threshold = EVALUATION.threshold,
+    bootstrapResamples = STATS.bootstrapResamples,
+    bootstrapSeed = STATS.bootstrapSeed,
+    ciLevel = STATS.ciLevel,
+  } = options;
   const boot = { resamples: bootstrapResamples, seed: bootstrapSeed, level: ciLevel };
   const auc = bootstrapResamples > 0 ? rocAucCi(labels, probabilities, boot) : { estimate: rocAuc(labels, probabilities) };
-  const ap = bootstrapResamples > 0 ? averagePrecisionCi(labels, probabilities, boot) : { estimate: averagePrecision(labels, probabilities) };
+  const ap =
+    bootstrapResamples > 0 ? averagePrecisionCi(labels, probabilities, boot) : { estimate: averagePrecision(labels, probabilities) };
   const roc = rocCurve(labels, probabilities);
   const pr = prCurve(labels, probabilities);
   return {
@@ -54,7 +71,10 @@ export function summarizeEnsemble(labels: BinaryLabels, probabilities: ArrayLike
  * groups = each network's probabilities), then Nemenyi's p-value for every pair of networks.
  * @param byNetwork network key -> probabilities on the same patients (at least 3 networks)
  */
-export function summarizeGroupStatistics(byNetwork: Record<string, ArrayLike<number>>, { clamp = STATS.nemenyiClamp } = {}): ReportGroupStatistics {
+export function summarizeGroupStatistics(
+  byNetwork: Record<string, ArrayLike<number>>,
+  { clamp = STATS.nemenyiClamp } = {},
+): ReportGroupStatistics {
   const names = Object.keys(byNetwork);
   const groups = names.map((n) => byNetwork[n]);
   const friedman = friedmanTest(groups);

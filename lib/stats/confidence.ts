@@ -224,7 +224,16 @@ export function delongTest(labels: BinaryLabels, scoresA: Scores, scoresB: Score
     z = diff / Math.sqrt(varDiff);
     pValue = 2 * normalSf(Math.abs(z));
   }
-  return { aucA: A.auc, aucB: B.auc, covariance: [[varA, covAB], [covAB, varB]], z, pValue };
+  return {
+    aucA: A.auc,
+    aucB: B.auc,
+    covariance: [
+      [varA, covAB],
+      [covAB, varB],
+    ],
+    z,
+    pValue,
+  };
 }
 
 /**

@@ -86,7 +86,8 @@ export function logGamma(x: number): number {
   const inv2 = inv * inv;
   // Bernoulli terms B_2n / (2n (2n-1) x^(2n-1))
   const series =
-    inv * (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 * (1 / 1680 - inv2 * (1 / 1188 - inv2 * (691 / 360360 - inv2 * (1 / 156)))))));
+    inv *
+    (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 * (1 / 1680 - inv2 * (1 / 1188 - inv2 * (691 / 360360 - inv2 * (1 / 156)))))));
   return (x - 0.5) * Math.log(x) - x + 0.5 * Math.log(2 * Math.PI) + series - shift;
 }
 
@@ -219,9 +220,7 @@ function rangeCdfInfinite(q: number, k: number): number {
 
 /** ln of the density of s = sqrt(chi2_df / df), for the finite-df studentized range. */
 function logChiScaledDensity(s: number, df: number): number {
-  return (
-    Math.log(2) + (df / 2) * Math.log(df / 2) - logGamma(df / 2) + (df - 1) * Math.log(s) - (df * s * s) / 2
-  );
+  return Math.log(2) + (df / 2) * Math.log(df / 2) - logGamma(df / 2) + (df - 1) * Math.log(s) - (df * s * s) / 2;
 }
 
 /**

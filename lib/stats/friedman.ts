@@ -55,11 +55,14 @@ function checkGroups(groups: readonly ArrayLike<number>[], name: string, minGrou
       throw new TypeError(`Expected ${name}[${g}] to be an array of numbers but received ${describeValue(group)}`);
     }
     if (group.length !== n) {
-      throw new RangeError(`Expected every group of ${name} to have ${n} measurements (one per block) but ${name}[${g}] has ${group.length}`);
+      throw new RangeError(
+        `Expected every group of ${name} to have ${n} measurements (one per block) but ${name}[${g}] has ${group.length}`,
+      );
     }
     if (n === 0) throw new RangeError(`Expected at least one block in ${name} but the groups are empty`);
     return Array.from(group, (v, i) => {
-      if (typeof v !== 'number' || Number.isNaN(v)) throw new TypeError(`Expected ${name}[${g}][${i}] to be a number but received ${describeValue(v)}`);
+      if (typeof v !== 'number' || Number.isNaN(v))
+        throw new TypeError(`Expected ${name}[${g}][${i}] to be a number but received ${describeValue(v)}`);
       return v;
     });
   });

@@ -35,4 +35,3 @@ export function rankingAreas(y: Uint8Array, s: Float64Array): { auc: number; ap:
   }
   return { auc: area, ap };
 }
-

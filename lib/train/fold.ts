@@ -81,7 +81,8 @@ export async function prepareFoldTraining(options: FoldTrainingOptions): Promise
     throw new RangeError(`Expected fold to be an integer in [0, ${folds.length - 1}] but received ${describeValue(fold)}`);
   }
   const kind = options.network.kind;
-  if (kind !== 'random' && !options.weights) throw new TypeError(`The ${kind} network starts from MedicalNet weights: pass weights (resnet_${options.network.depth ?? 50}.pth)`);
+  if (kind !== 'random' && !options.weights)
+    throw new TypeError(`The ${kind} network starts from MedicalNet weights: pass weights (resnet_${options.network.depth ?? 50}.pth)`);
 
   const has = new Set(cache.patients.filter((p) => p.modalities.includes(modality)).map((p) => p.id));
   const sample = (id: string): VolumeSample => ({ id, label: splits.labels[id], load: () => cache.load(id, modality) });

@@ -53,7 +53,11 @@ export interface TrainableNetwork {
     labels: Float32Array,
     options: { seed: number; tau: number },
   ): Promise<{ loss: number; probabilities: Float32Array }>;
-  predict(input: Float32Array, shape: readonly number[], options?: { seed?: number; policy?: 'sample' | 'argmax' }): Promise<{ logits: Float32Array; probabilities: Float32Array }>;
+  predict(
+    input: Float32Array,
+    shape: readonly number[],
+    options?: { seed?: number; policy?: 'sample' | 'argmax' },
+  ): Promise<{ logits: Float32Array; probabilities: Float32Array }>;
   schedulerStep(metric: number): { reduced: boolean; learningRates: number[] };
   schedulerState(): TrainableSchedulerState;
   loadSchedulerState(state: TrainableSchedulerState): void;
@@ -220,16 +224,19 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       );
     }
     const shape = checkShape(options.shape, 'options.shape', { rank: 3 });
-    if (shape.some((d) => d < 1)) throw new RangeError(`Expected options.shape to be a positive [D, H, W] but received [${shape.join(', ')}]`);
+    if (shape.some((d) => d < 1))
+      throw new RangeError(`Expected options.shape to be a positive [D, H, W] but received [${shape.join(', ')}]`);
     this.#shape = shape as [number, number, number];
     this.#train = checkSamples(options.train, 'options.train');
     this.#validation = checkSamples(options.validation, 'options.validation');
     if (this.#train.length === 0) throw new RangeError('Expected options.train to hold at least one sample');
-    if (this.#validation.length === 0) throw new RangeError('Expected options.validation to hold at least one sample (selection is on the validation fold)');
+    if (this.#validation.length === 0)
+      throw new RangeError('Expected options.validation to hold at least one sample (selection is on the validation fold)');
     if (options.outDir !== undefined && (typeof options.outDir !== 'string' || options.outDir === '')) {
       throw new TypeError(`Expected options.outDir to be a folder path but received ${describeValue(options.outDir)}`);
     }
-    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new TypeError('Expected options.signal to be an AbortSignal');
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal))
+      throw new TypeError('Expected options.signal to be an AbortSignal');
     this.#network = network;
     this.#outDir = options.outDir;
     this.#signal = options.signal;
@@ -261,7 +268,13 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   }
 
   get #resolved(): Record<string, unknown> {
-    return { train: this.config, shape: this.#shape, trainSamples: this.#train.length, validationSamples: this.#validation.length, meta: this.#meta };
+    return {
+      train: this.config,
+      shape: this.#shape,
+      trainSamples: this.#train.length,
+      validationSamples: this.#validation.length,
+      meta: this.#meta,
+    };
   }
 
   async #run(resume: boolean): Promise<TrainResult> {
@@ -312,7 +325,14 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       state.history.push(record);
       if (isBest) {
         const weights = await net.stateDict();
-        if (this.#outDir) await savePth(join(this.#outDir, BEST), new Map<string, unknown>([['state_dict', weights], ['epoch', epoch]]));
+        if (this.#outDir)
+          await savePth(
+            join(this.#outDir, BEST),
+            new Map<string, unknown>([
+              ['state_dict', weights],
+              ['epoch', epoch],
+            ]),
+          );
         else bestModel = weights;
       }
       const last = epoch === cfg.epochs - 1;
@@ -340,7 +360,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const volumes = await Promise.all(samples.map((s) => s.load()));
     volumes.forEach((v, i) => {
       if (!(v instanceof Float32Array) || v.length !== voxels) {
-        throw new RangeError(`Sample ${JSON.stringify(samples[i].id)} loaded ${describeValue(v)}; expected a Float32Array of ${this.#shape.join(' x ')} = ${voxels} values`);
+        throw new RangeError(
+          `Sample ${JSON.stringify(samples[i].id)} loaded ${describeValue(v)}; expected a Float32Array of ${this.#shape.join(' x ')} = ${voxels} values`,
+        );
       }
       input.set(v, i * voxels);
     });
@@ -349,7 +371,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   #batches(samples: readonly VolumeSample[], order: readonly number[]): VolumeSample[][] {
     const out: VolumeSample[][] = [];
-    for (let i = 0; i < order.length; i += this.config.batchSize) out.push(order.slice(i, i + this.config.batchSize).map((j) => samples[j]));
+    for (let i = 0; i < order.length; i += this.config.batchSize)
+      out.push(order.slice(i, i + this.config.batchSize).map((j) => samples[j]));
     return out;
   }
 
@@ -359,7 +382,11 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    * @param body gets the loaded batch, its index and when its turn began (load wait included)
    * @param between runs after every batch but the last (the abort check of training)
    */
-  async #forEachBatch(batches: readonly VolumeSample[][], body: (batch: LoadedBatch, b: number, started: number) => Promise<void>, between?: () => void): Promise<void> {
+  async #forEachBatch(
+    batches: readonly VolumeSample[][],
+    body: (batch: LoadedBatch, b: number, started: number) => Promise<void>,
+    between?: () => void,
+  ): Promise<void> {
     let next: Promise<LoadedBatch> | undefined = this.#loadBatch(batches[0]);
     try {
       for (let b = 0; b < batches.length; b++) {
@@ -378,7 +405,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   async #trainEpoch(epoch: number, tau: number): Promise<PassMetrics> {
     const cfg = this.config;
     const n = this.#train.length;
-    const order = cfg.shuffle ? new AugmentRng(deriveSeed(cfg.seed, 'shuffle', epoch)).permutation(n) : Array.from({ length: n }, (_, i) => i);
+    const order = cfg.shuffle
+      ? new AugmentRng(deriveSeed(cfg.seed, 'shuffle', epoch)).permutation(n)
+      : Array.from({ length: n }, (_, i) => i);
     const batches = this.#batches(this.#train, order);
     const labels: number[] = [];
     const probabilities: number[] = [];
@@ -395,13 +424,21 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         } catch (err) {
           throw this.#stepError(err, epoch, b, batches[b]);
         }
-        if (!Number.isFinite(result.loss)) throw this.#stepError(new TorchError(`loss is ${result.loss}`, 'ERR_NONFINITE_LOSS'), epoch, b, batches[b]);
+        if (!Number.isFinite(result.loss))
+          throw this.#stepError(new TorchError(`loss is ${result.loss}`, 'ERR_NONFINITE_LOSS'), epoch, b, batches[b]);
         lossSum += result.loss * count;
         for (let i = 0; i < count; i++) {
           labels.push(batch.labels[i]);
           probabilities.push(result.probabilities[i]);
         }
-        this.emit('step', { epoch, batch: b, batches: batches.length, loss: result.loss, samples: count, seconds: (performance.now() - started) / 1000 });
+        this.emit('step', {
+          epoch,
+          batch: b,
+          batches: batches.length,
+          loss: result.loss,
+          samples: count,
+          seconds: (performance.now() - started) / 1000,
+        });
       },
       () => this.#checkAborted(),
     );
@@ -413,7 +450,11 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const where = `epoch ${epoch}, batch ${batch} (samples ${samples.map((s) => s.id).join(', ')})`;
     const message = err instanceof Error ? err.message : String(err);
     if (code === 'ERR_NONFINITE_LOSS') {
-      return new TorchError(`Non-finite training loss at ${where}: ${message}. Lower the learning rate, or check these volumes for NaN/Inf values`, 'ERR_NONFINITE_LOSS', { cause: err });
+      return new TorchError(
+        `Non-finite training loss at ${where}: ${message}. Lower the learning rate, or check these volumes for NaN/Inf values`,
+        'ERR_NONFINITE_LOSS',
+        { cause: err },
+      );
     }
     if (code === 'ERR_OUT_OF_MEMORY' || /out of memory|CUBLAS_STATUS_ALLOC_FAILED|DefaultCPUAllocator: can't allocate/i.test(message)) {
       return new TorchError(
@@ -506,7 +547,14 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (this.#outDir) {
       modelPath = join(this.#outDir, MODEL);
       const selected = history[selectedEpoch];
-      await savePth(modelPath, new Map<string, unknown>([['state_dict', await this.#network.stateDict()], ['epoch', selectedEpoch], ['metrics_json', JSON.stringify(selected.validation)]]));
+      await savePth(
+        modelPath,
+        new Map<string, unknown>([
+          ['state_dict', await this.#network.stateDict()],
+          ['epoch', selectedEpoch],
+          ['metrics_json', JSON.stringify(selected.validation)],
+        ]),
+      );
       await writeJsonAtomic(join(this.#outDir, 'selection.json'), {
         selectedEpoch,
         selection,
@@ -522,10 +570,13 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 }
 
 function checkSamples(samples: unknown, name: string): readonly VolumeSample[] {
-  if (!Array.isArray(samples)) throw new TypeError(`Expected ${name} to be an array of {id, label, load()} but received ${describeValue(samples)}`);
+  if (!Array.isArray(samples))
+    throw new TypeError(`Expected ${name} to be an array of {id, label, load()} but received ${describeValue(samples)}`);
   samples.forEach((s: VolumeSample, i) => {
-    if (!s || typeof s.id !== 'string' || typeof s.load !== 'function') throw new TypeError(`Expected ${name}[${i}] to be {id, label, load()} but received ${describeValue(s)}`);
-    if (s.label !== 0 && s.label !== 1) throw new RangeError(`Expected ${name}[${i}].label to be 0 or 1 but received ${describeValue(s.label)}`);
+    if (!s || typeof s.id !== 'string' || typeof s.load !== 'function')
+      throw new TypeError(`Expected ${name}[${i}] to be {id, label, load()} but received ${describeValue(s)}`);
+    if (s.label !== 0 && s.label !== 1)
+      throw new RangeError(`Expected ${name}[${i}].label to be 0 or 1 but received ${describeValue(s.label)}`);
   });
   return samples as VolumeSample[];
 }
@@ -534,7 +585,18 @@ const CSV_METRICS = ['loss', 'acc', 'auc', 'sen', 'spe', 'm'] as const;
 
 /** metrics.csv: one row per epoch, train_* and val_* columns. */
 export function metricsCsv(history: readonly EpochRecord[]): string {
-  const header = ['epoch', 'lr', 'agent_lr', 'tau', ...CSV_METRICS.map((k) => `train_${k}`), ...CSV_METRICS.map((k) => `val_${k}`), 'qualified', 'best', 'lr_reduced', 'seconds'];
+  const header = [
+    'epoch',
+    'lr',
+    'agent_lr',
+    'tau',
+    ...CSV_METRICS.map((k) => `train_${k}`),
+    ...CSV_METRICS.map((k) => `val_${k}`),
+    'qualified',
+    'best',
+    'lr_reduced',
+    'seconds',
+  ];
   const num = (v: number) => (Number.isFinite(v) ? String(v) : '');
   const rows = history.map((r) =>
     [

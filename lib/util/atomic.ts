@@ -30,7 +30,8 @@ export class DirectoryError extends Error {
 }
 
 function creationError(dir: string, at: string, err: NodeJS.ErrnoException): DirectoryError {
-  const why = err.code === 'ENOTDIR' || err.code === 'EEXIST' ? `${at} is not a directory` : `mkdir ${at} failed with ${err.code ?? err.message}`;
+  const why =
+    err.code === 'ENOTDIR' || err.code === 'EEXIST' ? `${at} is not a directory` : `mkdir ${at} failed with ${err.code ?? err.message}`;
   return new DirectoryError(`Cannot create the folder ${dir}: ${why}`, dir, { cause: err });
 }
 

@@ -12,7 +12,8 @@
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
-  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${value instanceof DataView ? value.byteLength : (value as Uint8Array).length})`;
+  if (ArrayBuffer.isView(value))
+    return `${value.constructor.name}(${value instanceof DataView ? value.byteLength : (value as Uint8Array).length})`;
   if (Array.isArray(value)) return `[${value.slice(0, 8).map(describeElement).join(', ')}${value.length > 8 ? ', ...' : ''}] (array)`;
   if (typeof value === 'bigint') return `${value}n (bigint)`;
   if (typeof value === 'symbol') return `${value.toString()} (symbol)`;
@@ -37,7 +38,12 @@ export function checkInteger(value: unknown, name: string, { min = -Infinity, ma
     throw new TypeError(`Expected an integer for ${name} but received ${describeValue(value)}`);
   }
   if (value < min || value > max) {
-    const rule = min === 1 && max === Infinity ? 'a positive integer' : min === 0 && max === Infinity ? 'a non-negative integer' : `an integer in [${min}, ${max}]`;
+    const rule =
+      min === 1 && max === Infinity
+        ? 'a positive integer'
+        : min === 0 && max === Infinity
+          ? 'a non-negative integer'
+          : `an integer in [${min}, ${max}]`;
     throw new RangeError(`Expected ${rule} for ${name} but received ${describeValue(value)}`);
   }
   return value;

@@ -55,7 +55,8 @@ function collectPaper(obj, prefix, sf, inherited) {
 
 function collectSchemaProps(node, sf, file, schemaName) {
   const callee = ts.isCallExpression(node) ? node.expression : null;
-  const isObject = callee && ts.isPropertyAccessExpression(callee) && callee.name.text === 'object' && callee.expression.getText(sf) === 'z';
+  const isObject =
+    callee && ts.isPropertyAccessExpression(callee) && callee.name.text === 'object' && callee.expression.getText(sf) === 'z';
   if (isObject && node.arguments[0]) {
     const arg = node.arguments[0];
     if (ts.isObjectLiteralExpression(arg)) {
@@ -131,7 +132,11 @@ const schemas = Object.entries(config)
 
 const fmt = (v) => (v === undefined ? '' : `\`${JSON.stringify(v)}\``.replace(/\|/g, '\\|'));
 // Code comments cite the study notes as docs/study.md; from inside docs/ the link is study.md.
-const cell = (s) => String(s ?? '').replace(/docs\/study\.md/g, 'study.md').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const cell = (s) =>
+  String(s ?? '')
+    .replace(/docs\/study\.md/g, 'study.md')
+    .replace(/\|/g, '\\|')
+    .replace(/\n/g, ' ');
 
 function typeOf(s) {
   if (!s || typeof s !== 'object') return 'any';
@@ -167,7 +172,7 @@ function rows(schemaName, s, path, out) {
       type: obj ? 'object' : typeOf(child),
       default: obj ? '' : fmt(child.default),
       description: child.description ?? '',
-      source: obj ? '' : child.source ?? sourceOf(schemaName, p) ?? (child.default !== undefined && !obj ? 'library default' : ''),
+      source: obj ? '' : (child.source ?? sourceOf(schemaName, p) ?? (child.default !== undefined && !obj ? 'library default' : '')),
     });
     if (obj) rows(schemaName, child, p, out);
   }

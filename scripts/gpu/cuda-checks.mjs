@@ -54,7 +54,12 @@ function summarise(data) {
   return { head: Array.from(data.slice(0, 16)), sum, absSum, numel: data.length };
 }
 const summaryError = (a, e) =>
-  Math.max(relativeError(a.head, e.head), relativeError([a.absSum], [e.absSum]), Math.abs(a.sum - e.sum) / e.absSum, a.numel === e.numel ? 0 : Infinity);
+  Math.max(
+    relativeError(a.head, e.head),
+    relativeError([a.absSum], [e.absSum]),
+    Math.abs(a.sum - e.sum) / e.absSum,
+    a.numel === e.numel ? 0 : Infinity,
+  );
 
 // --- bookkeeping
 const results = [];
@@ -66,7 +71,8 @@ function record(group, what, err, limit = tol) {
 }
 // Where a gradient is that noisy the sign of Adam's first step can flip: compare its size only.
 function recordUpdate(group, key, actual, expected, gradientPrecision, updatePrecision) {
-  if (gradientPrecision < tol / 4) return record(group, `Adam update ${key}`, relativeError(actual.head, expected.head), within(updatePrecision));
+  if (gradientPrecision < tol / 4)
+    return record(group, `Adam update ${key}`, relativeError(actual.head, expected.head), within(updatePrecision));
   const size = (s) => Math.max(...s.head.map(Math.abs));
   record(group, `largest Adam update ${key}`, relativeError([size(actual)], [size(expected)]), within(updatePrecision));
 }
@@ -94,15 +100,22 @@ async function checkResNet(lib, name) {
     const { logits } = await net.predict(x, fx.shape);
     const pr = fx.precision ?? {};
     record(name, 'eval logits', relativeError(logits, fx.evalLogits), within(pr.evalLogits));
-    const { result: step, updates } = await updatesAfterStep(net, () => net.trainStep(x, fx.shape, Float32Array.from(fx.labels), { seed: 0 }), Object.keys(fx.updates));
+    const { result: step, updates } = await updatesAfterStep(
+      net,
+      () => net.trainStep(x, fx.shape, Float32Array.from(fx.labels), { seed: 0 }),
+      Object.keys(fx.updates),
+    );
     const forward = within(Math.max(pr.loss ?? 0, pr.probabilities ?? 0));
     record(name, 'loss', relativeError([step.loss], [fx.loss]), forward);
     record(name, 'train-mode probabilities', relativeError(step.probabilities, fx.probabilities), forward);
     const grads = await net.gradients(Object.keys(fx.gradients));
-    for (const [key, expected] of Object.entries(fx.gradients)) record(name, `gradient ${key}`, summaryError(summarise(grads.get(key).data), expected), within(backward(pr, key)));
-    for (const [key, expected] of Object.entries(fx.updates)) recordUpdate(name, key, updates.get(key), expected, backward(pr, key), pr.updates?.[key]);
+    for (const [key, expected] of Object.entries(fx.gradients))
+      record(name, `gradient ${key}`, summaryError(summarise(grads.get(key).data), expected), within(backward(pr, key)));
+    for (const [key, expected] of Object.entries(fx.updates))
+      recordUpdate(name, key, updates.get(key), expected, backward(pr, key), pr.updates?.[key]);
     const state = await net.stateDict();
-    for (const [key, expected] of Object.entries(fx.buffers)) record(name, `buffer ${key}`, summaryError(summarise(state.get(key).data), expected), within(pr.buffers?.[key]));
+    for (const [key, expected] of Object.entries(fx.buffers))
+      record(name, `buffer ${key}`, summaryError(summarise(state.get(key).data), expected), within(pr.buffers?.[key]));
   } finally {
     net.dispose();
   }
@@ -144,10 +157,13 @@ async function checkSpotTune(lib) {
     record(name, 'loss', relativeError([step.loss], [fx.loss]), forward);
     record(name, 'train-mode probabilities', relativeError(step.probabilities, fx.probabilities), forward);
     const grads = await net.gradients();
-    for (const [key, expected] of Object.entries(fx.gradients)) record(name, `gradient ${key}`, summaryError(summarise(grads.get(key).data), expected), within(backward(pr, key)));
-    for (const [key, expected] of Object.entries(fx.updates)) recordUpdate(name, key, updates.get(key), expected, backward(pr, key), pr.updates?.[key]);
+    for (const [key, expected] of Object.entries(fx.gradients))
+      record(name, `gradient ${key}`, summaryError(summarise(grads.get(key).data), expected), within(backward(pr, key)));
+    for (const [key, expected] of Object.entries(fx.updates))
+      recordUpdate(name, key, updates.get(key), expected, backward(pr, key), pr.updates?.[key]);
     const state = await net.stateDict();
-    for (const [key, expected] of Object.entries(fx.buffers)) record(name, `buffer ${key}`, summaryError(summarise(state.get(key).data), expected), within(pr.buffers?.[key]));
+    for (const [key, expected] of Object.entries(fx.buffers))
+      record(name, `buffer ${key}`, summaryError(summarise(state.get(key).data), expected), within(pr.buffers?.[key]));
   } finally {
     net.dispose();
   }
@@ -191,10 +207,14 @@ async function main() {
     const bad = rs.filter((r) => !r.pass);
     console.log(
       `${group.padEnd(20)} ${String(rs.length).padStart(3)} checks, max rel err ${worst ? worst.relError.toExponential(2) : '-'} (${worst?.what ?? ''})` +
-        (bad.length ? `; FAILED: ${bad.map((r) => r.error ?? `${r.what}${r.relError !== undefined ? ` ${r.relError.toExponential(2)}` : ' (differs)'}`).join('; ')}` : ''),
+        (bad.length
+          ? `; FAILED: ${bad.map((r) => r.error ?? `${r.what}${r.relError !== undefined ? ` ${r.relError.toExponential(2)}` : ' (differs)'}`).join('; ')}`
+          : ''),
     );
   }
-  console.log(`cuda-checks on ${device}: ${results.length - report.failed}/${results.length} within their tolerance (--tol ${tol}, or 4x PyTorch's own float32 gap), max relative error ${report.maxRelError.toExponential(2)}, ${report.seconds.toFixed(0)} s`);
+  console.log(
+    `cuda-checks on ${device}: ${results.length - report.failed}/${results.length} within their tolerance (--tol ${tol}, or 4x PyTorch's own float32 gap), max relative error ${report.maxRelError.toExponential(2)}, ${report.seconds.toFixed(0)} s`,
+  );
   process.exitCode = report.failed ? 1 : 0;
 }
 

@@ -38,15 +38,26 @@ describe('cliErrorReport', () => {
   test("the argument parser's errors get codes of the same family, without the 'error:' prefix", () => {
     const e = new CommanderError(1, 'commander.unknownOption', "error: unknown option '--bogus'");
     expect(cliErrorReport(e)).toEqual({ code: 'ERR_UNKNOWN_OPTION', message: "unknown option '--bogus'" });
-    expect(cliErrorReport(new CommanderError(1, 'commander.missingMandatoryOptionValue', "error: required option '--out <dir>' not specified")).code).toBe('ERR_MISSING_OPTION');
+    expect(
+      cliErrorReport(new CommanderError(1, 'commander.missingMandatoryOptionValue', "error: required option '--out <dir>' not specified"))
+        .code,
+    ).toBe('ERR_MISSING_OPTION');
   });
 
   test("library errors keep their own code; argument errors naming a flag are the user's option", () => {
-    expect(cliErrorReport(new CheckpointError('not a checkpoint', 'ERR_CHECKPOINT_FORMAT'))).toEqual({ code: 'ERR_CHECKPOINT_FORMAT', message: 'not a checkpoint' });
-    expect(cliErrorReport(new CliError('ERR_QUEUE_UNREACHABLE', '--queue redis://x: refused'))).toEqual({ code: 'ERR_QUEUE_UNREACHABLE', message: '--queue redis://x: refused' });
+    expect(cliErrorReport(new CheckpointError('not a checkpoint', 'ERR_CHECKPOINT_FORMAT'))).toEqual({
+      code: 'ERR_CHECKPOINT_FORMAT',
+      message: 'not a checkpoint',
+    });
+    expect(cliErrorReport(new CliError('ERR_QUEUE_UNREACHABLE', '--queue redis://x: refused'))).toEqual({
+      code: 'ERR_QUEUE_UNREACHABLE',
+      message: '--queue redis://x: refused',
+    });
     expect(cliErrorReport(new RangeError('Unknown --modalities entry "XX"'), flags).code).toBe('ERR_INVALID_OPTION');
     expect(cliErrorReport(new RangeError('Expected a positive integer for options.workers'), flags).code).toBe('ERR_INVALID_ARGUMENT');
-    expect(cliErrorReport(new Error('something broke\nat line 2')).message).toMatch(/^something broke \(1 more line; SPOTTUNE_DEBUG=1 shows them\)$/);
+    expect(cliErrorReport(new Error('something broke\nat line 2')).message).toMatch(
+      /^something broke \(1 more line; SPOTTUNE_DEBUG=1 shows them\)$/,
+    );
     expect(cliErrorReport('a string')).toEqual({ code: 'ERR_UNKNOWN', message: 'a string' });
   });
 

@@ -14,9 +14,17 @@ const bin = fileURLToPath(new URL('../../bin/spottune.js', import.meta.url));
 
 describe('schemaField', () => {
   test('reads the default and the description through the wrappers, in either order', () => {
-    expect(schemaField(TrainSchema.shape.epochs)).toEqual({ hasDefault: true, default: PAPER_TRAIN.epochs, description: 'Passes over the training split' });
+    expect(schemaField(TrainSchema.shape.epochs)).toEqual({
+      hasDefault: true,
+      default: PAPER_TRAIN.epochs,
+      description: 'Passes over the training split',
+    });
     // NetworkSchema's depth is described before its default is set
-    expect(schemaField(NetworkSchema.shape.depth)).toMatchObject({ hasDefault: true, default: PAPER_MODEL.depth, description: expect.stringMatching(/^ResNet depth/) });
+    expect(schemaField(NetworkSchema.shape.depth)).toMatchObject({
+      hasDefault: true,
+      default: PAPER_MODEL.depth,
+      description: expect.stringMatching(/^ResNet depth/),
+    });
     expect(schemaField(DeviceSchema)).toMatchObject({ default: 'cpu' });
     expect(schemaField(z.string().optional().describe('x'))).toEqual({ hasDefault: false, description: 'x' });
   });
@@ -47,7 +55,9 @@ describe('schemaOption', () => {
         .parse(argv, { from: 'user' })
         .opts();
     expect(() => parse('--epochs', '0')).toThrow(/option '--epochs <n>' argument '0' is invalid\. Too small/);
-    expect(() => parse('--device', 'tpu')).toThrow(/option '--device <device>' argument 'tpu' is invalid\. expected 'cpu', 'cuda' or 'cuda:N'/);
+    expect(() => parse('--device', 'tpu')).toThrow(
+      /option '--device <device>' argument 'tpu' is invalid\. expected 'cpu', 'cuda' or 'cuda:N'/,
+    );
     expect(parse('--device', 'cuda:1')).toEqual({ epochs: PAPER_TRAIN.epochs, device: 'cuda:1' });
   });
 

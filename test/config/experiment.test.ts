@@ -37,8 +37,22 @@ describe('the paper defaults', () => {
     expect(config.stats.nemenyiClamp).toBe(false);
   });
   test('training and network values come from lib/config/train.ts and model.ts', () => {
-    expect(config.train).toMatchObject({ epochs: 90, batchSize: 12, gumbelTau: 100, senWeight: 0.6, senThreshold: 0.5, speThreshold: 0.5, threshold: 0.5 });
-    expect(config.network).toMatchObject({ depth: 50, learningRate: 1e-5, agentLearningRate: 1e-4, weightDecay: 1e-8, agentWeightDecay: 1e-8 });
+    expect(config.train).toMatchObject({
+      epochs: 90,
+      batchSize: 12,
+      gumbelTau: 100,
+      senWeight: 0.6,
+      senThreshold: 0.5,
+      speThreshold: 0.5,
+      threshold: 0.5,
+    });
+    expect(config.network).toMatchObject({
+      depth: 50,
+      learningRate: 1e-5,
+      agentLearningRate: 1e-4,
+      weightDecay: 1e-8,
+      agentWeightDecay: 1e-8,
+    });
     expect(config.network.scheduler).toMatchObject({ mode: 'max', factor: 0.1, patience: 20 });
     expect(config.network).not.toHaveProperty('kind');
     expect(config.augment.kinds).toEqual(['flip', 'rotate', 'noise', 'deform']);
@@ -81,30 +95,53 @@ describe('BAD CONFIG: errors name the key path', () => {
   });
   test('an ensemble member that does not exist, or is not in the grid', () => {
     expect(issuesOf({ ensembles: { mine: ['DSCC'] } })).toMatch(/ensembles\.mine\.0: Unknown ensemble member "DSCC".*did you mean "DSC"\?/);
-    expect(issuesOf({ modalities: ['T1'], ensembles: { mine: ['DSC'] } })).toMatch(/ensembles\.mine: Ensemble mine needs modality DSC_ap-rCBV/);
+    expect(issuesOf({ modalities: ['T1'], ensembles: { mine: ['DSC'] } })).toMatch(
+      /ensembles\.mine: Ensemble mine needs modality DSC_ap-rCBV/,
+    );
   });
   test('an unknown anchor group', () => {
     expect(issuesOf({ splits: { anchor: 'dsc' } })).toMatch(/splits\.anchor: .*did you mean "DSC"\?/);
   });
   test('a retired key says where its setting went', () => {
-    expect(issuesOf({ network: { gumbelTau: 5 } })).toMatch(/network\.gumbelTau: network\.gumbelTau was removed: .*set train\.gumbelTau instead/);
-    expect(issuesOf({ evaluation: { commonTestOnly: false } })).toMatch(/evaluation\.commonTestOnly: .*every ensemble is scored on the common test set/);
+    expect(issuesOf({ network: { gumbelTau: 5 } })).toMatch(
+      /network\.gumbelTau: network\.gumbelTau was removed: .*set train\.gumbelTau instead/,
+    );
+    expect(issuesOf({ evaluation: { commonTestOnly: false } })).toMatch(
+      /evaluation\.commonTestOnly: .*every ensemble is scored on the common test set/,
+    );
     // the same name elsewhere is an ordinary unknown key
     expect(issuesOf({ splits: { gumbelTau: 5 } })).toMatch(/splits\.gumbelTau: Unknown key "gumbelTau"/);
     // the network's own options (createNetwork) reject it the same way
     const parsed = NetworkSchema.safeParse({ gumbelTau: 5 });
     expect(parsed.success).toBe(false);
-    expect(describeConfigIssues(NetworkSchema, parsed.error!)).toEqual([{ path: 'gumbelTau', message: expect.stringMatching(/set train\.gumbelTau instead/) }]);
+    expect(describeConfigIssues(NetworkSchema, parsed.error!)).toEqual([
+      { path: 'gumbelTau', message: expect.stringMatching(/set train\.gumbelTau instead/) },
+    ]);
   });
   test('one temperature: train.gumbelTau, a constant or an epoch schedule', () => {
-    expect(resolveExperimentConfig({ train: { gumbelTau: [[0, 100], [10, 5]] } }).train.gumbelTau).toEqual([[0, 100], [10, 5]]);
+    expect(
+      resolveExperimentConfig({
+        train: {
+          gumbelTau: [
+            [0, 100],
+            [10, 5],
+          ],
+        },
+      }).train.gumbelTau,
+    ).toEqual([
+      [0, 100],
+      [10, 5],
+    ]);
     expect(Object.keys(NetworkSchema.shape)).not.toContain('gumbelTau');
     expect(JSON.stringify(experimentJsonSchema())).not.toMatch(/commonTestOnly/);
   });
   test('a device is cpu, cuda or cuda:N everywhere', () => {
     expect(issuesOf({ network: { device: 'gpu' } })).toMatch(/network\.device: expected 'cpu', 'cuda' or 'cuda:N'/);
     expect(issuesOf({ augment: { device: 'cuda:x' } })).toMatch(/augment\.device: expected 'cpu', 'cuda' or 'cuda:N'/);
-    expect(resolveExperimentConfig({ network: { device: 'cuda:1' }, augment: { device: 'cuda' } })).toMatchObject({ network: { device: 'cuda:1' }, augment: { device: 'cuda' } });
+    expect(resolveExperimentConfig({ network: { device: 'cuda:1' }, augment: { device: 'cuda' } })).toMatchObject({
+      network: { device: 'cuda:1' },
+      augment: { device: 'cuda' },
+    });
     expect(['cpu', 'cuda', 'cuda:0', 'cuda:12'].every((d) => isDevice(d) && DEVICE_PATTERN.test(d))).toBe(true);
     expect(['', 'CPU', 'cuda:', 'mps', 'cuda:-1', 7].some((d) => isDevice(d))).toBe(false);
   });
@@ -122,6 +159,8 @@ describe('BAD CONFIG: errors name the key path', () => {
     await expect(loadExperimentConfig(join(dir, 'bad.json'))).rejects.toThrow(/not valid JSON/);
     await expect(loadExperimentConfig(join(dir, 'none.json'))).rejects.toThrow(ConfigError);
     writeFileSync(join(dir, 'typo.json'), JSON.stringify({ evaluation: { gumbelSample: 10 } }));
-    await expect(loadExperimentConfig(join(dir, 'typo.json'))).rejects.toThrow(/typo\.json:\n  - evaluation\.gumbelSample: .*did you mean "gumbelSamples"/);
+    await expect(loadExperimentConfig(join(dir, 'typo.json'))).rejects.toThrow(
+      /typo\.json:\n  - evaluation\.gumbelSample: .*did you mean "gumbelSamples"/,
+    );
   });
 });

@@ -83,7 +83,9 @@ function source(file: string): string {
   let text = sources.get(file);
   if (text === undefined) {
     // strip comments so that a key named only in prose does not count as read
-    text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:])\/\/.*$/gm, '$1');
+    text = readFileSync(file, 'utf8')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/(^|[^:])\/\/.*$/gm, '$1');
     sources.set(file, text);
   }
   return text;

@@ -14,7 +14,23 @@ function cohort(labels: (0 | 1)[]): VolumeSample[] {
 describe('expandTrainingSet', () => {
   test('each sample gains flip, rotate, noise and deform copies of its base; without balancing nothing is dropped', () => {
     const { samples, dropped, counts } = expandTrainingSet(cohort([0, 1, 0]), shape, { balance: false });
-    expect(samples.map((s) => s.id)).toEqual(['P000', 'P000_flip', 'P000_rotate', 'P000_noise', 'P000_deform', 'P001', 'P001_flip', 'P001_rotate', 'P001_noise', 'P001_deform', 'P002', 'P002_flip', 'P002_rotate', 'P002_noise', 'P002_deform']);
+    expect(samples.map((s) => s.id)).toEqual([
+      'P000',
+      'P000_flip',
+      'P000_rotate',
+      'P000_noise',
+      'P000_deform',
+      'P001',
+      'P001_flip',
+      'P001_rotate',
+      'P001_noise',
+      'P001_deform',
+      'P002',
+      'P002_flip',
+      'P002_rotate',
+      'P002_noise',
+      'P002_deform',
+    ]);
     expect(samples.filter((s) => s.baseId === 'P001').every((s) => s.label === 1)).toBe(true);
     expect(dropped).toEqual([]);
     expect(counts.before).toEqual({ positive: 5, negative: 10 });
@@ -73,8 +89,15 @@ print(json.dumps(list(s)[-25:]))`;
   });
 
   test('BAD CALL: malformed samples, duplicate ids, labels and options', () => {
-    expect(() => expandTrainingSet(cohort([0, 0]).map((s) => ({ ...s, id: 'X' })), shape)).toThrow(/Duplicate sample id "X"/);
-    expect(() => expandTrainingSet([{ id: 'a', label: 2 as 1, load: async () => new Float32Array() }], shape)).toThrow(/samples\[0\]\.label/);
+    expect(() =>
+      expandTrainingSet(
+        cohort([0, 0]).map((s) => ({ ...s, id: 'X' })),
+        shape,
+      ),
+    ).toThrow(/Duplicate sample id "X"/);
+    expect(() => expandTrainingSet([{ id: 'a', label: 2 as 1, load: async () => new Float32Array() }], shape)).toThrow(
+      /samples\[0\]\.label/,
+    );
     expect(() => expandTrainingSet([{ id: 'a' } as VolumeSample], shape)).toThrow(TypeError);
     expect(() => expandTrainingSet(cohort([0]), [1, 2])).toThrow(/shape/);
     expect(() => expandTrainingSet(cohort([0]), shape, { kinds: ['shear' as 'flip'] })).toThrow();

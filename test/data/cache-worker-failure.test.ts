@@ -22,7 +22,9 @@ let cohort: Cohort;
 
 beforeAll(async () => {
   const generator = new URL('../../scripts/fixtures/hostile/make_nifti.mjs', import.meta.url).pathname;
-  const attacks = JSON.parse(execFileSync(process.execPath, [generator, join(base, 'hostile')], { encoding: 'utf8', timeout: 60_000 })) as Array<{ file: string; attack: string }>;
+  const attacks = JSON.parse(
+    execFileSync(process.execPath, [generator, join(base, 'hostile')], { encoding: 'utf8', timeout: 60_000 }),
+  ) as Array<{ file: string; attack: string }>;
   looping = attacks.find((a) => a.attack === 'extension-loop.nii')!.file;
   await synthCohort({ out: join(base, 'cohort'), patients: 3, size: 'small', seed: 3 });
   cohort = await openCohort(join(base, 'cohort'));
@@ -35,7 +37,13 @@ describe('a hostile file in a cohort', () => {
     expect(r.interrupted).toBe(false);
     expect(r.prepared).toBe(2 * cohort.patients.length - 1);
     expect(r.manifest.skipped).toEqual([
-      { id: cohort.patients[1].id, modality: 'T2', code: 'read-error', reason: expect.stringMatching(/esize -16/), error: 'ERR_NIFTI_FORMAT' },
+      {
+        id: cohort.patients[1].id,
+        modality: 'T2',
+        code: 'read-error',
+        reason: expect.stringMatching(/esize -16/),
+        error: 'ERR_NIFTI_FORMAT',
+      },
     ]);
     expect(r.manifest.patients.find((p) => p.id === cohort.patients[1].id)?.modalities).toEqual(['FLAIR']);
   });
@@ -46,7 +54,12 @@ describe('a hostile mask', () => {
     await synthCohort({ out: join(base, 'cohort-mask'), patients: 3, size: 'small', seed: 3 });
     const c = await openCohort(join(base, 'cohort-mask'));
     copyFileSync(looping, c.patients[0].mask);
-    const r = await prepareCohort(c, { out: join(base, 'cache-mask'), preprocess: { ...small, crop: 'tumour' }, workers: 0, modalities: ['T2', 'FLAIR'] });
+    const r = await prepareCohort(c, {
+      out: join(base, 'cache-mask'),
+      preprocess: { ...small, crop: 'tumour' },
+      workers: 0,
+      modalities: ['T2', 'FLAIR'],
+    });
     expect(r.prepared).toBe(4);
     expect(r.manifest.skipped.map((s) => [s.id, s.modality, s.code, s.error])).toEqual([
       [c.patients[0].id, 'T2', 'read-error', 'ERR_NIFTI_FORMAT'],
@@ -79,11 +92,18 @@ parentPort.on('message', (job) => {
 });
 `,
   );
-  const job = (id: string, ...items: Array<[string, string]>) => ({ id, items: items.map(([modality, imagePath]) => ({ modality, imagePath, outPath: '' })) }) as unknown as PatientJob;
+  const job = (id: string, ...items: Array<[string, string]>) =>
+    ({ id, items: items.map(([modality, imagePath]) => ({ modality, imagePath, outPath: '' })) }) as unknown as PatientJob;
 
   test('is replaced; only the unreported volumes of its patient fail, with ERR_PREPARE_WORKER', async () => {
     const good = cohort.patients[0].images.FLAIR!;
-    const jobs = [job('P1', ['T1', good], ['T2', looping], ['FLAIR', good]), job('P2', ['T1', good]), job('P3', ['EXIT', good], ['T1', good]), job('P4', ['THROW', good]), job('P5', ['T1', good], ['T2', good])];
+    const jobs = [
+      job('P1', ['T1', good], ['T2', looping], ['FLAIR', good]),
+      job('P2', ['T1', good]),
+      job('P3', ['EXIT', good], ['T1', good]),
+      job('P4', ['THROW', good]),
+      job('P5', ['T1', good], ['T2', good]),
+    ];
     const results: ItemResult[] = [];
     const t0 = performance.now();
     await runInWorkers(script, 2, jobs, (r) => results.push(r), undefined, { maxOldGenerationSizeMb: 32 });

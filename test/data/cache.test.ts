@@ -49,8 +49,14 @@ describe('prepareCohort writes a cache that openCache reads', () => {
     const m = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
     expect(m.complete).toBe(true);
     expect(m.shape).toEqual([35, 43, 43]);
-    expect(m.params.cropBox).toEqual([[0, 70], [20, 106], [22, 104]]);
-    expect(m.skipped).toEqual([{ id: nanVolume.id, modality: 'T1', code: 'non-finite', reason: '1 NaN/Inf voxel(s) inside the tumour mask' }]);
+    expect(m.params.cropBox).toEqual([
+      [0, 70],
+      [20, 106],
+      [22, 104],
+    ]);
+    expect(m.skipped).toEqual([
+      { id: nanVolume.id, modality: 'T1', code: 'non-finite', reason: '1 NaN/Inf voxel(s) inside the tumour mask' },
+    ]);
     expect(m.patients.map((p: { id: string; label: number }) => [p.id, p.label])).toEqual(cohort.patients.map((p) => [p.id, p.label]));
     expect(m.patients[1].modalities).not.toContain('T1');
     expect(m.patients[0].modalities.slice(0, 4)).toEqual(['T2', 'FLAIR', 'T1', 'T1GD']); // the study's channel order
@@ -65,7 +71,16 @@ describe('prepareCohort writes a cache that openCache reads', () => {
       for (const m of ['FLAIR', 'DTI_FA', 'DSC_PSR'] as const) {
         if (!q.images[m]) continue;
         const [img, mask] = await Promise.all([readNifti(q.images[m]!), readNifti(q.mask)]);
-        const want = preprocessVolume({ data: img.data, shape: img.shape, sourceDtype: img.scaled ? 'float32' : img.header.dtype }, mask, [[0, 70], [20, 106], [22, 104]], resolvePreprocess(small));
+        const want = preprocessVolume(
+          { data: img.data, shape: img.shape, sourceDtype: img.scaled ? 'float32' : img.header.dtype },
+          mask,
+          [
+            [0, 70],
+            [20, 106],
+            [22, 104],
+          ],
+          resolvePreprocess(small),
+        );
         if (!want.ok) throw new Error(want.reason);
         expect(await cache.load(q.id, m)).toEqual(want.data);
       }
@@ -76,11 +91,18 @@ describe('prepareCohort writes a cache that openCache reads', () => {
     await expect(cache.load(nanVolume.id, 'T1')).rejects.toThrow(/skipped: 1 NaN\/Inf voxel/);
     await expect(cache.load('UPENN-GBM-99999_11', 'T1')).rejects.toThrow(RangeError);
     // numpy reads the files
-    const py = execFileSync('/usr/bin/python3', ['-c', 'import sys, numpy as np; a = np.load(sys.argv[1]); print(a.dtype, a.shape, float(a.sum()))', cache.path(p.id, 'FLAIR')], { encoding: 'utf8' });
+    const py = execFileSync(
+      '/usr/bin/python3',
+      ['-c', 'import sys, numpy as np; a = np.load(sys.argv[1]); print(a.dtype, a.shape, float(a.sum()))', cache.path(p.id, 'FLAIR')],
+      { encoding: 'utf8' },
+    );
     const [dtype, ...rest] = py.trim().split(' ');
     expect(dtype).toBe('float32');
     expect(rest.slice(0, 3).join(' ')).toBe('(35, 43, 43)');
-    expect(Number(rest[3])).toBeCloseTo(got.reduce((a, v) => a + v, 0), 1);
+    expect(Number(rest[3])).toBeCloseTo(
+      got.reduce((a, v) => a + v, 0),
+      1,
+    );
   });
 
   test('a second run decodes no NIfTI; a touched source is recomputed alone', async () => {
@@ -92,7 +114,12 @@ describe('prepareCohort writes a cache that openCache reads', () => {
     const third = await prepareCohort(await openCohort(root), { out, preprocess: small, workers: 0 });
     expect(third).toMatchObject({ prepared: 1, decoded: 2, reused: total() - 1 });
     // other parameters are another key: nothing reused
-    const other = await prepareCohort(cohort, { out: join(base, 'cache-other'), preprocess: { ...small, scale: 0.4, padTo: [30, 36, 36] }, workers: 0, modalities: ['T2'] });
+    const other = await prepareCohort(cohort, {
+      out: join(base, 'cache-other'),
+      preprocess: { ...small, scale: 0.4, padTo: [30, 36, 36] },
+      workers: 0,
+      modalities: ['T2'],
+    });
     expect(other.manifest.shape).toEqual([30, 36, 36]);
     expect(other.prepared).toBe(cohort.patients.length);
   });
@@ -100,7 +127,13 @@ describe('prepareCohort writes a cache that openCache reads', () => {
   test('interrupted with an AbortSignal, then resumed', async () => {
     const dir = join(base, 'cache-interrupted');
     const controller = new AbortController();
-    const first = await prepareCohort(cohort, { out: dir, preprocess: small, workers: 0, signal: controller.signal, onProgress: (e) => e.done === 3 && controller.abort() });
+    const first = await prepareCohort(cohort, {
+      out: dir,
+      preprocess: small,
+      workers: 0,
+      signal: controller.signal,
+      onProgress: (e) => e.done === 3 && controller.abort(),
+    });
     expect(first.interrupted).toBe(true);
     expect(first.prepared + first.skipped).toBeGreaterThanOrEqual(3);
     expect(first.prepared + first.skipped).toBeLessThan(total());
@@ -121,7 +154,12 @@ describe('prepareCohort writes a cache that openCache reads', () => {
       readdirSync(d)
         .filter((f) => f.endsWith('.npy'))
         .sort()
-        .map((f) => [f, createHash('sha256').update(readFileSync(join(d, f))).digest('hex')]);
+        .map((f) => [
+          f,
+          createHash('sha256')
+            .update(readFileSync(join(d, f)))
+            .digest('hex'),
+        ]);
     const inProcess = join(base, 'cache-inprocess');
     await prepareCohort(cohort, { out: inProcess, preprocess: small, workers: 0, modalities });
     expect(hash(dir)).toEqual(hash(inProcess));
@@ -129,11 +167,35 @@ describe('prepareCohort writes a cache that openCache reads', () => {
 
   test('spottune data prepare: a progress-free run, then a fully cached one', () => {
     const dir = join(base, 'cache-cli');
-    const run = () => spawnSync(process.execPath, [bin, 'data', 'prepare', '--data', root, '--out', dir, '--crop', 'small', '--modalities', 'T2,FLAIR', '--workers', '1', '--no-progress'], { encoding: 'utf8' });
+    const run = () =>
+      spawnSync(
+        process.execPath,
+        [
+          bin,
+          'data',
+          'prepare',
+          '--data',
+          root,
+          '--out',
+          dir,
+          '--crop',
+          'small',
+          '--modalities',
+          'T2,FLAIR',
+          '--workers',
+          '1',
+          '--no-progress',
+        ],
+        { encoding: 'utf8' },
+      );
     const a = run();
     expect(a.stderr).toBe('');
     expect(a.status).toBe(0);
-    expect(a.stdout).toMatch(new RegExp(`^${cohort.patients.length * 2} prepared, 0 reused, 0 skipped; ${cohort.patients.length} patients, shape \\[35, 43, 43\\]`));
+    expect(a.stdout).toMatch(
+      new RegExp(
+        `^${cohort.patients.length * 2} prepared, 0 reused, 0 skipped; ${cohort.patients.length} patients, shape \\[35, 43, 43\\]`,
+      ),
+    );
     const b = run();
     expect(b.stdout).toMatch(/^0 prepared, 8 reused, 0 skipped;.*0 NIfTI decoded/);
     expect(existsSync(join(dir, `${cohort.patients[0].id}_T2.npy`))).toBe(true);
@@ -148,5 +210,7 @@ test('writeNpy/readNpy round trip; bad calls', async () => {
   await expect(writeNpy(path, new Float32Array(5), [2, 3])).rejects.toThrow(RangeError);
   await expect(openCache(join(base, 'nothing'))).rejects.toThrow(/no spottune3d-prepared-cohort manifest/);
   await expect(prepareCohort(cohort, { out: join(base, 'bad'), modalities: ['T3' as never] })).rejects.toThrow(/Unknown modality/);
-  await expect(prepareCohort(cohort, { out: join(base, 'bad'), preprocess: { crop: 'small', padTo: [10, 10, 10] } })).rejects.toThrow(/padTo \[10, 10, 10\] is smaller/);
+  await expect(prepareCohort(cohort, { out: join(base, 'bad'), preprocess: { crop: 'small', padTo: [10, 10, 10] } })).rejects.toThrow(
+    /padTo \[10, 10, 10\] is smaller/,
+  );
 });

@@ -32,9 +32,13 @@ async function rejection(p: Promise<unknown>): Promise<CohortError> {
 
 describe('BraTS 2021 with the RSNA-MICCAI labels', () => {
   test('the twin: BraTS folders and an RSNA-style labels CSV with unpadded IDs', () => {
-    const dirs = readdirSync(brats).filter((d) => d.startsWith('BraTS2021_')).sort();
+    const dirs = readdirSync(brats)
+      .filter((d) => d.startsWith('BraTS2021_'))
+      .sort();
     expect(dirs.length).toBeGreaterThan(6); // the definite six plus the unlabelled extras
-    expect(readdirSync(join(brats, dirs[0])).sort()).toEqual(['t1', 't1ce', 't2', 'flair', 'seg'].map((m) => `${dirs[0]}_${m}.nii.gz`).sort());
+    expect(readdirSync(join(brats, dirs[0])).sort()).toEqual(
+      ['t1', 't1ce', 't2', 'flair', 'seg'].map((m) => `${dirs[0]}_${m}.nii.gz`).sort(),
+    );
     const csv = readFileSync(join(brats, 'train_labels.csv'), 'utf8').trim().split('\n');
     expect(csv[0]).toBe('BraTS21ID,MGMT_value');
     expect(csv.slice(1).every((r) => /^[1-9]\d*,[01]$/.test(r))).toBe(true);
@@ -87,7 +91,9 @@ describe('a folder per patient with a labels CSV, and the errors that protect th
     // the maintainers' trial: patient folders, a labels CSV, and a sibling folder holding a UPENN-GBM clinical CSV
     mkdirSync(sibling, { recursive: true });
     writeFileSync(join(sibling, 'UPENN-GBM_clinical_info_v2.1.csv'), 'ID,MGMT\nUPENN-GBM-00001_11,Methylated\n');
-    const u = readdirSync(join(brats)).filter((d) => d.startsWith('BraTS2021_')).sort();
+    const u = readdirSync(join(brats))
+      .filter((d) => d.startsWith('BraTS2021_'))
+      .sort();
     for (const [k, d] of u.slice(0, 4).entries()) {
       const dir = join(folders, `case${k}`);
       mkdirSync(dir, { recursive: true });
@@ -129,7 +135,9 @@ describe('a folder per patient with a labels CSV, and the errors that protect th
     writeFileSync(join(empty, 'labels.csv'), 'id,label\np1,maybe\n');
     const e = await rejection(openDataset(empty));
     expect(e.code).toBe('ERR_EMPTY_COHORT');
-    expect(e.message).toMatch(/0 usable patients \(layout folders, detected\)\. Looked for patient folders .*labels\.csv\.\nLeft out:\n  1 x label "maybe" is neither positive/);
+    expect(e.message).toMatch(
+      /0 usable patients \(layout folders, detected\)\. Looked for patient folders .*labels\.csv\.\nLeft out:\n  1 x label "maybe" is neither positive/,
+    );
     const cli = spawnSync(process.execPath, [bin, 'data', 'summary', '--data', empty], { encoding: 'utf8' });
     expect(cli.status).not.toBe(0);
     expect(cli.stderr).toMatch(/0 usable patients/);

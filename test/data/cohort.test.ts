@@ -11,7 +11,17 @@ const root = mkdtempSync(join(tmpdir(), 'spottune-cohort-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const bin = fileURLToPath(new URL('../../bin/spottune.js', import.meta.url));
 
-const tiny = { data: new Uint8Array(8).fill(1), shape: [2, 2, 2] as [number, number, number], spacing: [1, 1, 1] as [number, number, number], affine: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]] };
+const tiny = {
+  data: new Uint8Array(8).fill(1),
+  shape: [2, 2, 2] as [number, number, number],
+  spacing: [1, 1, 1] as [number, number, number],
+  affine: [
+    [1, 0, 0, 0],
+    [0, 1, 0, 0],
+    [0, 0, 1, 0],
+    [0, 0, 0, 1],
+  ],
+};
 async function nii(path: string): Promise<void> {
   await writeNifti(join(root, path), tiny);
 }

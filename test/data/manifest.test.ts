@@ -2,7 +2,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { detectDelimiter, ManifestError, parseDelimited, parseManifestCsv, parseManifestJson, readManifest } from '../../lib/data/cohort/manifest.js';
+import {
+  detectDelimiter,
+  ManifestError,
+  parseDelimited,
+  parseManifestCsv,
+  parseManifestJson,
+  readManifest,
+} from '../../lib/data/cohort/manifest.js';
 
 const root = mkdtempSync(join(tmpdir(), 'spottune-manifest-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -19,7 +26,11 @@ function issuesOf(fn: () => unknown): ManifestError {
 
 describe('CSV manifests', () => {
   test('columns: id, label, segmentation and the image columns (paths), relative to the root', () => {
-    const m = parseManifestCsv('id,label,flair,t1ce,seg,age\nP2,0,P2/flair.nii.gz,P2/t1ce.nii.gz,P2/seg.nii.gz,61\nP1,1,P1/flair.nii.gz,,P1/seg.nii.gz,50\n', 'm.csv', { root });
+    const m = parseManifestCsv(
+      'id,label,flair,t1ce,seg,age\nP2,0,P2/flair.nii.gz,P2/t1ce.nii.gz,P2/seg.nii.gz,61\nP1,1,P1/flair.nii.gz,,P1/seg.nii.gz,50\n',
+      'm.csv',
+      { root },
+    );
     expect(m.modalities).toEqual(['flair', 't1ce']); // 'age' holds no NIfTI path: not a modality
     expect(m.patients.map((p) => [p.id, p.label, Object.keys(p.images)])).toEqual([
       ['P1', 1, ['flair']],
@@ -31,7 +42,8 @@ describe('CSV manifests', () => {
   });
 
   test("Excel's semicolons and a BOM; image:<name> columns; a value mapping from any column", () => {
-    const text = '\uFEFFsubject;MGMT status;image:FLAIR;mask\r\nA;Methylated;a.nii;a_seg.nii\r\nB;unmethylated;b.nii;b_seg.nii\r\nC;Indeterminate;c.nii;c_seg.nii\r\n';
+    const text =
+      '\uFEFFsubject;MGMT status;image:FLAIR;mask\r\nA;Methylated;a.nii;a_seg.nii\r\nB;unmethylated;b.nii;b_seg.nii\r\nC;Indeterminate;c.nii;c_seg.nii\r\n';
     expect(detectDelimiter(text)).toBe(';');
     const m = parseManifestCsv(text, 'excel.csv', { root, endpoint: { column: 'mgmt status', name: 'MGMT' } });
     expect(m.modalities).toEqual(['FLAIR']);
@@ -44,7 +56,12 @@ describe('CSV manifests', () => {
   });
 
   test('errors name the row and the field, all at once', () => {
-    const e = issuesOf(() => parseManifestCsv('id,label,flair,seg\nP1,1,p1.nii.gz,p1s.nii.gz\nP1,0,p.nii.gz,ps.nii.gz\n,1,x.nii.gz,xs.nii.gz\nP3,1,p3.nii.gz,\n', 'bad.csv'));
+    const e = issuesOf(() =>
+      parseManifestCsv(
+        'id,label,flair,seg\nP1,1,p1.nii.gz,p1s.nii.gz\nP1,0,p.nii.gz,ps.nii.gz\n,1,x.nii.gz,xs.nii.gz\nP3,1,p3.nii.gz,\n',
+        'bad.csv',
+      ),
+    );
     expect(e.code).toBe('ERR_INVALID_MANIFEST');
     expect(e.issues).toEqual([
       { row: 2, field: 'id', message: 'duplicate patient ID "P1" (first on row 1)' },
@@ -56,7 +73,10 @@ describe('CSV manifests', () => {
 
   test('a missing column says what the header has, and hints at the delimiter', () => {
     const e = issuesOf(() => parseManifestCsv('id|label|seg\nP1|1|a.nii\n', 'pipes.csv'));
-    expect(e.issues[0]).toMatchObject({ field: 'id', message: expect.stringMatching(/the header has "id\|label\|seg".*pass the delimiter/) });
+    expect(e.issues[0]).toMatchObject({
+      field: 'id',
+      message: expect.stringMatching(/the header has "id\|label\|seg".*pass the delimiter/),
+    });
   });
 
   test('parseDelimited: quotes, doubled quotes, CRLF, blank lines, tabs', () => {
@@ -94,7 +114,11 @@ describe('JSON manifests', () => {
   test('a group naming an unknown modality, a bad region and a bad path are errors naming the field', () => {
     const e = issuesOf(() =>
       parseManifestJson(
-        JSON.stringify({ modalityGroups: { g: ['T2'] }, regions: { core: [] }, patients: [{ id: 'A', label: 1, images: { T1: 5 }, segmentation: 's.nii' }] }),
+        JSON.stringify({
+          modalityGroups: { g: ['T2'] },
+          regions: { core: [] },
+          patients: [{ id: 'A', label: 1, images: { T1: 5 }, segmentation: 's.nii' }],
+        }),
         'c.json',
       ),
     );

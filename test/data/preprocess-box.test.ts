@@ -3,14 +3,26 @@
 // preprocess.test.ts), bit for bit, wherever the tumour lies and whatever the scale and type.
 import { describe, expect, test } from 'vitest';
 import type { CropBox } from '../../lib/config/data.js';
-import { maskCropConvert, maskRegion, minMaxScale, padTo, preprocessVolume, rescaleVolume, resolvePreprocess, tumourBox, type PreprocessInput, type Shape3 } from '../../lib/data/preprocess/index.js';
+import {
+  maskCropConvert,
+  maskRegion,
+  minMaxScale,
+  padTo,
+  preprocessVolume,
+  rescaleVolume,
+  resolvePreprocess,
+  tumourBox,
+  type PreprocessInput,
+  type Shape3,
+} from '../../lib/data/preprocess/index.js';
 import type { VoxelArray, VoxelDType } from '../../lib/io/volume.js';
 
 /** The pipeline over the whole crop, as preprocessVolume computed it before it followed the tumour. */
 function wholeCrop(image: PreprocessInput, mask: ArrayLike<number>, box: CropBox, options: Parameters<typeof resolvePreprocess>[0]) {
   const config = resolvePreprocess(options);
   const cropped = maskCropConvert(image, mask, box, config.intensity);
-  const scaled = config.scale === 1 ? cropped : rescaleVolume(cropped.data, cropped.shape, config.scale, { antiAliasing: config.antiAliasing });
+  const scaled =
+    config.scale === 1 ? cropped : rescaleVolume(cropped.data, cropped.shape, config.scale, { antiAliasing: config.antiAliasing });
   const unit = minMaxScale(scaled.data);
   if (!unit) return undefined;
   return config.padTo ? padTo(unit, scaled.shape, config.padTo) : { data: unit, shape: scaled.shape };
@@ -60,37 +72,70 @@ describe('the tumour-box pipeline equals the whole-crop pipeline exactly', () =>
     { dtype: 'float32', scale: 1 },
     { dtype: 'int16', scale: 0.5, slope: 0.001 },
   ];
-  test.each(cases)('$dtype, scale $scale, antiAliasing $antiAliasing, pad $pad, slope $slope', ({ dtype, scale, antiAliasing, pad, slope }) => {
-    const shape: Shape3 = [23, 27, 25];
-    const n = shape[0] * shape[1] * shape[2];
-    for (let trial = 0; trial < 12; trial++) {
-      const rand = lcg(1000 + trial * 7 + scale * 100);
-      const mask = blobMask(shape, rand);
-      const image: PreprocessInput = { data: values(dtype, n, rand), shape, sourceDtype: dtype, slope: slope ?? 1, inter: 0 };
-      // crops: the whole volume, and one cut on every face (the tumour may cross it)
-      const box: CropBox = trial % 2 === 0 ? [[0, 23], [0, 27], [0, 25]] : [[2, 21], [1, 26], [3, 24]];
-      const cropped = box.map(([a, b]) => b - a);
-      const scaledShape = cropped.map((c) => Math.max(1, Math.round(c * scale)));
-      const options = { crop: box, scale, antiAliasing, padTo: pad ? (scaledShape.map((m) => m + 3) as Shape3) : null };
-      const want = wholeCrop(image, mask, box, options);
-      const got = preprocessVolume(image, { data: mask, shape }, box, resolvePreprocess(options));
-      if (!want) {
-        expect(got.ok).toBe(false);
-        continue;
+  test.each(cases)(
+    '$dtype, scale $scale, antiAliasing $antiAliasing, pad $pad, slope $slope',
+    ({ dtype, scale, antiAliasing, pad, slope }) => {
+      const shape: Shape3 = [23, 27, 25];
+      const n = shape[0] * shape[1] * shape[2];
+      for (let trial = 0; trial < 12; trial++) {
+        const rand = lcg(1000 + trial * 7 + scale * 100);
+        const mask = blobMask(shape, rand);
+        const image: PreprocessInput = { data: values(dtype, n, rand), shape, sourceDtype: dtype, slope: slope ?? 1, inter: 0 };
+        // crops: the whole volume, and one cut on every face (the tumour may cross it)
+        const box: CropBox =
+          trial % 2 === 0
+            ? [
+                [0, 23],
+                [0, 27],
+                [0, 25],
+              ]
+            : [
+                [2, 21],
+                [1, 26],
+                [3, 24],
+              ];
+        const cropped = box.map(([a, b]) => b - a);
+        const scaledShape = cropped.map((c) => Math.max(1, Math.round(c * scale)));
+        const options = { crop: box, scale, antiAliasing, padTo: pad ? (scaledShape.map((m) => m + 3) as Shape3) : null };
+        const want = wholeCrop(image, mask, box, options);
+        const got = preprocessVolume(image, { data: mask, shape }, box, resolvePreprocess(options));
+        if (!want) {
+          expect(got.ok).toBe(false);
+          continue;
+        }
+        if (!got.ok) throw new Error(`trial ${trial}: ${got.reason}`);
+        expect(got.shape).toEqual(want.shape);
+        expectSame(got.data, want.data);
       }
-      if (!got.ok) throw new Error(`trial ${trial}: ${got.reason}`);
-      expect(got.shape).toEqual(want.shape);
-      expectSame(got.data, want.data);
-    }
-  });
+    },
+  );
 
   test('a tumour in one corner of the volume (the filters mirror at the faces)', () => {
     const shape: Shape3 = [16, 18, 20];
     const mask = new Uint8Array(16 * 18 * 20);
-    for (const [z, y, x] of [[0, 0, 0], [0, 0, 1], [1, 0, 0], [0, 1, 0], [15, 17, 19], [15, 16, 19]]) mask[(z * 18 + y) * 20 + x] = 1;
+    for (const [z, y, x] of [
+      [0, 0, 0],
+      [0, 0, 1],
+      [1, 0, 0],
+      [0, 1, 0],
+      [15, 17, 19],
+      [15, 16, 19],
+    ])
+      mask[(z * 18 + y) * 20 + x] = 1;
     const rand = lcg(5);
     const image: PreprocessInput = { data: values('float32', mask.length, rand), shape, sourceDtype: 'float32' };
-    for (const box of [[[0, 16], [0, 18], [0, 20]], [[0, 9], [0, 9], [0, 9]]] as CropBox[]) {
+    for (const box of [
+      [
+        [0, 16],
+        [0, 18],
+        [0, 20],
+      ],
+      [
+        [0, 9],
+        [0, 9],
+        [0, 9],
+      ],
+    ] as CropBox[]) {
       const want = wholeCrop(image, mask, box, { crop: box, scale: 0.5, padTo: null })!;
       const got = preprocessVolume(image, { data: mask, shape }, box, resolvePreprocess({ crop: box, scale: 0.5, padTo: null }));
       if (!got.ok) throw new Error(got.reason);
@@ -103,12 +148,30 @@ describe('the tumour-box pipeline equals the whole-crop pipeline exactly', () =>
     const mask = new Uint8Array(1000);
     mask[(8 * 10 + 8) * 10 + 8] = 2;
     const image: PreprocessInput = { data: new Float32Array(1000).fill(3), shape, sourceDtype: 'float32' };
-    const config = resolvePreprocess({ crop: [[0, 6], [0, 6], [0, 6]], scale: 0.5, padTo: null });
-    const box: CropBox = [[0, 6], [0, 6], [0, 6]];
+    const config = resolvePreprocess({
+      crop: [
+        [0, 6],
+        [0, 6],
+        [0, 6],
+      ],
+      scale: 0.5,
+      padTo: null,
+    });
+    const box: CropBox = [
+      [0, 6],
+      [0, 6],
+      [0, 6],
+    ];
     expect(preprocessVolume(image, { data: mask, shape }, box, config)).toMatchObject({ ok: false, code: 'outside-crop' });
-    const whole: CropBox = [[0, 10], [0, 10], [0, 10]];
+    const whole: CropBox = [
+      [0, 10],
+      [0, 10],
+      [0, 10],
+    ];
     const full = new Uint8Array(1000).fill(1);
-    expect(preprocessVolume(image, { data: full, shape }, whole, resolvePreprocess({ crop: whole, scale: 0.5, padTo: null }))).toMatchObject({ ok: false, code: 'constant' });
+    expect(
+      preprocessVolume(image, { data: full, shape }, whole, resolvePreprocess({ crop: whole, scale: 0.5, padTo: null })),
+    ).toMatchObject({ ok: false, code: 'constant' });
     expect(preprocessVolume(image, { data: new Uint8Array(1000), shape }, box, config)).toMatchObject({ ok: false, code: 'empty-mask' });
   });
 });
@@ -132,7 +195,11 @@ describe('maskRegion', () => {
     const rand = lcg(11);
     const mask = blobMask(shape, rand);
     const image: PreprocessInput = { data: values('int16', mask.length, rand), shape, sourceDtype: 'int16' };
-    const box: CropBox = [[0, 12], [0, 14], [0, 16]];
+    const box: CropBox = [
+      [0, 12],
+      [0, 14],
+      [0, 16],
+    ];
     const config = resolvePreprocess({ crop: box, scale: 0.5, padTo: [8, 8, 8] });
     const a = preprocessVolume(image, { data: mask, shape }, box, config);
     const b = preprocessVolume(image, { data: mask, shape, region: maskRegion(mask, shape) }, box, config);

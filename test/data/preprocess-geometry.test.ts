@@ -44,10 +44,13 @@ const kinds = [
 ] as const;
 
 describe('scanBox equals a triple loop', () => {
-  test.each(kinds.flatMap(([name, make, pick]) => [1, 2, 3].map((seed) => [name, seed, make, pick] as const)))('%s, seed %d', (_, seed, make, pick) => {
-    const values = make(pattern(n, seed, pick));
-    for (const t of ['positive', 'non-zero'] as const) expect(scanBox(values, shape, t)).toEqual(naive(values, shape, t));
-  });
+  test.each(kinds.flatMap(([name, make, pick]) => [1, 2, 3].map((seed) => [name, seed, make, pick] as const)))(
+    '%s, seed %d',
+    (_, seed, make, pick) => {
+      const values = make(pattern(n, seed, pick));
+      for (const t of ['positive', 'non-zero'] as const) expect(scanBox(values, shape, t)).toEqual(naive(values, shape, t));
+    },
+  );
 
   test.each(kinds.filter(([name]) => name !== 'plain array'))('a %s view that starts inside its buffer', (_, make, pick) => {
     const inner = pattern(n, 7, pick);
@@ -61,8 +64,22 @@ describe('scanBox equals a triple loop', () => {
     expect(scanBox(new Float32Array(n), shape, 'non-zero')).toEqual({ count: 0, box: undefined });
     const one = new Uint8Array(n);
     one[(2 * 7 + 3) * 6 + 5] = 1;
-    expect(scanBox(one, shape, 'positive')).toEqual({ count: 1, box: [[2, 3], [3, 4], [5, 6]] });
-    expect(scanBox(new Uint8Array(n).fill(1), shape, 'positive')).toEqual({ count: n, box: [[0, 5], [0, 7], [0, 6]] });
+    expect(scanBox(one, shape, 'positive')).toEqual({
+      count: 1,
+      box: [
+        [2, 3],
+        [3, 4],
+        [5, 6],
+      ],
+    });
+    expect(scanBox(new Uint8Array(n).fill(1), shape, 'positive')).toEqual({
+      count: n,
+      box: [
+        [0, 5],
+        [0, 7],
+        [0, 6],
+      ],
+    });
   });
 });
 

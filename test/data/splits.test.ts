@@ -14,7 +14,14 @@ const cohortPatientsAreSplitPatients: readonly SplitPatient[] = [] as CohortPati
 void cohortPatientsAreSplitPatients;
 
 interface Fixture {
-  randomState: { seed: number | number[]; skip?: number; randomSample: number[]; permutation?: number[]; randint?: number[]; choice?: number[] }[];
+  randomState: {
+    seed: number | number[];
+    skip?: number;
+    randomSample: number[];
+    permutation?: number[];
+    randint?: number[];
+    choice?: number[];
+  }[];
   cases: {
     labels: number[];
     seed: number;
@@ -30,7 +37,10 @@ interface Fixture {
     patients: { id: string; label: 0 | 1; sources: string[] }[];
     anchor: string;
     sources: string[];
-    expected: { sources: Record<string, { train: string[]; test: string[]; folds: { train: string[]; validation: string[] }[] }>; commonTest: string[] };
+    expected: {
+      sources: Record<string, { train: string[]; test: string[]; folds: { train: string[]; validation: string[] }[] }>;
+      commonTest: string[];
+    };
   }[];
 }
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/data/splits-sklearn.json', import.meta.url), 'utf8')) as Fixture;
@@ -42,7 +52,13 @@ describe('RandomState matches numpy', () => {
     expect(Array.from({ length: r.randomSample.length }, () => rng.randomSample())).toEqual(r.randomSample);
     if (r.permutation) expect(rng.permutation(17)).toEqual(r.permutation);
     if (r.randint) expect([1, 2, 3, 7, 100, 1000, 2 ** 31, 2 ** 32].map((n) => rng.randint(0, n))).toEqual(r.randint);
-    if (r.choice) expect(rng.choiceWithoutReplacement(Array.from({ length: 20 }, (_, i) => i + 10), 6)).toEqual(r.choice);
+    if (r.choice)
+      expect(
+        rng.choiceWithoutReplacement(
+          Array.from({ length: 20 }, (_, i) => i + 10),
+          6,
+        ),
+      ).toEqual(r.choice);
   });
 
   test('BAD CALL: seeds outside [0, 2^32 - 1]', () => {
@@ -111,7 +127,11 @@ describe('the study protocol', () => {
   });
 
   test('when every patient has every group, all groups share the anchor split', () => {
-    const patients: SplitPatient[] = Array.from({ length: 40 }, (_, i) => ({ id: `P${String(i).padStart(2, '0')}`, label: (i % 3 === 0 ? 1 : 0) as 0 | 1, groups: ['struct', 'DTI', 'DSC'] }));
+    const patients: SplitPatient[] = Array.from({ length: 40 }, (_, i) => ({
+      id: `P${String(i).padStart(2, '0')}`,
+      label: (i % 3 === 0 ? 1 : 0) as 0 | 1,
+      groups: ['struct', 'DTI', 'DSC'],
+    }));
     const splits = makeStudySplits(patients);
     expect(splits.groups.DTI.train).toEqual(splits.groups.DSC.train);
     expect(splits.groups.struct.test).toEqual(splits.groups.DSC.test);
@@ -154,7 +174,12 @@ describe('the study protocol', () => {
 
   test('BAD CALL: a bad label, a duplicate ID, a wrong config type', () => {
     expect(() => makeStudySplits([{ id: 'A', label: 2 as 0, groups: ['DSC'] }])).toThrow(/label/);
-    expect(() => makeStudySplits([{ id: 'A', label: 1, groups: ['DSC'] }, { id: 'A', label: 1, groups: ['DSC'] }])).toThrow(/twice/);
+    expect(() =>
+      makeStudySplits([
+        { id: 'A', label: 1, groups: ['DSC'] },
+        { id: 'A', label: 1, groups: ['DSC'] },
+      ]),
+    ).toThrow(/twice/);
     expect(() => makeStudySplits([], { folds: 'five' as unknown as number })).toThrow(/folds/);
   });
 });

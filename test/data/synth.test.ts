@@ -103,7 +103,12 @@ describe('synthCohort writes a UPENN-GBM layout that openCohort reads back', () 
 test('the same options write byte-identical files', async () => {
   const hashes = async (dir: string) => {
     await synthCohort({ out: dir, patients: 2, size: 'small', seed: 11 });
-    return files(dir).map((f) => [f, createHash('sha256').update(readFileSync(join(dir, f))).digest('hex')]);
+    return files(dir).map((f) => [
+      f,
+      createHash('sha256')
+        .update(readFileSync(join(dir, f)))
+        .digest('hex'),
+    ]);
   };
   const a = await hashes(join(base, 'a'));
   const b = await hashes(join(base, 'b'));

@@ -3,7 +3,13 @@ import { averageFolds, ensemble, meanOf, select } from '../../lib/eval/ensemble.
 
 describe('averaging', () => {
   test('meanOf averages element-wise and rejects ragged input', () => {
-    expect(meanOf([[0, 1], [1, 0], [0.5, 0.5]])).toEqual([0.5, 0.5]);
+    expect(
+      meanOf([
+        [0, 1],
+        [1, 0],
+        [0.5, 0.5],
+      ]),
+    ).toEqual([0.5, 0.5]);
     expect(() => meanOf([])).toThrow(RangeError);
     expect(() => meanOf([[1, 2], [1]])).toThrow(/\[1\] to have 2 values/);
   });

@@ -59,20 +59,38 @@ describe('predictGumbelAveraged', () => {
 
   test('BAD INPUT: volumes, shape and options are checked, naming the argument', async () => {
     const net = new FakeNetwork(true);
-    await expect(predictGumbelAveraged(net, [new Float32Array(3)], SHAPE, { samples: 1, seed: 0, batchSize: 1 })).rejects.toThrow(/volumes\[0\] to be a Float32Array of 2 x 2 x 2 = 8 values/);
+    await expect(predictGumbelAveraged(net, [new Float32Array(3)], SHAPE, { samples: 1, seed: 0, batchSize: 1 })).rejects.toThrow(
+      /volumes\[0\] to be a Float32Array of 2 x 2 x 2 = 8 values/,
+    );
     await expect(predictGumbelAveraged(net, volumes, [2, 2], { samples: 1, seed: 0, batchSize: 1 })).rejects.toThrow(RangeError);
     await expect(predictGumbelAveraged(net, volumes, SHAPE, { samples: 0, seed: 0, batchSize: 1 })).rejects.toThrow(/options\.samples/);
     await expect(predictGumbelAveraged(net, volumes, SHAPE, { samples: 1, seed: -1, batchSize: 1 })).rejects.toThrow(/options\.seed/);
     await expect(predictGumbelAveraged(net, volumes, SHAPE, { samples: 1, seed: 0, batchSize: 1.5 })).rejects.toThrow(/options\.batchSize/);
-    await expect(predictGumbelAveraged({} as GumbelPredictor, volumes, SHAPE, { samples: 1, seed: 0, batchSize: 1 })).rejects.toThrow(TypeError);
+    await expect(predictGumbelAveraged({} as GumbelPredictor, volumes, SHAPE, { samples: 1, seed: 0, batchSize: 1 })).rejects.toThrow(
+      TypeError,
+    );
   });
 });
 
 describe('averageFoldPredictions', () => {
   test('probabilities and routing shares average over the folds, aligned by patient', () => {
     const out = averageFoldPredictions([
-      { patients: ['a', 'b'], probabilities: [0.2, 0.4], policy: [[1, 0], [0, 0]] },
-      { patients: ['b', 'a'], probabilities: [0.6, 0.4], policy: [[1, 1], [0, 1]] },
+      {
+        patients: ['a', 'b'],
+        probabilities: [0.2, 0.4],
+        policy: [
+          [1, 0],
+          [0, 0],
+        ],
+      },
+      {
+        patients: ['b', 'a'],
+        probabilities: [0.6, 0.4],
+        policy: [
+          [1, 1],
+          [0, 1],
+        ],
+      },
     ]);
     expect(out.patients).toEqual(['a', 'b']);
     expect(out.probabilities.map((p) => +p.toFixed(10))).toEqual([0.3, 0.5]);

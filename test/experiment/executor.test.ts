@@ -78,17 +78,25 @@ describe('executeInProcess', () => {
   test('a second run skips finished jobs and retries failed ones', async () => {
     const out = outDir();
     let calls = 0;
-    await executeInProcess(plan, async (job) => {
-      calls++;
-      if (job.id === 'evaluate.spottune.T1') throw new Error('boom');
-      return 0;
-    }, { out });
+    await executeInProcess(
+      plan,
+      async (job) => {
+        calls++;
+        if (job.id === 'evaluate.spottune.T1') throw new Error('boom');
+        return 0;
+      },
+      { out },
+    );
     expect(calls).toBe(plan.jobs.length);
     const rerun: string[] = [];
-    const summary = await executeInProcess(plan, async (job) => {
-      rerun.push(job.id);
-      return 0;
-    }, { out });
+    const summary = await executeInProcess(
+      plan,
+      async (job) => {
+        rerun.push(job.id);
+        return 0;
+      },
+      { out },
+    );
     expect(rerun).toEqual(['evaluate.spottune.T1']);
     expect(summary.skipped).toHaveLength(plan.jobs.length - 1);
     expect(jobDone(out, 'evaluate.spottune.T1')).toBe(true);
@@ -99,13 +107,17 @@ describe('executeInProcess', () => {
     const out = outDir();
     const controller = new AbortController();
     let started = 0;
-    const promise = executeInProcess(plan, async (job, signal) => {
-      started++;
-      if (started === 2) controller.abort(new Error('stopped by the user'));
-      await new Promise((r) => setTimeout(r, 5));
-      if (signal.aborted) throw signal.reason;
-      return job.id;
-    }, { out, signal: controller.signal });
+    const promise = executeInProcess(
+      plan,
+      async (job, signal) => {
+        started++;
+        if (started === 2) controller.abort(new Error('stopped by the user'));
+        await new Promise((r) => setTimeout(r, 5));
+        if (signal.aborted) throw signal.reason;
+        return job.id;
+      },
+      { out, signal: controller.signal },
+    );
     await expect(promise).rejects.toThrow('stopped by the user');
     expect(jobDone(out, 'report')).toBe(false);
     expect(started).toBeLessThan(5);

@@ -5,7 +5,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createNetwork, runExperiment, savePth, setupExperiment, synthCohort, type ExperimentOptions, type StateDict } from '../../lib/index.js';
+import {
+  createNetwork,
+  runExperiment,
+  savePth,
+  setupExperiment,
+  synthCohort,
+  type ExperimentOptions,
+  type StateDict,
+} from '../../lib/index.js';
 import { readJobResult } from '../../lib/experiment/plan.js';
 import type { ExperimentResults } from '../../lib/report/types.js';
 import { requireNative } from '../helpers/native.js';
@@ -63,11 +71,19 @@ describe('runExperiment', () => {
       for (const e of Object.values(results.ensembles[network])) {
         expect(e.probabilities).toHaveLength(results.testPatients.length);
         // the reported AUC is the ensemble's own: recomputed here by pair counting (ties count half)
-        expect(e.metrics.auc.value).toBeCloseTo(pairAuc(results.testPatients.map((p) => p.label), e.probabilities!), 12);
+        expect(e.metrics.auc.value).toBeCloseTo(
+          pairAuc(
+            results.testPatients.map((p) => p.label),
+            e.probabilities!,
+          ),
+          12,
+        );
       }
     }
     // the flat mean over derivative models, on the common test set
-    const evals = await Promise.all(modalities.map((m) => readJobResult<{ patients: string[]; probabilities: number[] }>(out, `evaluate.random.${m}`)));
+    const evals = await Promise.all(
+      modalities.map((m) => readJobResult<{ patients: string[]; probabilities: number[] }>(out, `evaluate.random.${m}`)),
+    );
     const id = results.testPatients[0].id;
     const expected = evals.reduce((s, e) => s + e.probabilities[e.patients.indexOf(id)], 0) / 3;
     expect(results.ensembles.random['DSC+DTI+Struct'].probabilities![0]).toBeCloseTo(expected, 12);
@@ -93,18 +109,29 @@ describe('errors before any training', () => {
   });
 
   test('a wrong type and an unknown key are errors with their key path', async () => {
-    await expect(setupExperiment({ data, out: join(root, 'bad-type'), config: { ...config, train: { epochs: 'ten' } } as never, weights })).rejects.toThrow(/train\.epochs/);
-    await expect(setupExperiment({ data, out: join(root, 'bad-key'), config: { ...config, bogus: 1 } as never, weights })).rejects.toThrow(/bogus/);
+    await expect(
+      setupExperiment({ data, out: join(root, 'bad-type'), config: { ...config, train: { epochs: 'ten' } } as never, weights }),
+    ).rejects.toThrow(/train\.epochs/);
+    await expect(setupExperiment({ data, out: join(root, 'bad-key'), config: { ...config, bogus: 1 } as never, weights })).rejects.toThrow(
+      /bogus/,
+    );
   });
 
   test('too few patients of a class for the folds', async () => {
-    await expect(setupExperiment({ data, out: join(root, 'folds'), config: { ...config, splits: { folds: 40 } }, weights })).rejects.toThrow(RangeError);
+    await expect(
+      setupExperiment({ data, out: join(root, 'folds'), config: { ...config, splits: { folds: 40 } }, weights }),
+    ).rejects.toThrow(RangeError);
   });
 
   test('a common test set of one class', async () => {
     const tiny = join(root, 'tiny');
     await synthCohort({ out: tiny, patients: 12, size: 'small', seed: 11, signal: 4 });
-    const err = await setupExperiment({ data: tiny, out: join(root, 'one-class'), config: { ...config, splits: { folds: 2, seed: 3 } }, weights }).catch((e: unknown) => e);
+    const err = await setupExperiment({
+      data: tiny,
+      out: join(root, 'one-class'),
+      config: { ...config, splits: { folds: 2, seed: 3 } },
+      weights,
+    }).catch((e: unknown) => e);
     // either the folds or the common test set cannot be made from 12 patients: both are RangeErrors before training
     expect(err).toBeInstanceOf(RangeError);
     expect(existsSync(join(root, 'one-class', 'runs'))).toBe(false);

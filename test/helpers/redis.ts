@@ -55,9 +55,24 @@ export async function startRedis({ persistent = false } = {}): Promise<TestRedis
   const dir = mkdtempSync(join(tmpdir(), 'spottune-redis-'));
   let server: ChildProcess | undefined;
   const args = [
-    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
-    '--appendonly', persistent ? 'yes' : 'no', '--appendfsync', 'always',
-    '--maxmemory-policy', 'noeviction', '--daemonize', 'no', '--loglevel', 'warning',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    persistent ? 'yes' : 'no',
+    '--appendfsync',
+    'always',
+    '--maxmemory-policy',
+    'noeviction',
+    '--daemonize',
+    'no',
+    '--loglevel',
+    'warning',
   ];
   const start = async () => {
     const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });

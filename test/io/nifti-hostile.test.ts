@@ -15,7 +15,9 @@ const dir = mkdtempSync(join(tmpdir(), 'spottune-nifti-hostile-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const generator = new URL('../../scripts/fixtures/hostile/make_nifti.mjs', import.meta.url).pathname;
-const attacks = JSON.parse(execFileSync(process.execPath, [generator, join(dir, 'attacks')], { encoding: 'utf8', timeout: 60_000 })) as Array<{
+const attacks = JSON.parse(
+  execFileSync(process.execPath, [generator, join(dir, 'attacks')], { encoding: 'utf8', timeout: 60_000 }),
+) as Array<{
   file: string;
   attack: string;
   code: string;
@@ -41,14 +43,20 @@ const TIME_MS = 2000; // measured 5-145 ms on a loaded two-core machine; the bom
 
 describe('hostile NIfTI files load or fail coded, fast, in bounded memory', () => {
   test('the generator writes every attack', () => {
-    expect(attacks.map((a) => a.attack)).toEqual(expect.arrayContaining(['extension-loop.nii', 'bomb-512MiB.nii.gz', 'vox-offset--16.nii', 'vox-offset-353-float32.nii.gz']));
+    expect(attacks.map((a) => a.attack)).toEqual(
+      expect.arrayContaining(['extension-loop.nii', 'bomb-512MiB.nii.gz', 'vox-offset--16.nii', 'vox-offset-353-float32.nii.gz']),
+    );
   });
 
   test.each(attacks.map((a) => [a.attack, a] as const))('%s', (_, { file, code, options }) => {
-    const out = execFileSync(process.execPath, [`--max-old-space-size=${HEAP_MIB}`, '--input-type=module', '-e', CHILD, dist, file, JSON.stringify(options)], {
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
+    const out = execFileSync(
+      process.execPath,
+      [`--max-old-space-size=${HEAP_MIB}`, '--input-type=module', '-e', CHILD, dist, file, JSON.stringify(options)],
+      {
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
     const report = JSON.parse(out) as { code: string; name?: string; ms: number; rssMiB: number };
     expect(report.code).toBe(code);
     if (code !== 'LOADED') expect(report.name).toBe('NiftiError');
@@ -98,7 +106,11 @@ describe('in process: the reasons name the lie', () => {
   test('the bomb: the header reads; the voxels stop at the bound with ERR_NIFTI_LIMIT, or stream', async () => {
     const bomb = file('bomb-512MiB.nii.gz');
     expect((await readNiftiHeader(bomb)).dims.slice(0, 4)).toEqual([3, 2, 2, 2]);
-    await expect(readNiftiRaw(bomb)).rejects.toMatchObject({ name: 'NiftiError', code: 'ERR_NIFTI_LIMIT', message: expect.stringMatching(/inflates past the \d+ bytes its header describes/) });
+    await expect(readNiftiRaw(bomb)).rejects.toMatchObject({
+      name: 'NiftiError',
+      code: 'ERR_NIFTI_LIMIT',
+      message: expect.stringMatching(/inflates past the \d+ bytes its header describes/),
+    });
     expect(Array.from((await readNiftiRaw(bomb, { inflate: 'stream' })).stored)).toEqual([-1, -0.5, 0, 0.5, 1, 1.5, 2, 2.5]);
   });
 });

@@ -36,7 +36,10 @@ sys.stdout.buffer.write(np.ascontiguousarray(np.transpose(v, (2, 1, 0))).astype(
 
 describe('whole-file and streamed inflation', () => {
   test('every volume of a 4-D .nii.gz equals nibabel, whichever way it is inflated', async () => {
-    await writeNifti(path4d, Array.from({ length: volumes }, (_, k) => ({ data: vol(k), shape, spacing: [1, 1, 1], affine })));
+    await writeNifti(
+      path4d,
+      Array.from({ length: volumes }, (_, k) => ({ data: vol(k), shape, spacing: [1, 1, 1], affine })),
+    );
     for (let k = 0; k < volumes; k++) {
       const want = nibabel(path4d, k);
       for (const inflate of ['whole', 'stream', 'auto'] as const) {
@@ -65,7 +68,10 @@ describe('whole-file and streamed inflation', () => {
 
   test('an uncompressed .nii reads only the wanted volume', async () => {
     const path = join(dir, 'four.nii');
-    await writeNifti(path, Array.from({ length: 3 }, (_, k) => ({ data: vol(k), shape, spacing: [1, 1, 1], affine })));
+    await writeNifti(
+      path,
+      Array.from({ length: 3 }, (_, k) => ({ data: vol(k), shape, spacing: [1, 1, 1], affine })),
+    );
     expect(Array.from((await readNiftiRaw(path, { volume: 2 })).stored)).toEqual(nibabel(path, 2));
   });
 
@@ -115,7 +121,10 @@ describe('damaged .nii.gz files', () => {
     const junk = Buffer.from(bytes);
     junk.fill(0xff, 200, 260); // inside the deflate stream, past the header
     writeFileSync(path, junk);
-    await expect(readNiftiRaw(path)).rejects.toMatchObject({ name: 'NiftiError', code: expect.stringMatching(/ERR_NIFTI_(FORMAT|TRUNCATED)/) });
+    await expect(readNiftiRaw(path)).rejects.toMatchObject({
+      name: 'NiftiError',
+      code: expect.stringMatching(/ERR_NIFTI_(FORMAT|TRUNCATED)/),
+    });
     writeFileSync(path, Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xff, 0xff]));
     await expect(readNiftiRaw(path)).rejects.toMatchObject({ name: 'NiftiError', code: 'ERR_NIFTI_FORMAT' });
   });
@@ -135,6 +144,7 @@ describe('a header that claims more voxels than the file holds', () => {
     writeFileSync(plain, bytes);
     const gz = join(dir, 'claim.nii.gz');
     writeFileSync(gz, gzipSync(bytes));
-    for (const path of [plain, gz]) await expect(readNiftiRaw(path)).rejects.toMatchObject({ name: 'NiftiError', code: 'ERR_NIFTI_TRUNCATED' });
+    for (const path of [plain, gz])
+      await expect(readNiftiRaw(path)).rejects.toMatchObject({ name: 'NiftiError', code: 'ERR_NIFTI_TRUNCATED' });
   });
 });

@@ -48,36 +48,42 @@ print(json.dumps({"dtype": str(img.get_data_dtype()), "shape": list(zyx.shape), 
 `;
 
 describe('writeNifti files open in nibabel with equal data and affine', () => {
-  test.each(TYPES.flatMap(([dtype, data]) => [1, 2].flatMap((version) => ['.nii', '.nii.gz'].map((ext) => ({ dtype, data, version, ext })))))(
-    '$dtype, NIfTI-$version, $ext',
-    async ({ dtype, data, version, ext }) => {
-      const path = join(dir, `w-${dtype}-${version}${ext}`);
-      await writeNifti(path, { data, shape, spacing: [1.5, 1, 2], affine }, { version: version as 1 | 2 });
-      const expected = join(dir, `w-${dtype}-${version}.f64`);
-      writeFileSync(expected, Buffer.from(Float64Array.from(data).buffer));
-      const r = py(NIB_READ, path, expected);
-      expect(r.dtype).toBe(dtype);
-      expect(r.shape).toEqual(shape);
-      expect(r.maxdiff).toBe(0);
-      expect(r.version).toBe(version);
-      const f = version === 1 ? Math.fround : (x: number) => x; // NIfTI-1 stores the sform as float32
-      expect(r.affine).toEqual(affine.map((row) => row.map(f)));
-      expect(r.zooms).toEqual([2, 1, 1.5]); // pixdim comes from the affine's column norms
-      // and back through readNifti
-      const back = await readNifti(path);
-      expect(back.shape).toEqual(shape);
-      expect(back.spacing).toEqual([1.5, 1, 2]);
-      expect(back.header.dtype).toBe(dtype);
-      expect(Array.from(back.data)).toEqual(Array.from(data, (v) => Math.fround(v)));
-      expect(back.affine).toEqual(affine.map((row) => row.map(f)));
-    },
-  );
+  test.each(
+    TYPES.flatMap(([dtype, data]) => [1, 2].flatMap((version) => ['.nii', '.nii.gz'].map((ext) => ({ dtype, data, version, ext })))),
+  )('$dtype, NIfTI-$version, $ext', async ({ dtype, data, version, ext }) => {
+    const path = join(dir, `w-${dtype}-${version}${ext}`);
+    await writeNifti(path, { data, shape, spacing: [1.5, 1, 2], affine }, { version: version as 1 | 2 });
+    const expected = join(dir, `w-${dtype}-${version}.f64`);
+    writeFileSync(expected, Buffer.from(Float64Array.from(data).buffer));
+    const r = py(NIB_READ, path, expected);
+    expect(r.dtype).toBe(dtype);
+    expect(r.shape).toEqual(shape);
+    expect(r.maxdiff).toBe(0);
+    expect(r.version).toBe(version);
+    const f = version === 1 ? Math.fround : (x: number) => x; // NIfTI-1 stores the sform as float32
+    expect(r.affine).toEqual(affine.map((row) => row.map(f)));
+    expect(r.zooms).toEqual([2, 1, 1.5]); // pixdim comes from the affine's column norms
+    // and back through readNifti
+    const back = await readNifti(path);
+    expect(back.shape).toEqual(shape);
+    expect(back.spacing).toEqual([1.5, 1, 2]);
+    expect(back.header.dtype).toBe(dtype);
+    expect(Array.from(back.data)).toEqual(Array.from(data, (v) => Math.fround(v)));
+    expect(back.affine).toEqual(affine.map((row) => row.map(f)));
+  });
 
   test('a 4-D file: the first volume by default, another when asked; converting to int16 rounds and clamps', async () => {
     const path = join(dir, 'four-d.nii.gz');
     const a = Float32Array.from({ length: 60 }, (_, i) => i + 0.4);
     const b = Float32Array.from({ length: 60 }, (_, i) => -i * 1000);
-    await writeNifti(path, [{ data: a, shape, spacing: [1, 1, 1], affine }, { data: b, shape, spacing: [1, 1, 1], affine }], { dtype: 'int16' });
+    await writeNifti(
+      path,
+      [
+        { data: a, shape, spacing: [1, 1, 1], affine },
+        { data: b, shape, spacing: [1, 1, 1], affine },
+      ],
+      { dtype: 'int16' },
+    );
     const first = await readNifti(path);
     expect(first.volumes).toBe(2);
     expect(Array.from(first.data)).toEqual(Array.from(a, Math.round));
@@ -154,7 +160,10 @@ print(json.dumps(nib.load(sys.argv[1]).affine.tolist()))
     const ijk = await readNifti(path, { axisOrder: 'ijk' });
     expect(ijk.shape).toEqual([5, 4, 3]);
     expect(ijk.spacing).toEqual([2, 1, 1.5]);
-    const r = py(`import sys, json, numpy as np, nibabel as nib; print(json.dumps(np.asarray(nib.load(sys.argv[1]).dataobj).ravel().tolist()))`, path);
+    const r = py(
+      `import sys, json, numpy as np, nibabel as nib; print(json.dumps(np.asarray(nib.load(sys.argv[1]).dataobj).ravel().tolist()))`,
+      path,
+    );
     expect(Array.from(ijk.data)).toEqual(r);
     const again = join(dir, 'ijk-again.nii');
     await writeNifti(again, ijk, { axisOrder: 'ijk' });
@@ -192,7 +201,9 @@ describe('BAD CALLs and bad files', () => {
   test('malformed volumes and options name the argument', async () => {
     const v: Volume<VoxelArray> = { data: new Float32Array(59), shape, spacing: [1, 1, 1], affine };
     await expect(writeNifti(join(dir, 'x.nii'), v)).rejects.toThrow(/volume.data to hold 60 voxels/);
-    await expect(writeNifti(join(dir, 'x.nii'), { ...v, data: new Float32Array(60) }, { compressionLevel: 0 })).rejects.toThrow(/options.compressionLevel/);
+    await expect(writeNifti(join(dir, 'x.nii'), { ...v, data: new Float32Array(60) }, { compressionLevel: 0 })).rejects.toThrow(
+      /options.compressionLevel/,
+    );
     await expect(readNifti(join(dir, 'x.nii'), { axisOrder: 'kjj' as never })).rejects.toThrow(/did you mean/);
   });
 });

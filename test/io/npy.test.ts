@@ -53,7 +53,10 @@ describe('numpy reads what writeNpy writes', () => {
     expect((readFileSync(path).readUInt16LE(8) + 10) % 64).toBe(0); // the data starts 64-byte aligned, as numpy writes
     expect(await readNpy(path)).toEqual({ data, shape });
     const seen = JSON.parse(
-      python('import sys, json, numpy as np; a = np.load(sys.argv[1]); print(json.dumps({"dtype": a.dtype.str, "shape": list(a.shape), "c": bool(a.flags.c_contiguous), "values": a.ravel().astype(float).tolist()}))', path),
+      python(
+        'import sys, json, numpy as np; a = np.load(sys.argv[1]); print(json.dumps({"dtype": a.dtype.str, "shape": list(a.shape), "c": bool(a.flags.c_contiguous), "values": a.ravel().astype(float).tolist()}))',
+        path,
+      ),
     );
     expect(seen).toEqual({ dtype: '<f4', shape, c: true, values: Array.from(data) });
   });
@@ -82,10 +85,22 @@ describe('BAD CALL', () => {
   test.each([
     ['not a .npy file', Buffer.from('hello world, not numpy'), 'ERR_NPY_FORMAT'],
     ['a malformed header', header("{'descr': '<f4', }"), 'ERR_NPY_FORMAT'],
-    ['Fortran order', Buffer.concat([header("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }"), Buffer.alloc(16)]), 'ERR_NPY_FORMAT'],
-    ['big-endian float32', Buffer.concat([header("{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }"), Buffer.alloc(8)]), 'ERR_NPY_DTYPE'],
+    [
+      'Fortran order',
+      Buffer.concat([header("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }"), Buffer.alloc(16)]),
+      'ERR_NPY_FORMAT',
+    ],
+    [
+      'big-endian float32',
+      Buffer.concat([header("{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }"), Buffer.alloc(8)]),
+      'ERR_NPY_DTYPE',
+    ],
     ['int16', Buffer.concat([header("{'descr': '<i2', 'fortran_order': False, 'shape': (2,), }"), Buffer.alloc(4)]), 'ERR_NPY_DTYPE'],
-    ['too few bytes', Buffer.concat([header("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 3), }"), Buffer.alloc(20)]), 'ERR_NPY_TRUNCATED'],
+    [
+      'too few bytes',
+      Buffer.concat([header("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 3), }"), Buffer.alloc(20)]),
+      'ERR_NPY_TRUNCATED',
+    ],
   ])('readNpy: %s -> %s', async (what, bytes, code) => {
     const path = join(dir, `bad-${what.replace(/\W+/g, '-')}.npy`);
     writeFileSync(path, bytes);

@@ -37,15 +37,21 @@ describe('default limits', () => {
     const small = unpickle(dictList(30_000), hooks).value as unknown[];
     expect(small).toHaveLength(30_000);
     expect(small[0]).toBeInstanceOf(Map);
-    expect(() => unpickle(dictList(70_000), hooks)).toThrow(expect.objectContaining({ code: 'ERR_CHECKPOINT_LIMIT', message: expect.stringMatching(/maxObjects = 70006/) }));
-    expect(unpickle(dictList(70_000), hooks, 0, undefined, { ...defaultUnpickleLimits(0), maxObjects: 140_002 }).value).toHaveLength(70_000);
+    expect(() => unpickle(dictList(70_000), hooks)).toThrow(
+      expect.objectContaining({ code: 'ERR_CHECKPOINT_LIMIT', message: expect.stringMatching(/maxObjects = 70006/) }),
+    );
+    expect(unpickle(dictList(70_000), hooks, 0, undefined, { ...defaultUnpickleLimits(0), maxObjects: 140_002 }).value).toHaveLength(
+      70_000,
+    );
   });
 });
 
 describe('each limit breach is ERR_CHECKPOINT_LIMIT naming its option', () => {
   const limits = { maxObjects: 100, maxMemoEntries: 10, maxIntegerBytes: 16 };
   const refused = (pickle: Uint8Array, option: string) =>
-    expect(() => unpickle(pickle, hooks, 0, pickle.length, limits)).toThrow(expect.objectContaining({ code: 'ERR_CHECKPOINT_LIMIT', message: expect.stringContaining(`options.${option}`) }));
+    expect(() => unpickle(pickle, hooks, 0, pickle.length, limits)).toThrow(
+      expect.objectContaining({ code: 'ERR_CHECKPOINT_LIMIT', message: expect.stringContaining(`options.${option}`) }),
+    );
 
   test('objects: containers, strings, bytes and dict/list/set items all count', () => {
     refused(dictList(50), 'maxObjects');
@@ -91,7 +97,8 @@ describe('integers decode exactly, in linear time', () => {
     const one = Buffer.concat([Buffer.from([0x8b, 0, 0x10, 0, 0]), Buffer.alloc(4096, 0x7f), Buffer.from('a')]);
     const pickle = bytes([0x80, 2, 0x5d], Buffer.alloc(one.length * 1000).fill(one), '.');
     const t0 = performance.now();
-    const list = unpickle(pickle, hooks, 0, pickle.length, { ...defaultUnpickleLimits(pickle.length), maxIntegerBytes: 4096 }).value as bigint[];
+    const list = unpickle(pickle, hooks, 0, pickle.length, { ...defaultUnpickleLimits(pickle.length), maxIntegerBytes: 4096 })
+      .value as bigint[];
     expect(performance.now() - t0).toBeLessThan(1000);
     expect(list).toHaveLength(1000);
     expect(list[0] % 256n).toBe(0x7fn);

@@ -17,8 +17,27 @@ const model: StateDict = new Map([
 const contents: CheckpointContents = {
   model,
   optimizer: new Map<string, unknown>([
-    ['state', new Map([[0, new Map<string, unknown>([['step', 12], ['exp_avg', { dtype: 'float32', shape: [2], data: new Float32Array([1e-3, 2e-3]) }]])]])],
-    ['param_groups', [new Map<string, unknown>([['params', [0]], ['lr_e6', 10]])]],
+    [
+      'state',
+      new Map([
+        [
+          0,
+          new Map<string, unknown>([
+            ['step', 12],
+            ['exp_avg', { dtype: 'float32', shape: [2], data: new Float32Array([1e-3, 2e-3]) }],
+          ]),
+        ],
+      ]),
+    ],
+    [
+      'param_groups',
+      [
+        new Map<string, unknown>([
+          ['params', [0]],
+          ['lr_e6', 10],
+        ]),
+      ],
+    ],
   ]),
   epoch: 12,
   config: { train: { lr: 1e-5, batchSize: 12 }, seed: 42 },
@@ -34,8 +53,9 @@ describe('training checkpoints', () => {
     expect(back.config).toEqual(contents.config);
     expect(back.metrics).toEqual(contents.metrics);
     expect([...back.model.keys()]).toEqual([...model.keys()]);
-    for (const [k, t] of model) expect(Array.from(back.model.get(k)!.data as ArrayLike<unknown>), k).toEqual(Array.from(t.data as ArrayLike<unknown>));
-    const step = ((back.optimizer as Map<string, Map<number, Map<string, unknown>>>).get('state')!.get(0)!).get('step');
+    for (const [k, t] of model)
+      expect(Array.from(back.model.get(k)!.data as ArrayLike<unknown>), k).toEqual(Array.from(t.data as ArrayLike<unknown>));
+    const step = (back.optimizer as Map<string, Map<number, Map<string, unknown>>>).get('state')!.get(0)!.get('step');
     expect(step).toBe(12);
   });
 
@@ -43,14 +63,29 @@ describe('training checkpoints', () => {
     const path = join(dir, 'for-torch.pth');
     await saveCheckpoint(path, contents);
     const out = JSON.parse(
-      execFileSync('/usr/bin/python3', ['-c', `
+      execFileSync(
+        '/usr/bin/python3',
+        [
+          '-c',
+          `
 import sys, json, torch
 c = torch.load(sys.argv[1], weights_only=True)
 print(json.dumps({'format': c['format'], 'epoch': c['epoch'], 'keys': list(c['state_dict']), 'w': c['state_dict']['conv1.weight'].reshape(-1).tolist(),
   'metrics': json.loads(c['metrics_json']), 'step': c['optimizer']['state'][0]['step']}))
-`, path], { encoding: 'utf8' }),
+`,
+          path,
+        ],
+        { encoding: 'utf8' },
+      ),
     );
-    expect(out).toEqual({ format: CHECKPOINT_FORMAT, epoch: 12, keys: [...model.keys()], w: [0.5, -1, 2, 3.25], metrics: contents.metrics, step: 12 });
+    expect(out).toEqual({
+      format: CHECKPOINT_FORMAT,
+      epoch: 12,
+      keys: [...model.keys()],
+      w: [0.5, -1, 2, 3.25],
+      metrics: contents.metrics,
+      step: 12,
+    });
   });
 
   test('BAD CALL and foreign files', async () => {
@@ -58,6 +93,9 @@ print(json.dumps({'format': c['format'], 'epoch': c['epoch'], 'keys': list(c['st
     await expect(saveCheckpoint(join(dir, 'x.pth'), { ...contents, model: {} as StateDict })).rejects.toThrow(TypeError);
     const other = join(dir, 'other.pth');
     await savePth(other, new Map([['state_dict', model]]));
-    await expect(loadCheckpoint(other)).rejects.toMatchObject({ code: 'ERR_CHECKPOINT_LAYOUT', message: expect.stringMatching(/Not a spottune3d training checkpoint/) });
+    await expect(loadCheckpoint(other)).rejects.toMatchObject({
+      code: 'ERR_CHECKPOINT_LAYOUT',
+      message: expect.stringMatching(/Not a spottune3d training checkpoint/),
+    });
   });
 });

@@ -8,7 +8,6 @@ import { mulberry32 } from '../../lib/util/mulberry32.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/pth/${name}`, import.meta.url));
 
-
 type Mutation = (bytes: Uint8Array, rand: () => number) => Uint8Array;
 const int = (rand: () => number, n: number) => Math.floor(rand() * n);
 
@@ -24,7 +23,8 @@ const MUTATIONS: Record<string, Mutation> = {
   byteSet(bytes, rand) {
     const out = bytes.slice();
     const special = [0x00, 0xff, 0x7f, 0x80, 0x28, 0x2e, 0x52, 0x62, 0x63, 0x71, 0x68, 0x8a, 0x58];
-    for (let k = 1 + int(rand, 4); k > 0; k--) out[int(rand, out.length)] = rand() < 0.5 ? int(rand, 256) : special[int(rand, special.length)];
+    for (let k = 1 + int(rand, 4); k > 0; k--)
+      out[int(rand, out.length)] = rand() < 0.5 ? int(rand, 256) : special[int(rand, special.length)];
     return out;
   },
   truncate(bytes, rand) {

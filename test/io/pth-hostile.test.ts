@@ -81,13 +81,31 @@ torch.save({'state_dict': sd}, sys.argv[3])
       expect(loaded.tensors).toHaveLength(318);
       expect(stateDictOf(loaded.tree).size).toBe(318);
       expect((await readPth(file, tight)).tensors).toHaveLength(318);
-      await expect(readPth(file, { maxObjects: 2048 })).rejects.toMatchObject({ code: 'ERR_CHECKPOINT_LIMIT', message: expect.stringMatching(/maxObjects = 2048/) });
-      await expect(readPth(file, { maxMemoEntries: 2048 })).rejects.toMatchObject({ code: 'ERR_CHECKPOINT_LIMIT', message: expect.stringMatching(/maxMemoEntries = 2048/) });
+      await expect(readPth(file, { maxObjects: 2048 })).rejects.toMatchObject({
+        code: 'ERR_CHECKPOINT_LIMIT',
+        message: expect.stringMatching(/maxObjects = 2048/),
+      });
+      await expect(readPth(file, { maxMemoEntries: 2048 })).rejects.toMatchObject({
+        code: 'ERR_CHECKPOINT_LIMIT',
+        message: expect.stringMatching(/maxMemoEntries = 2048/),
+      });
     }
-    await expect(readPth(legacy, { maxIntegerBytes: 9 })).rejects.toMatchObject({ code: 'ERR_CHECKPOINT_LIMIT', message: expect.stringMatching(/maxIntegerBytes = 9/) });
+    await expect(readPth(legacy, { maxIntegerBytes: 9 })).rejects.toMatchObject({
+      code: 'ERR_CHECKPOINT_LIMIT',
+      message: expect.stringMatching(/maxIntegerBytes = 9/),
+    });
   }, 180_000);
 
-  const fixtures = ['dtypes_legacy.pth', 'dtypes_legacy_bigendian.pth', 'dtypes_legacy_cuda.pth', 'dtypes_zip.pth', 'dtypes_zip_cuda.pth', 'simple_zip.pth', 'simple_zip_bigendian.pth', 'simple_other_name.pth'];
+  const fixtures = [
+    'dtypes_legacy.pth',
+    'dtypes_legacy_bigendian.pth',
+    'dtypes_legacy_cuda.pth',
+    'dtypes_zip.pth',
+    'dtypes_zip_cuda.pth',
+    'simple_zip.pth',
+    'simple_zip_bigendian.pth',
+    'simple_other_name.pth',
+  ];
   test.each(fixtures)('fixture %s loads within the tight limits', async (name) => {
     const bytes = readFileSync(new URL(`../fixtures/pth/${name}`, import.meta.url));
     expect((await readPth(bytes, tight)).tensors.length).toBeGreaterThan(0);

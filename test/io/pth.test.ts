@@ -46,7 +46,15 @@ function described(tree: unknown): unknown {
     const values = Array.from(t.data as ArrayLike<number | bigint>, (v) =>
       t.dtype === 'bool' ? Number(v) : floating ? encodeNumber(Number(v)) : String(v),
     );
-    return { __tensor__: true, dtype: t.dtype, shape: t.shape, stride: t.strides, offset: t.storageOffset, requires_grad: t.requiresGrad, values };
+    return {
+      __tensor__: true,
+      dtype: t.dtype,
+      shape: t.shape,
+      stride: t.strides,
+      offset: t.storageOffset,
+      requires_grad: t.requiresGrad,
+      values,
+    };
   }
   if (tree instanceof Map) return { __dict__: [...tree].map(([k, v]) => [described(k), described(v)]) };
   if (Array.isArray(tree)) return Object.isFrozen(tree) ? { __tuple__: tree.map(described) } : tree.map(described);
@@ -118,7 +126,10 @@ describe('loadPth reads what torch.save wrote', () => {
     const simple = stateDictOf(await loadPth(fixture('simple_zip.pth'), { int64: 'int32' }));
     expect(simple.get('b')!.data).toEqual(new Int32Array([1, -2, 3]));
     expect(simple.get('b')!.dtype).toBe('int64');
-    await expect(loadPth(fixture('dtypes_zip.pth'), { int64: 'int32' })).rejects.toMatchObject({ code: 'ERR_CHECKPOINT_DTYPE', message: expect.stringMatching(/does not fit int32/) });
+    await expect(loadPth(fixture('dtypes_zip.pth'), { int64: 'int32' })).rejects.toMatchObject({
+      code: 'ERR_CHECKPOINT_DTYPE',
+      message: expect.stringMatching(/does not fit int32/),
+    });
     const wide = stateDictOf(await loadPth(fixture('simple_zip.pth')));
     expect(wide.get('b')!.data).toEqual(new BigInt64Array([1n, -2n, 3n]));
   });
@@ -161,14 +172,25 @@ describe('loadPth refuses what could run code', () => {
   });
 
   test('a zip entry escaping the archive is refused', async () => {
-    await expect(loadPth(fixture('zip_slip.pth'))).rejects.toMatchObject({ code: 'ERR_CHECKPOINT_CORRUPT', message: expect.stringMatching(/escapes the archive/) });
+    await expect(loadPth(fixture('zip_slip.pth'))).rejects.toMatchObject({
+      code: 'ERR_CHECKPOINT_CORRUPT',
+      message: expect.stringMatching(/escapes the archive/),
+    });
   });
 
   test('TorchScript archives, compressed entries and other files are told apart', async () => {
     const pkl = new PickleWriter().proto(2).op(0x7d).stop().finish();
-    const script = Buffer.concat(buildZip([{ name: 'm/data.pkl', data: pkl }, { name: 'm/constants.pkl', data: pkl }]));
+    const script = Buffer.concat(
+      buildZip([
+        { name: 'm/data.pkl', data: pkl },
+        { name: 'm/constants.pkl', data: pkl },
+      ]),
+    );
     await expect(loadPth(script)).rejects.toMatchObject({ code: 'ERR_CHECKPOINT_FORMAT', message: expect.stringMatching(/TorchScript/) });
-    await expect(loadPth(Buffer.from('hello world'))).rejects.toMatchObject({ code: 'ERR_CHECKPOINT_FORMAT', message: expect.stringMatching(/Not a PyTorch checkpoint/) });
+    await expect(loadPth(Buffer.from('hello world'))).rejects.toMatchObject({
+      code: 'ERR_CHECKPOINT_FORMAT',
+      message: expect.stringMatching(/Not a PyTorch checkpoint/),
+    });
     await expect(loadPth(new Uint8Array(0))).rejects.toMatchObject({ code: 'ERR_CHECKPOINT_FORMAT' });
     await expect(loadPth(pkl)).rejects.toMatchObject({ code: 'ERR_CHECKPOINT_FORMAT', message: expect.stringMatching(/legacy magic/) });
     const deflated = Buffer.from(Buffer.concat(buildZip([{ name: 'a/data.pkl', data: pkl }])));
@@ -194,7 +216,12 @@ describe('loadPth refuses what could run code', () => {
     w.op(0x74).mark();
     stride.forEach((s) => w.int(s));
     w.op(0x74).bool(false).none().op(0x74).op(0x52).stop();
-    return Buffer.concat(buildZip([{ name: 'a/data.pkl', data: w.finish() }, { name: 'a/data/0', data: new Uint8Array(storageBytes) }]));
+    return Buffer.concat(
+      buildZip([
+        { name: 'a/data.pkl', data: w.finish() },
+        { name: 'a/data/0', data: new Uint8Array(storageBytes) },
+      ]),
+    );
   }
 
   test('absurd shapes and out-of-storage views are refused before allocating', () => {
@@ -253,7 +280,12 @@ describe('savePth writes what torch.load opens', () => {
     expect((sd.get('conv.weight') as PthTensor).storage.key).toBe((sd.get('conv.weight_alias') as PthTensor).storage.key);
     expect(back.get('lr')).toBe(1e-5);
     expect(back.get('loss')).toBe(2);
-    expect(back.get('plain')).toEqual(new Map<string, unknown>([['a', 1], ['b', [2n ** 70n]]]));
+    expect(back.get('plain')).toEqual(
+      new Map<string, unknown>([
+        ['a', 1],
+        ['b', [2n ** 70n]],
+      ]),
+    );
     expect(back.get('history')).toEqual([1, 2, [3, 'x'], null, true]);
     expect(Object.isFrozen((back.get('history') as unknown[])[2])).toBe(true);
   });
@@ -286,7 +318,15 @@ print(json.dumps({
       const t = back.get(k)!;
       expect(dtype, k).toBe(`torch.${t.dtype}`);
       expect(shape, k).toEqual(t.shape);
-      expect(values, k).toEqual(Array.from(t.data as ArrayLike<number | bigint>, (v) => (typeof v === 'bigint' || !['float32', 'float64', 'float16', 'bfloat16', 'bool'].includes(t.dtype) ? String(v) : t.dtype === 'bool' ? Boolean(v) : v)));
+      expect(values, k).toEqual(
+        Array.from(t.data as ArrayLike<number | bigint>, (v) =>
+          typeof v === 'bigint' || !['float32', 'float64', 'float16', 'bfloat16', 'bool'].includes(t.dtype)
+            ? String(v)
+            : t.dtype === 'bool'
+              ? Boolean(v)
+              : v,
+        ),
+      );
     }
   });
 
@@ -312,6 +352,10 @@ print(json.dumps({
     await savePth(join(sub, 'a.pth'), { x: 1 });
     writeFileSync(join(sub, 'keep'), '');
     expect(readFileSync(join(sub, 'a.pth')).subarray(0, 4)).toEqual(Buffer.from('PK\x03\x04', 'latin1'));
-    expect(execFileSync('ls', ['-a', sub], { encoding: 'utf8' }).split('\n').filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(
+      execFileSync('ls', ['-a', sub], { encoding: 'utf8' })
+        .split('\n')
+        .filter((f) => f.endsWith('.tmp')),
+    ).toEqual([]);
   });
 });

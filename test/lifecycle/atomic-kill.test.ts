@@ -37,7 +37,8 @@ const files: Record<string, string> = { pth: 'model.pth', nifti: 'volume.nii', n
 function uniform(values: ArrayLike<number>, version = values[0]): number {
   expect(values.length).toBeGreaterThan(0);
   expect([1, 2]).toContain(version);
-  for (let i = 0; i < values.length; i++) if (values[i] !== version) throw new Error(`value ${i} is ${values[i]} in a version-${version} file`);
+  for (let i = 0; i < values.length; i++)
+    if (values[i] !== version) throw new Error(`value ${i} is ${values[i]} in a version-${version} file`);
   return version;
 }
 
@@ -59,22 +60,26 @@ function killWhileWriting(kind: string, path: string, delayMs: number): Promise<
   });
 }
 
-test.each(Object.keys(files))('%s: after every SIGKILL the target is a whole version', async (kind) => {
-  const dir = mkdtempSync(join(base, `${kind}-`));
-  const path = join(dir, files[kind]);
-  const seen = new Set<number>();
-  let midWrite = 0;
-  let kills = 0;
-  // Kill at spread delays until a kill has landed mid-write and both versions were seen (bounded).
-  for (let i = 0; i < 24 && (kills < 6 || midWrite === 0 || seen.size < 2); i++) {
-    await killWhileWriting(kind, path, 10 + ((i * 37) % 400));
-    kills++;
-    seen.add(await readers[kind](path));
-    const temps = readdirSync(dir).filter((f) => f.endsWith('.tmp'));
-    if (temps.length > 0) midWrite++;
-    // a stale temporary file from a killed writer is not the target: remove it so the next count is fresh
-    for (const t of temps) rmSync(join(dir, t));
-  }
-  expect(midWrite).toBeGreaterThan(0);
-  expect(seen).toEqual(new Set([1, 2]));
-}, 300_000);
+test.each(Object.keys(files))(
+  '%s: after every SIGKILL the target is a whole version',
+  async (kind) => {
+    const dir = mkdtempSync(join(base, `${kind}-`));
+    const path = join(dir, files[kind]);
+    const seen = new Set<number>();
+    let midWrite = 0;
+    let kills = 0;
+    // Kill at spread delays until a kill has landed mid-write and both versions were seen (bounded).
+    for (let i = 0; i < 24 && (kills < 6 || midWrite === 0 || seen.size < 2); i++) {
+      await killWhileWriting(kind, path, 10 + ((i * 37) % 400));
+      kills++;
+      seen.add(await readers[kind](path));
+      const temps = readdirSync(dir).filter((f) => f.endsWith('.tmp'));
+      if (temps.length > 0) midWrite++;
+      // a stale temporary file from a killed writer is not the target: remove it so the next count is fresh
+      for (const t of temps) rmSync(join(dir, t));
+    }
+    expect(midWrite).toBeGreaterThan(0);
+    expect(seen).toEqual(new Set([1, 2]));
+  },
+  300_000,
+);

@@ -17,7 +17,19 @@ const cli = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], {
 beforeAll(() => {
   const synth = cli('data', 'synth', '--out', join(root, 'cohort'), '--patients', '12', '--size', 'small', '--no-progress');
   expect(synth.status, synth.stderr).toBe(0);
-  const prep = cli('data', 'prepare', '--data', join(root, 'cohort'), '--out', join(root, 'cache'), '--modalities', 'DTI_FA', '--crop', 'small', '--no-progress');
+  const prep = cli(
+    'data',
+    'prepare',
+    '--data',
+    join(root, 'cohort'),
+    '--out',
+    join(root, 'cache'),
+    '--modalities',
+    'DTI_FA',
+    '--crop',
+    'small',
+    '--no-progress',
+  );
   expect(prep.status, prep.stderr).toBe(0);
   // two folds of the DTI pool, written as the experiment would
   const script = `
@@ -31,11 +43,33 @@ beforeAll(() => {
 
 test('trains one fold with augmentation, writes the run folder, and resumes a finished run to the same selection', () => {
   const out = join(root, 'run');
-  const args = ['train', '--cache', join(root, 'cache'), '--modality', 'DTI_FA', '--network', 'random', '--depth', '10', '--fold', '1', '--splits', join(root, 'splits.json'), '--out', out, '--epochs', '1', '--batch-size', '4', '--no-progress'];
+  const args = [
+    'train',
+    '--cache',
+    join(root, 'cache'),
+    '--modality',
+    'DTI_FA',
+    '--network',
+    'random',
+    '--depth',
+    '10',
+    '--fold',
+    '1',
+    '--splits',
+    join(root, 'splits.json'),
+    '--out',
+    out,
+    '--epochs',
+    '1',
+    '--batch-size',
+    '4',
+    '--no-progress',
+  ];
   const first = cli(...args);
   expect(first.status, first.stderr).toBe(0);
   expect(first.stdout).toMatch(/epoch 0: val M [\d.]+, SEN/);
-  for (const f of ['checkpoint.pth', 'model.pth', 'metrics.jsonl', 'metrics.csv', 'selection.json', 'config.resolved.json']) expect(existsSync(join(out, f)), f).toBe(true);
+  for (const f of ['checkpoint.pth', 'model.pth', 'metrics.jsonl', 'metrics.csv', 'selection.json', 'config.resolved.json'])
+    expect(existsSync(join(out, f)), f).toBe(true);
   const resolved = JSON.parse(readFileSync(join(out, 'config.resolved.json'), 'utf8'));
   expect(resolved.meta).toMatchObject({ modality: 'DTI_FA', network: 'random', fold: 1, augment: true });
   // the training set is the fold's patients x 5, balanced
@@ -58,7 +92,21 @@ test('BAD CALL: missing weights, unknown modality and a bad fold say what to do'
   const typo = cli(...base, '--modality', 'DTI_FB', '--network', 'random');
   expect(typo.status).toBe(1);
   expect(typo.stderr).toMatch(/did you mean "DTI_FA"/);
-  const fold = cli('train', '--cache', join(root, 'cache'), '--fold', '7', '--out', join(root, 'bad'), '--splits', join(root, 'splits.json'), '--modality', 'DTI_FA', '--network', 'random');
+  const fold = cli(
+    'train',
+    '--cache',
+    join(root, 'cache'),
+    '--fold',
+    '7',
+    '--out',
+    join(root, 'bad'),
+    '--splits',
+    join(root, 'splits.json'),
+    '--modality',
+    'DTI_FA',
+    '--network',
+    'random',
+  );
   expect(fold.status).toBe(1);
   expect(fold.stderr).toMatch(/--fold in \[0, 1\]/);
 });

@@ -27,7 +27,12 @@ const input = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_
 /** Byte-for-byte equality of two typed arrays (fast on millions of elements). */
 function same(a: ArrayBufferView, b: ArrayBufferView, what = ''): void {
   expect(a.constructor, what).toBe(b.constructor);
-  expect(Buffer.from(a.buffer as ArrayBuffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer as ArrayBuffer, b.byteOffset, b.byteLength)), what).toBe(true);
+  expect(
+    Buffer.from(a.buffer as ArrayBuffer, a.byteOffset, a.byteLength).equals(
+      Buffer.from(b.buffer as ArrayBuffer, b.byteOffset, b.byteLength),
+    ),
+    what,
+  ).toBe(true);
 }
 
 describe('loadMedicalNet into the networks', () => {
@@ -58,9 +63,19 @@ describe('loadMedicalNet into the networks', () => {
     const inputPath = join(dir, 'input.f32');
     const fcPath = join(dir, 'fc.f32');
     writeFileSync(inputPath, input);
-    writeFileSync(fcPath, Buffer.concat([Buffer.from((fc.get('fc.weight')!.data as Float32Array).buffer), Buffer.from((fc.get('fc.bias')!.data as Float32Array).buffer)]));
+    writeFileSync(
+      fcPath,
+      Buffer.concat([
+        Buffer.from((fc.get('fc.weight')!.data as Float32Array).buffer),
+        Buffer.from((fc.get('fc.bias')!.data as Float32Array).buffer),
+      ]),
+    );
     const reference = JSON.parse(
-      execFileSync('/usr/bin/python3', ['-c', `
+      execFileSync(
+        '/usr/bin/python3',
+        [
+          '-c',
+          `
 import sys, json, numpy as np, torch
 sys.path.insert(0, sys.argv[1])
 import medicalnet
@@ -74,7 +89,14 @@ with torch.no_grad():
     pooled = model.features(x).mean(dim=(2, 3, 4))
     logits = pooled @ fc[:512].reshape(1, 512).T + fc[512:]
 print(json.dumps(logits.reshape(-1).tolist()))
-`, join(script, '..'), weights, inputPath, fcPath], { encoding: 'utf8' }),
+`,
+          join(script, '..'),
+          weights,
+          inputPath,
+          fcPath,
+        ],
+        { encoding: 'utf8' },
+      ),
     ) as number[];
     expect(logits.length).toBe(2);
     for (let i = 0; i < 2; i++) expect(logits[i]).toBeCloseTo(reference[i], 4);
@@ -85,12 +107,16 @@ describe('spottune embed: MedicalNet features of a NIfTI volume', () => {
   test('equal the reference trunk, global-average-pooled (CLI, --json)', async () => {
     const nifti = join(dir, 'volume.nii.gz');
     // [nx, ny, nz] = [22, 18, 14] as nibabel sees it; stored k-major, so 'kji' feeds [14, 18, 22]
-    execFileSync('/usr/bin/python3', ['-c', `
+    execFileSync('/usr/bin/python3', [
+      '-c',
+      `
 import sys, numpy as np, nibabel as nib
 i, j, k = np.meshgrid(np.arange(22), np.arange(18), np.arange(14), indexing='ij')
 data = (np.sin(i * 0.5) + np.cos(j * 0.3) * k / 14).astype(np.float32)
 nib.save(nib.Nifti1Image(data, np.diag([1.5, 1.5, 2.0, 1.0])), sys.argv[1])
-`, nifti]);
+`,
+      nifti,
+    ]);
     let stdout = '';
     const write = process.stdout.write.bind(process.stdout);
     process.stdout.write = ((chunk: string) => ((stdout += chunk), true)) as typeof process.stdout.write;
@@ -105,7 +131,11 @@ nib.save(nib.Nifti1Image(data, np.diag([1.5, 1.5, 2.0, 1.0])), sys.argv[1])
     expect(result.shape).toEqual([14, 18, 22]);
     expect(result.features.length).toBe(512);
     const reference = JSON.parse(
-      execFileSync('/usr/bin/python3', ['-c', `
+      execFileSync(
+        '/usr/bin/python3',
+        [
+          '-c',
+          `
 import sys, json, numpy as np, nibabel as nib, torch
 sys.path.insert(0, sys.argv[1])
 import medicalnet
@@ -117,7 +147,13 @@ x = np.asarray(nib.load(sys.argv[3]).dataobj, dtype=np.float32).transpose(2, 1, 
 with torch.no_grad():
     f = model.features(torch.from_numpy(x)[None, None]).mean(dim=(2, 3, 4))
 print(json.dumps(f.reshape(-1).tolist()))
-`, join(script, '..'), weights, nifti], { encoding: 'utf8' }),
+`,
+          join(script, '..'),
+          weights,
+          nifti,
+        ],
+        { encoding: 'utf8' },
+      ),
     ) as number[];
     const scale = Math.max(...reference.map(Math.abs));
     for (let i = 0; i < 512; i++) expect(Math.abs(result.features[i] - reference[i]), `feature ${i}`).toBeLessThan(1e-5 * scale + 1e-6);
@@ -132,7 +168,13 @@ describe('training checkpoints reload to identical predictions', () => {
     await loadMedicalNet(a, weights);
     await a.trainStep(input, shape, new Float32Array([1, 0]), { seed: 5, tau: 100 });
     const path = join(dir, 'checkpoint.pth');
-    await saveCheckpoint(path, { model: await a.stateDict(), optimizer: await a.optimizerState(), epoch: 1, config: { depth: 10 }, metrics: { loss: 0.5 } });
+    await saveCheckpoint(path, {
+      model: await a.stateDict(),
+      optimizer: await a.optimizerState(),
+      epoch: 1,
+      config: { depth: 10 },
+      metrics: { loss: 0.5 },
+    });
 
     await using b = await createSpotTune3d({ depth: 10, seed: 2 });
     const saved = await loadCheckpoint(path);

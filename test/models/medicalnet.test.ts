@@ -26,7 +26,10 @@ interface KeyFixture {
   shortcut: 'A' | 'B';
   keys: KeyList;
 }
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/pth/medicalnet-keys.json', import.meta.url), 'utf8')) as Record<string, KeyFixture> & {
+const fixture = JSON.parse(readFileSync(new URL('../fixtures/pth/medicalnet-keys.json', import.meta.url), 'utf8')) as Record<
+  string,
+  KeyFixture
+> & {
   conv_seg_keys: KeyList;
 };
 const dir = mkdtempSync(join(tmpdir(), 'spottune-medicalnet-'));
@@ -78,7 +81,12 @@ describe('architecture detection from keys', () => {
 
   test('a ResNet3d with a head, a segmentation head, and non-ResNets', () => {
     const sd = stripModulePrefix(fromKeys([...fixture.resnet50.keys, ...fixture.conv_seg_keys]));
-    expect(detectArchitecture(sd)).toMatchObject({ layout: 'medicalnet', modulePrefix: false, hasSegmentationHead: true, medicalNet: 'resnet50' });
+    expect(detectArchitecture(sd)).toMatchObject({
+      layout: 'medicalnet',
+      modulePrefix: false,
+      hasSegmentationHead: true,
+      medicalNet: 'resnet50',
+    });
     sd.set('fc.weight', { dtype: 'float32', shape: [3, 2048], data: placeholder });
     expect(detectArchitecture(sd)).toMatchObject({ layout: 'resnet3d', numClasses: 3 });
     expect(detectArchitecture(new Map([['w', { dtype: 'float32', shape: [2], data: placeholder }]])).layout).toBe('unknown');
@@ -134,7 +142,9 @@ describe('mapping MedicalNet names onto the networks', () => {
     expect(err?.report).toBe(report);
     const wrongStem = mapMedicalNet(fromKeys(fixture.resnet10.keys), 'spottune3d');
     wrongStem.set('conv1.weight', { dtype: 'float32', shape: [64, 2, 7, 7, 7], data: placeholder });
-    expect(compareStateDicts(network, wrongStem).mismatched).toEqual([{ key: 'conv1.weight', expected: [64, 1, 7, 7, 7], actual: [64, 2, 7, 7, 7] }]);
+    expect(compareStateDicts(network, wrongStem).mismatched).toEqual([
+      { key: 'conv1.weight', expected: [64, 1, 7, 7, 7], actual: [64, 2, 7, 7, 7] },
+    ]);
   });
 
   test('inflateStem equals torch: weight.repeat(1, C, 1, 1, 1) / C', () => {
@@ -143,14 +153,23 @@ describe('mapping MedicalNet names onto the networks', () => {
     const inflated = inflateStem(weight, 3);
     expect(inflated.shape).toEqual([4, 3, 3, 3, 3]);
     const expected = JSON.parse(
-      execFileSync('/usr/bin/python3', ['-c', `
+      execFileSync(
+        '/usr/bin/python3',
+        [
+          '-c',
+          `
 import sys, json, math, torch
 w = torch.tensor([math.sin(i) * 3 for i in range(4 * 27)], dtype=torch.float32).reshape(4, 1, 3, 3, 3)
 print(json.dumps((w.repeat(1, 3, 1, 1, 1) / 3).reshape(-1).tolist()))
-`], { encoding: 'utf8' }),
+`,
+        ],
+        { encoding: 'utf8' },
+      ),
     ) as number[];
     expect(Array.from(inflated.data as Float32Array)).toEqual(expected);
-    expect(mapMedicalNet(new Map([['module.conv1.weight', weight]]), 'resnet3d', { inputChannels: 3 }).get('conv1.weight')!.shape).toEqual([4, 3, 3, 3, 3]);
+    expect(mapMedicalNet(new Map([['module.conv1.weight', weight]]), 'resnet3d', { inputChannels: 3 }).get('conv1.weight')!.shape).toEqual([
+      4, 3, 3, 3, 3,
+    ]);
     expect(() => inflateStem(inflated, 2)).toThrow(RangeError);
   });
 });
@@ -162,11 +181,19 @@ describe('a real MedicalNet-layout ResNet10 checkpoint (legacy format, CUDA-tagg
   test('loads with every key, shape and value torch sees', async () => {
     execFileSync('/usr/bin/python3', [script, '10', path], { stdio: 'inherit' });
     const sums = JSON.parse(
-      execFileSync('/usr/bin/python3', ['-c', `
+      execFileSync(
+        '/usr/bin/python3',
+        [
+          '-c',
+          `
 import sys, json, torch
 sd = torch.load(sys.argv[1], map_location='cpu')['state_dict']
 print(json.dumps({k: [list(v.shape), float(v.double().sum()), float(v.double().abs().max())] for k, v in sd.items()}))
-`, path], { encoding: 'utf8', maxBuffer: 1 << 24 }),
+`,
+          path,
+        ],
+        { encoding: 'utf8', maxBuffer: 1 << 24 },
+      ),
     ) as Record<string, [number[], number, number]>;
     const file = await readPth(path);
     expect(file.format).toBe('legacy');
@@ -192,7 +219,11 @@ print(json.dumps({k: [list(v.shape), float(v.double().sum()), float(v.double().a
     const parameters = fixture.resnet10.keys
       .filter(([k]) => !/running_(mean|var)|num_batches_tracked/.test(k))
       .reduce((n, [, shape]) => n + shape.reduce((a, b) => a * b, 1), 0);
-    expect(inspection).toMatchObject({ format: 'legacy', parameterCount: parameters, architecture: { medicalNet: 'resnet10', layout: 'medicalnet' } });
+    expect(inspection).toMatchObject({
+      format: 'legacy',
+      parameterCount: parameters,
+      architecture: { medicalNet: 'resnet10', layout: 'medicalnet' },
+    });
     expect(parameters).toBe(14_355_520); // the agent trunk's size in the reference study, section 6
   });
 

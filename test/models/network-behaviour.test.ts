@@ -108,7 +108,7 @@ describe('seeded and resumable', () => {
   });
 });
 
-describe('the paper\'s comparison networks', () => {
+describe("the paper's comparison networks", () => {
   test('transfer: only the classifier trains; frozen weights stay, frozen BatchNorm statistics move (the study)', async () => {
     await using net = await createTransferResNet({ depth: 50, learningRate: 1e-3 });
     expect(net.parameterCount({ trainable: true })).toBe(2049);
@@ -169,12 +169,28 @@ describe('BAD CALL', () => {
   });
 
   test('wrong policy length or values, wrong labels, bad seed', async () => {
-    await expect(net.predict(x, SHAPE, { policy: [[1, 0, 1], [0, 0, 0]] })).rejects.toThrow(/policy\[0\] to hold 4 values/);
+    await expect(
+      net.predict(x, SHAPE, {
+        policy: [
+          [1, 0, 1],
+          [0, 0, 0],
+        ],
+      }),
+    ).rejects.toThrow(/policy\[0\] to hold 4 values/);
     await expect(net.predict(x, SHAPE, { policy: [[1, 0, 1, 0]] })).rejects.toThrow(/2 rows/);
     await expect(net.predict(x, SHAPE, { policy: new Uint8Array(7) })).rejects.toThrow(/\[2, 4\] = 8 values but received 7/);
-    await expect(net.predict(x, SHAPE, { policy: [[1, 0, 2, 0], [0, 0, 0, 0]] })).rejects.toThrow(/0 or 1/);
+    await expect(
+      net.predict(x, SHAPE, {
+        policy: [
+          [1, 0, 2, 0],
+          [0, 0, 0, 0],
+        ],
+      }),
+    ).rejects.toThrow(/0 or 1/);
     await expect(net.predict(x, SHAPE, { gumbelNoise: new Float32Array(3) })).rejects.toThrow(/gumbelNoise to hold \[2, 4, 2\] = 16/);
-    await expect(net.trainStep(x, SHAPE, new Float32Array(3), { seed: 0, tau: TAU })).rejects.toThrow(/labels to hold \[2, 1\] = 2 values but received 3/);
+    await expect(net.trainStep(x, SHAPE, new Float32Array(3), { seed: 0, tau: TAU })).rejects.toThrow(
+      /labels to hold \[2, 1\] = 2 values but received 3/,
+    );
     await expect(net.trainStep(x, SHAPE, labels, { seed: -1, tau: TAU })).rejects.toThrow(RangeError);
   });
 
@@ -198,7 +214,9 @@ describe('BAD CALL', () => {
     expect(report.unexpected).toEqual(['extra.weight']);
     expect(report.missing).toEqual(['agent.fc.bias']);
     sd.set('fc.weight', { dtype: 'float32', shape: [1, 512], data: new Float32Array(3) });
-    await expect(net.loadStateDict(sd, { strict: false })).rejects.toThrow(/"fc.weight": shape \[1, 512\] holds 512 elements but data has 3/);
+    await expect(net.loadStateDict(sd, { strict: false })).rejects.toThrow(
+      /"fc.weight": shape \[1, 512\] holds 512 elements but data has 3/,
+    );
     sd.set('fc.weight', { dtype: 'int64', shape: [1, 512], data: new BigInt64Array(512) });
     await expect(net.loadStateDict(sd, { strict: false })).rejects.toThrow(TypeError);
   });
@@ -234,7 +252,9 @@ describe('BAD CALL', () => {
 describe('threads', () => {
   /** The process's live threads (Linux: /proc/self/status). */
   function threads(): number {
-    const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('Threads:'));
+    const line = readFileSync('/proc/self/status', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Threads:'));
     return Number(line!.split(/\s+/)[1]);
   }
   /** The count once it is `expected` (or, for -1, once it has not changed for 100 ms): a joined thread leaves /proc a moment after join returns. */

@@ -105,7 +105,11 @@ describe.each(['resnet', 'spottune'] as const)('a refused training step changes 
   test('labels outside [0, 1] and a tau below MIN_GUMBEL_TAU are RangeErrors naming them', async () => {
     await using net = await trained(kind);
     for (const bad of [5, -3, 3e38, Number.NaN]) {
-      await expectUnchangedBy(net, () => net.trainStep(x, SHAPE, new Float32Array([1, bad]), { seed: 2, tau: TAU }), isClass(RangeError, /labels in \[0, 1\].*labels\[1\]/));
+      await expectUnchangedBy(
+        net,
+        () => net.trainStep(x, SHAPE, new Float32Array([1, bad]), { seed: 2, tau: TAU }),
+        isClass(RangeError, /labels in \[0, 1\].*labels\[1\]/),
+      );
     }
     if (kind === 'spottune') {
       for (const tau of [Number.MIN_VALUE, MIN_GUMBEL_TAU / 2, 0, -1]) {
@@ -118,22 +122,49 @@ describe.each(['resnet', 'spottune'] as const)('a refused training step changes 
 });
 
 describe('a refused state-dict load changes nothing', () => {
-  test.each([true, false])('a conv1.weight declared [64, 1, 7, 7, 7] over 3 values is a RangeError, not an inflated zero-filled stem (strict: %s)', async (strict) => {
-    await using net = await createResNet3d({ depth: 10, inputChannels: 3 });
-    const good = await net.stateDict();
-    const sd = clone(good);
-    sd.set('conv1.weight', { dtype: 'float32', shape: [64, 1, 7, 7, 7], data: new Float32Array(3) });
-    await expectUnchangedBy(net, () => net.loadStateDict(sd, { strict }), isClass(RangeError, /conv1\.weight.*holds 21952 elements but data has 3/));
-  });
+  test.each([true, false])(
+    'a conv1.weight declared [64, 1, 7, 7, 7] over 3 values is a RangeError, not an inflated zero-filled stem (strict: %s)',
+    async (strict) => {
+      await using net = await createResNet3d({ depth: 10, inputChannels: 3 });
+      const good = await net.stateDict();
+      const sd = clone(good);
+      sd.set('conv1.weight', { dtype: 'float32', shape: [64, 1, 7, 7, 7], data: new Float32Array(3) });
+      await expectUnchangedBy(
+        net,
+        () => net.loadStateDict(sd, { strict }),
+        isClass(RangeError, /conv1\.weight.*holds 21952 elements but data has 3/),
+      );
+    },
+  );
 
   test.each<[string, (sd: StateDict) => void, new (...a: never[]) => Error]>([
-    ['a tensor whose data does not fill its shape', (sd) => sd.set('fc.bias', { dtype: 'float32', shape: [2], data: new Float32Array(1) }), RangeError],
-    ['an unexpected key whose data does not fill its shape', (sd) => sd.set('extra', { dtype: 'float32', shape: [4], data: new Float32Array(3) }), RangeError],
+    [
+      'a tensor whose data does not fill its shape',
+      (sd) => sd.set('fc.bias', { dtype: 'float32', shape: [2], data: new Float32Array(1) }),
+      RangeError,
+    ],
+    [
+      'an unexpected key whose data does not fill its shape',
+      (sd) => sd.set('extra', { dtype: 'float32', shape: [4], data: new Float32Array(3) }),
+      RangeError,
+    ],
     ['a shape holding a non-integer', (sd) => sd.set('fc.bias', { dtype: 'float32', shape: [0.5], data: new Float32Array(1) }), TypeError],
     ['an entry that is no HostTensor', (sd) => sd.set('fc.bias', null as unknown as HostTensor), TypeError],
-    ['float data for num_batches_tracked', (sd) => sd.set('bn1.num_batches_tracked', { dtype: 'float32', shape: [], data: new Float32Array(1) }), TypeError],
-    ['another shape (strict)', (sd) => sd.set('fc.weight', { dtype: 'float32', shape: [1, 8], data: new Float32Array(8) }), CheckpointError],
-    ['an unexpected key (strict)', (sd) => sd.set('fc.extra', { dtype: 'float32', shape: [1], data: new Float32Array(1) }), CheckpointError],
+    [
+      'float data for num_batches_tracked',
+      (sd) => sd.set('bn1.num_batches_tracked', { dtype: 'float32', shape: [], data: new Float32Array(1) }),
+      TypeError,
+    ],
+    [
+      'another shape (strict)',
+      (sd) => sd.set('fc.weight', { dtype: 'float32', shape: [1, 8], data: new Float32Array(8) }),
+      CheckpointError,
+    ],
+    [
+      'an unexpected key (strict)',
+      (sd) => sd.set('fc.extra', { dtype: 'float32', shape: [1], data: new Float32Array(1) }),
+      CheckpointError,
+    ],
     ['a missing key (strict)', (sd) => sd.delete('fc.bias'), CheckpointError],
   ])('%s', async (_, spoil, cls) => {
     await using net = await createResNet3d({ depth: 10 });
@@ -158,16 +189,61 @@ describe('a refused optimiser load changes nothing', () => {
   }
 
   test.each<[string, (adam: StateDict) => void, new (...a: never[]) => Error, RegExp]>([
-    ['a 0-element main.step', (a) => a.set('main.step.fc.weight', { dtype: 'int64', shape: [0], data: new BigInt64Array(0) }), RangeError, /main\.step\.fc\.weight.*one non-negative integer/],
-    ['a negative step', (a) => a.set('main.step.fc.bias', { dtype: 'int64', shape: [], data: new BigInt64Array([-1n]) }), RangeError, /non-negative/],
-    ['a fractional step', (a) => a.set('main.step.fc.bias', { dtype: 'float32', shape: [], data: new Float32Array([1.5]) }), RangeError, /non-negative integer/],
-    ['an agent.exp_avg of another shape (checked before main changes)', (a) => a.set('agent.exp_avg.agent.fc.weight', { dtype: 'float32', shape: [2, 2], data: new Float32Array(4) }), RangeError, /agent\.exp_avg\.agent\.fc\.weight.*\[2, 2\]/],
-    ['integer moments', (a) => a.set('main.exp_avg_sq.fc.bias', { dtype: 'int32', shape: [1], data: new Int32Array(1) }), TypeError, /floating-point/],
-    ['data that does not fill its shape', (a) => a.set('main.exp_avg.fc.bias', { dtype: 'float32', shape: [1], data: new Float32Array(2) }), RangeError, /holds 1 elements but data has 2/],
+    [
+      'a 0-element main.step',
+      (a) => a.set('main.step.fc.weight', { dtype: 'int64', shape: [0], data: new BigInt64Array(0) }),
+      RangeError,
+      /main\.step\.fc\.weight.*one non-negative integer/,
+    ],
+    [
+      'a negative step',
+      (a) => a.set('main.step.fc.bias', { dtype: 'int64', shape: [], data: new BigInt64Array([-1n]) }),
+      RangeError,
+      /non-negative/,
+    ],
+    [
+      'a fractional step',
+      (a) => a.set('main.step.fc.bias', { dtype: 'float32', shape: [], data: new Float32Array([1.5]) }),
+      RangeError,
+      /non-negative integer/,
+    ],
+    [
+      'an agent.exp_avg of another shape (checked before main changes)',
+      (a) => a.set('agent.exp_avg.agent.fc.weight', { dtype: 'float32', shape: [2, 2], data: new Float32Array(4) }),
+      RangeError,
+      /agent\.exp_avg\.agent\.fc\.weight.*\[2, 2\]/,
+    ],
+    [
+      'integer moments',
+      (a) => a.set('main.exp_avg_sq.fc.bias', { dtype: 'int32', shape: [1], data: new Int32Array(1) }),
+      TypeError,
+      /floating-point/,
+    ],
+    [
+      'data that does not fill its shape',
+      (a) => a.set('main.exp_avg.fc.bias', { dtype: 'float32', shape: [1], data: new Float32Array(2) }),
+      RangeError,
+      /holds 1 elements but data has 2/,
+    ],
     ['an incomplete triple', (a) => a.delete('main.exp_avg_sq.fc.bias'), CheckpointError, /lacks "main\.exp_avg_sq\.fc\.bias"/],
-    ['a frozen parameter', (a) => a.set('main.step.conv1.weight', { dtype: 'int64', shape: [], data: new BigInt64Array([1n]) }), CheckpointError, /names no trainable parameter/],
-    ['an agent parameter under main.', (a) => a.set('main.step.agent.fc.bias', { dtype: 'int64', shape: [], data: new BigInt64Array([1n]) }), CheckpointError, /names no trainable parameter/],
-    ['a key outside the layout', (a) => a.set('main.momentum.fc.bias', { dtype: 'float32', shape: [1], data: new Float32Array(1) }), CheckpointError, /Unexpected optimizer state key/],
+    [
+      'a frozen parameter',
+      (a) => a.set('main.step.conv1.weight', { dtype: 'int64', shape: [], data: new BigInt64Array([1n]) }),
+      CheckpointError,
+      /names no trainable parameter/,
+    ],
+    [
+      'an agent parameter under main.',
+      (a) => a.set('main.step.agent.fc.bias', { dtype: 'int64', shape: [], data: new BigInt64Array([1n]) }),
+      CheckpointError,
+      /names no trainable parameter/,
+    ],
+    [
+      'a key outside the layout',
+      (a) => a.set('main.momentum.fc.bias', { dtype: 'float32', shape: [1], data: new Float32Array(1) }),
+      CheckpointError,
+      /Unexpected optimizer state key/,
+    ],
   ])('%s', async (_, spoil, cls, message) => {
     await using net = await trained('spottune');
     const adam = await spoilt(net, spoil);
@@ -186,11 +262,25 @@ describe('a refused optimiser load changes nothing', () => {
     const b = native();
     const net = new b.NativeNetwork();
     await net.init({
-      kind: 'spottune', architecture: { bottleneck: false, layers: [1, 1, 1, 1], shortcut: 'B' },
+      kind: 'spottune',
+      architecture: { bottleneck: false, layers: [1, 1, 1, 1], shortcut: 'B' },
       agentArchitecture: { bottleneck: false, layers: [1, 1, 1, 1], shortcut: 'B' },
-      inputChannels: 1, numClasses: 1, dropout: 0, trainableBlocks: -1, frozenBatchNormUpdatesStats: false,
-      device: 'cpu', mixedPrecision: 'none', channelsLast: false, learningRate: 1e-3, agentLearningRate: 1e-3,
-      weightDecay: 0, agentWeightDecay: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, posWeight: null,
+      inputChannels: 1,
+      numClasses: 1,
+      dropout: 0,
+      trainableBlocks: -1,
+      frozenBatchNormUpdatesStats: false,
+      device: 'cpu',
+      mixedPrecision: 'none',
+      channelsLast: false,
+      learningRate: 1e-3,
+      agentLearningRate: 1e-3,
+      weightDecay: 0,
+      agentWeightDecay: 0,
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+      posWeight: null,
       scheduler: { mode: 'max', factor: 0.1, patience: 1, threshold: 1e-4, thresholdMode: 'rel', cooldown: 0, minLr: 0, eps: 1e-8 },
       seed: 1,
     });
@@ -208,17 +298,29 @@ describe('a refused optimiser load changes nothing', () => {
           const i = e.findIndex((v) => v.name === 'main.step.fc.weight');
           e[i] = { name: e[i].name, shape: [0], data: new BigInt64Array(0) };
         },
-        incomplete: (e) => e.splice(e.findIndex((v) => v.name === 'agent.exp_avg_sq.agent.fc.bias'), 1),
+        incomplete: (e) =>
+          e.splice(
+            e.findIndex((v) => v.name === 'agent.exp_avg_sq.agent.fc.bias'),
+            1,
+          ),
         unknownParameter: (e) => e.push({ name: 'main.step.conv1.weight', shape: [], data: new BigInt64Array([1n]) }),
       };
       for (const [name, spoil] of Object.entries(cases)) {
-        const entries = before.map((e) => ({ name: e.name, shape: e.shape, data: e.name.includes('.step.') ? new BigInt64Array([9n]) : (e.data as Float32Array).map(() => 0.5) }));
+        const entries = before.map((e) => ({
+          name: e.name,
+          shape: e.shape,
+          data: e.name.includes('.step.') ? new BigInt64Array([9n]) : (e.data as Float32Array).map(() => 0.5),
+        }));
         spoil(entries);
         const err = await net.loadOptimizerState(entries as never).catch((e: unknown) => e);
         expect(err, name).toMatchObject({ code: 'ERR_NATIVE' }); // a std::invalid_argument, the std::exception path
         const after = await net.optimizerState();
-        expect(after.map((e) => e.name), name).toEqual(before.map((e) => e.name));
-        for (let i = 0; i < after.length; i++) expect(bytes(after[i].data).equals(bytes(before[i].data)), `${name}: ${after[i].name}`).toBe(true);
+        expect(
+          after.map((e) => e.name),
+          name,
+        ).toEqual(before.map((e) => e.name));
+        for (let i = 0; i < after.length; i++)
+          expect(bytes(after[i].data).equals(bytes(before[i].data)), `${name}: ${after[i].name}`).toBe(true);
       }
     } finally {
       net.dispose();
@@ -241,14 +343,24 @@ describe('a refused schedule load changes nothing', () => {
 });
 
 describe('a refused checkpoint load (loadTrainingState) changes nothing', () => {
-  test.each<[string, (c: { model: StateDict; optimizer: StateDict; scheduler: Record<string, unknown> }) => void, new (...a: never[]) => Error]>([
-    ['a bad optimiser part after a good model', (c) => c.optimizer.set('agent.exp_avg.agent.fc.weight', { dtype: 'float32', shape: [3], data: new Float32Array(3) }), RangeError],
+  test.each<
+    [string, (c: { model: StateDict; optimizer: StateDict; scheduler: Record<string, unknown> }) => void, new (...a: never[]) => Error]
+  >([
+    [
+      'a bad optimiser part after a good model',
+      (c) => c.optimizer.set('agent.exp_avg.agent.fc.weight', { dtype: 'float32', shape: [3], data: new Float32Array(3) }),
+      RangeError,
+    ],
     ['a bad schedule after a good model and optimiser', (c) => (c.scheduler.numBadEpochs = -2), RangeError],
     ['a bad model', (c) => c.model.delete('fc.weight'), CheckpointError],
   ])('%s', async (_, spoil, cls) => {
     await using source = await trained('spottune');
     await source.trainStep(x, SHAPE, labels, { seed: 9, tau: TAU });
-    const ckpt = { model: await source.stateDict(), optimizer: await source.optimizerState(), scheduler: { ...source.schedulerState() } as Record<string, unknown> };
+    const ckpt = {
+      model: await source.stateDict(),
+      optimizer: await source.optimizerState(),
+      scheduler: { ...source.schedulerState() } as Record<string, unknown>,
+    };
     await using net = await trained('spottune');
     spoil(ckpt);
     await expectUnchangedBy(net, () => net.loadTrainingState(ckpt as never), isClass(cls));
@@ -259,7 +371,11 @@ describe('a refused checkpoint load (loadTrainingState) changes nothing', () => 
     await source.trainStep(x, SHAPE, labels, { seed: 9, tau: TAU });
     source.schedulerStep(0.1);
     await using net = await trained('spottune');
-    await net.loadTrainingState({ model: await source.stateDict(), optimizer: await source.optimizerState(), scheduler: source.schedulerState() });
+    await net.loadTrainingState({
+      model: await source.stateDict(),
+      optimizer: await source.optimizerState(),
+      scheduler: source.schedulerState(),
+    });
     expectSame(await snapshot(net), await snapshot(source));
   });
 });

@@ -47,7 +47,12 @@ function expectUpdate(actual: Summary, expected: Summary, key: string, gradientP
     expectClose(actual.head, expected.head, `Adam update of ${key}`, tol(updatePrecision));
   } else {
     const size = (s: Summary) => Math.max(...s.head.map(Math.abs));
-    expectClose([size(actual)], [size(expected)], `size of Adam's first step for ${key} (values: test/models/training-parity.test.ts)`, tol(updatePrecision));
+    expectClose(
+      [size(actual)],
+      [size(expected)],
+      `size of Adam's first step for ${key} (values: test/models/training-parity.test.ts)`,
+      tol(updatePrecision),
+    );
   }
 }
 
@@ -90,13 +95,21 @@ describe('ResNet3d equals PyTorch (MedicalNet layout)', () => {
       }
     }
     expectClose(logits, fx.evalLogits, 'eval logits', tol(pr.evalLogits));
-    expectClose(probabilities, fx.evalLogits.map((l: number) => 1 / (1 + Math.exp(-l))), 'eval probabilities');
+    expectClose(
+      probabilities,
+      fx.evalLogits.map((l: number) => 1 / (1 + Math.exp(-l))),
+      'eval probabilities',
+    );
 
     const names = Object.keys(fx.updates);
     let step: { loss: number; probabilities: Float32Array } | undefined;
-    const updates = await updatesAfterStep(net, async () => {
-      step = await net.trainStep(x, fx.shape, Float32Array.from(fx.labels), { seed: 0, tau: 100 });
-    }, names);
+    const updates = await updatesAfterStep(
+      net,
+      async () => {
+        step = await net.trainStep(x, fx.shape, Float32Array.from(fx.labels), { seed: 0, tau: 100 });
+      },
+      names,
+    );
     // One estimate per computation: the loss and the probabilities come from the same forward pass,
     // a gradient's first values and its sums from the same backward pass.
     const forward = Math.max(pr.loss, pr.probabilities);
@@ -166,7 +179,7 @@ describe('SpotTune3d-50 equals PyTorch', () => {
     expect(info.get('agent.fc.weight')).toMatchObject({ shape: [32, 512], trainable: true });
   });
 
-  test.each(['select', 'both'] as const)('a fixed policy gives PyTorch\'s logits (routing %s)', async (routing) => {
+  test.each(['select', 'both'] as const)("a fixed policy gives PyTorch's logits (routing %s)", async (routing) => {
     const p = await net.predict(x, fx.shape, { policy: rows(fx.fixedPolicy), routing });
     expectClose(p.logits, fx.fixedLogits, 'fixed-policy logits', tol(fx.precision.fixedLogits));
     expect(Array.from(p.policy!)).toEqual(fx.fixedPolicy);
@@ -179,7 +192,7 @@ describe('SpotTune3d-50 equals PyTorch', () => {
     expectClose(p.logits, fx.argmaxLogits, 'argmax-policy logits', tol(fx.precision.argmaxLogits));
   });
 
-  test('a sampled policy is argmax(logits + G); given G it is PyTorch\'s', async () => {
+  test("a sampled policy is argmax(logits + G); given G it is PyTorch's", async () => {
     const p = await net.predict(x, fx.shape, { policy: 'sample', gumbelNoise: Float32Array.from(fx.noise) });
     expect(Array.from(p.policy!)).toEqual(fx.sampledPolicy);
     expectClose(p.logits, fx.sampledLogits, 'sampled-policy logits', tol(fx.precision.sampledLogits));
@@ -198,9 +211,17 @@ describe('SpotTune3d-50 equals PyTorch', () => {
     const names = Object.keys(fx.updates);
     let step: { loss: number; probabilities: Float32Array; policy?: Uint8Array } | undefined;
     const before = await net.stateDict();
-    const updates = await updatesAfterStep(net, async () => {
-      step = await net.trainStep(x, fx.shape, Float32Array.from(fx.labels), { seed: 0, tau: fx.tau, gumbelNoise: Float32Array.from(fx.noise) });
-    }, names);
+    const updates = await updatesAfterStep(
+      net,
+      async () => {
+        step = await net.trainStep(x, fx.shape, Float32Array.from(fx.labels), {
+          seed: 0,
+          tau: fx.tau,
+          gumbelNoise: Float32Array.from(fx.noise),
+        });
+      },
+      names,
+    );
     const pr = fx.precision;
     expect(Array.from(step!.policy!)).toEqual(fx.trainPolicy);
     expectClose([step!.loss], [fx.loss], 'loss', tol(Math.max(pr.loss, pr.probabilities)));

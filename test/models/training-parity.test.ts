@@ -39,7 +39,15 @@ const RESOLVED_GRADIENT = 1e-4;
  * then moves the update by (wd |p| 6e-8) / (4 eps) of lr. At wd 1e-2 that is 9e-4 of lr in float32
  * PyTorch itself (measured), at 1e-5 about 1e-5 at most.
  */
-const TRAIN = { learningRate: 1e-3, agentLearningRate: 1e-2, weightDecay: 1e-5, agentWeightDecay: 1e-5, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+const TRAIN = {
+  learningRate: 1e-3,
+  agentLearningRate: 1e-2,
+  weightDecay: 1e-5,
+  agentWeightDecay: 1e-5,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+};
 const DAMPED = ['bn3.weight', 'downsample.1.weight'];
 
 /**
@@ -129,21 +137,44 @@ async function runCase(c: Case): Promise<Report> {
   const n = c.shape[0];
   const labels = Array.from({ length: n }, (_, i) => (i % 2 === 0 ? 1 : 0));
   await using net = await createNetwork({ kind: c.kind, depth: c.depth, ...TRAIN });
-  const noise = c.kind === 'spottune' ? Array.from(hashUniform(777, n * net.policyLength * 2), (u) => -Math.log(-Math.log((u + 1) / 2 + 1e-7))) : undefined;
+  const noise =
+    c.kind === 'spottune'
+      ? Array.from(hashUniform(777, n * net.policyLength * 2), (u) => -Math.log(-Math.log((u + 1) / 2 + 1e-7)))
+      : undefined;
   const tau = 100;
   writeFileSync(
     join(work, 'case.json'),
-    JSON.stringify({ ...c, labels, noise: noise && Array.from(Float32Array.from(noise)), tau, rtol: BOUND, resolvedGradient: RESOLVED_GRADIENT, threads: 2, ...TRAIN }),
+    JSON.stringify({
+      ...c,
+      labels,
+      noise: noise && Array.from(Float32Array.from(noise)),
+      tau,
+      rtol: BOUND,
+      resolvedGradient: RESOLVED_GRADIENT,
+      threads: 2,
+      ...TRAIN,
+    }),
   );
   const report = await net.loadStateDict(dampedFormula(net));
   expect(report.missing).toEqual([]);
   const x = makeInput(c.shape);
   for (let t = 0; t < c.steps; t++) {
-    const step = await net.trainStep(x, c.shape, Float32Array.from(labels), { seed: t, tau, gumbelNoise: noise && Float32Array.from(noise) });
+    const step = await net.trainStep(x, c.shape, Float32Array.from(labels), {
+      seed: t,
+      tau,
+      gumbelNoise: noise && Float32Array.from(noise),
+    });
     writeBlob(join(work, `${t}.grad`), await net.gradients());
     writeBlob(join(work, `${t}.state`), await net.stateDict());
     writeBlob(join(work, `${t}.adam`), await net.optimizerState());
-    writeFileSync(join(work, `${t}.json`), JSON.stringify({ loss: step.loss, probabilities: Array.from(step.probabilities), policy: step.policy ? Array.from(step.policy) : null }));
+    writeFileSync(
+      join(work, `${t}.json`),
+      JSON.stringify({
+        loss: step.loss,
+        probabilities: Array.from(step.probabilities),
+        policy: step.policy ? Array.from(step.policy) : null,
+      }),
+    );
   }
   await promisify(execFile)('/usr/bin/python3', [script, work], { maxBuffer: 1 << 24 });
   const out = JSON.parse(readFileSync(join(work, 'report.json'), 'utf8')) as Report;
@@ -210,11 +241,15 @@ describe('training parity with float64 PyTorch, every tensor value by value', ()
     { name: 'resnet50', kind: 'resnet', depth: 50, shape: [2, 1, 16, 16, 16], steps: 3 },
     { name: 'spottune50', kind: 'spottune', depth: 50, shape: [2, 1, 16, 16, 16], steps: 3 },
   ];
-  test.each(cases)('$name: $steps Adam steps at input $shape', async (c) => {
-    const r = await runCase(c);
-    writeFileSync(join(process.env.PARITY_REPORT_DIR ?? root, `${c.name}-report.json`), JSON.stringify(r));
-    console.log(summary(r));
-    expect(r.steps.length).toBe(c.steps);
-    for (const s of r.steps) expectStep(s, c.kind);
-  }, 1_200_000);
+  test.each(cases)(
+    '$name: $steps Adam steps at input $shape',
+    async (c) => {
+      const r = await runCase(c);
+      writeFileSync(join(process.env.PARITY_REPORT_DIR ?? root, `${c.name}-report.json`), JSON.stringify(r));
+      console.log(summary(r));
+      expect(r.steps.length).toBe(c.steps);
+      for (const s of r.steps) expectStep(s, c.kind);
+    },
+    1_200_000,
+  );
 });

@@ -8,20 +8,53 @@ import { describe, expect, test } from 'vitest';
 import { native } from '../../lib/native/binding.js';
 
 /** The addon's functions (not classes) and NativeNetwork's methods: the entry points TS declares. */
-const FUNCTIONS = ['augmentElastic', 'augmentFlip', 'augmentNoise', 'augmentRotate', 'conv3d', 'exitIfBusy', 'manualSeed', 'runtime', 'setNumThreads'];
+const FUNCTIONS = [
+  'augmentElastic',
+  'augmentFlip',
+  'augmentNoise',
+  'augmentRotate',
+  'conv3d',
+  'exitIfBusy',
+  'manualSeed',
+  'runtime',
+  'setNumThreads',
+];
 const NETWORK_METHODS = [
-  'device', 'dispose', 'gradients', 'init', 'loadOptimizerState', 'loadSchedulerState', 'loadState', 'optimizerState',
-  'predict', 'schedulerState', 'schedulerStep', 'stateDict', 'stateInfo', 'to', 'trainStep',
+  'device',
+  'dispose',
+  'gradients',
+  'init',
+  'loadOptimizerState',
+  'loadSchedulerState',
+  'loadState',
+  'optimizerState',
+  'predict',
+  'schedulerState',
+  'schedulerStep',
+  'stateDict',
+  'stateInfo',
+  'to',
+  'trainStep',
 ];
 
 describe('the native surface', () => {
   test('the addon exports what binding.ts declares: 9 functions, NativeTensor and NativeNetwork (15 methods)', () => {
     const exports = Object.entries(native());
-    const functions = exports.filter(([k, v]) => typeof v === 'function' && !/^Native/.test(k)).map(([k]) => k).sort();
+    const functions = exports
+      .filter(([k, v]) => typeof v === 'function' && !/^Native/.test(k))
+      .map(([k]) => k)
+      .sort();
     expect(functions).toEqual(FUNCTIONS);
-    expect(exports.map(([k]) => k).filter((k) => /^Native/.test(k)).sort()).toEqual(['NativeNetwork', 'NativeTensor']);
+    expect(
+      exports
+        .map(([k]) => k)
+        .filter((k) => /^Native/.test(k))
+        .sort(),
+    ).toEqual(['NativeNetwork', 'NativeTensor']);
     const proto = native().NativeNetwork.prototype as object;
-    const methods = Object.getOwnPropertyNames(proto).filter((k) => k !== 'constructor').sort();
+    const methods = Object.getOwnPropertyNames(proto)
+      .filter((k) => k !== 'constructor')
+      .sort();
     expect(methods).toEqual(NETWORK_METHODS);
   });
 });
@@ -65,12 +98,27 @@ describe('C++ reads required fields only (raw binding, child process)', () => {
       };
       console.log(JSON.stringify(results));
     `) as Record<string, { name: string; code: string; message: string }>;
-    expect(out.convMissing).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/conv3d options\.padding is required/) });
-    expect(out.convMistyped).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE', message: expect.stringMatching(/conv3d options\.padding must be an integer but is a string/) });
-    expect(out.convNoOptions).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/conv3d options is required/) });
+    expect(out.convMissing).toMatchObject({
+      code: 'ERR_INVALID_ARG_VALUE',
+      message: expect.stringMatching(/conv3d options\.padding is required/),
+    });
+    expect(out.convMistyped).toMatchObject({
+      code: 'ERR_INVALID_ARG_TYPE',
+      message: expect.stringMatching(/conv3d options\.padding must be an integer but is a string/),
+    });
+    expect(out.convNoOptions).toMatchObject({
+      code: 'ERR_INVALID_ARG_VALUE',
+      message: expect.stringMatching(/conv3d options is required/),
+    });
     expect(out.noiseMissing).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/augmentNoise options\.clip/) });
-    expect(out.rotateMistyped).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE', message: expect.stringMatching(/augmentRotate options\.angleDeg must be a number/) });
-    expect(out.initMissing).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/network config\.architecture is required/) });
+    expect(out.rotateMistyped).toMatchObject({
+      code: 'ERR_INVALID_ARG_TYPE',
+      message: expect.stringMatching(/augmentRotate options\.angleDeg must be a number/),
+    });
+    expect(out.initMissing).toMatchObject({
+      code: 'ERR_INVALID_ARG_VALUE',
+      message: expect.stringMatching(/network config\.architecture is required/),
+    });
     expect(out.fromArrayMissingDtype).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/dtype is required/) });
     expect(out.seedMistyped).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE', message: expect.stringMatching(/seed must be an integer/) });
   });
@@ -104,13 +152,34 @@ describe('C++ reads required fields only (raw binding, child process)', () => {
       results.afterDispose = await seen(() => net.predict(x, shape, { policyMode: 'none', policy: null, noise: null, seed: 0, routing: 'select' }));
       console.log(JSON.stringify(results));
     `) as Record<string, { ok?: boolean; code: string; message: string }>;
-    expect(out.badSeed).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE', message: expect.stringMatching(/network config\.seed must be a safe integer/) });
-    expect(out.noPosWeight).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/network config\.posWeight is required/) });
-    expect(out.badLayers).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/architecture\.layers must have 4 entries/) });
-    expect(out.predictMissing).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/predict options\.noise is required/) });
-    expect(out.predictMistyped).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE', message: expect.stringMatching(/predict options\.noise must be a TypedArray or null but is an array/) });
-    expect(out.trainMissing).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/trainStep options\.tau is required/) });
-    expect(out.stateMistyped).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE', message: expect.stringMatching(/scheduler state\.numBadEpochs/) });
+    expect(out.badSeed).toMatchObject({
+      code: 'ERR_INVALID_ARG_TYPE',
+      message: expect.stringMatching(/network config\.seed must be a safe integer/),
+    });
+    expect(out.noPosWeight).toMatchObject({
+      code: 'ERR_INVALID_ARG_VALUE',
+      message: expect.stringMatching(/network config\.posWeight is required/),
+    });
+    expect(out.badLayers).toMatchObject({
+      code: 'ERR_INVALID_ARG_VALUE',
+      message: expect.stringMatching(/architecture\.layers must have 4 entries/),
+    });
+    expect(out.predictMissing).toMatchObject({
+      code: 'ERR_INVALID_ARG_VALUE',
+      message: expect.stringMatching(/predict options\.noise is required/),
+    });
+    expect(out.predictMistyped).toMatchObject({
+      code: 'ERR_INVALID_ARG_TYPE',
+      message: expect.stringMatching(/predict options\.noise must be a TypedArray or null but is an array/),
+    });
+    expect(out.trainMissing).toMatchObject({
+      code: 'ERR_INVALID_ARG_VALUE',
+      message: expect.stringMatching(/trainStep options\.tau is required/),
+    });
+    expect(out.stateMistyped).toMatchObject({
+      code: 'ERR_INVALID_ARG_TYPE',
+      message: expect.stringMatching(/scheduler state\.numBadEpochs/),
+    });
     expect(out.works).toEqual({ ok: true });
     expect(out.afterDispose).toMatchObject({ code: 'ERR_DISPOSED' });
   });

@@ -39,7 +39,9 @@ describe('each kind of C++ exception, on each path, is a TorchError with its cod
     expect(Object.keys(native().testHooks)).toEqual(['raise']);
   });
 
-  const cases = KINDS.flatMap(([kind, code, message]) => (['sync', 'pool', 'thread'] as const).map((where) => [kind, where, code, message] as const));
+  const cases = KINDS.flatMap(([kind, code, message]) =>
+    (['sync', 'pool', 'thread'] as const).map((where) => [kind, where, code, message] as const),
+  );
   test.each(cases)('%s on %s -> %s', async (kind, where, code, message) => {
     const hooks = native().testHooks;
     if (where === 'sync') {
@@ -81,17 +83,39 @@ describe('real inputs that reach the paths', () => {
     const b = native();
     const raw = new b.NativeNetwork();
     await raw.init({
-      kind: 'resnet', architecture: { bottleneck: false, layers: [1, 1, 1, 1], shortcut: 'B' },
+      kind: 'resnet',
+      architecture: { bottleneck: false, layers: [1, 1, 1, 1], shortcut: 'B' },
       agentArchitecture: { bottleneck: false, layers: [1, 1, 1, 1], shortcut: 'B' },
-      inputChannels: 1, numClasses: 1, dropout: 0, trainableBlocks: -1, frozenBatchNormUpdatesStats: true,
-      device: 'cpu', mixedPrecision: 'none', channelsLast: false, learningRate: 1e-3, agentLearningRate: 1e-3,
-      weightDecay: 0, agentWeightDecay: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, posWeight: null,
+      inputChannels: 1,
+      numClasses: 1,
+      dropout: 0,
+      trainableBlocks: -1,
+      frozenBatchNormUpdatesStats: true,
+      device: 'cpu',
+      mixedPrecision: 'none',
+      channelsLast: false,
+      learningRate: 1e-3,
+      agentLearningRate: 1e-3,
+      weightDecay: 0,
+      agentWeightDecay: 0,
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+      posWeight: null,
       scheduler: { mode: 'max', factor: 0.1, patience: 1, threshold: 1e-4, thresholdMode: 'rel', cooldown: 0, minLr: 0, eps: 1e-8 },
       seed: 1,
     });
     try {
       // two input channels into a one-channel stem: TS would refuse, LibTorch's conv3d throws a c10::Error
-      const err = await settle(() => raw.predict(new Float32Array(2 * 8 * 8 * 8), [1, 2, 8, 8, 8], { policyMode: 'none', policy: null, noise: null, seed: 0, routing: 'select' }));
+      const err = await settle(() =>
+        raw.predict(new Float32Array(2 * 8 * 8 * 8), [1, 2, 8, 8, 8], {
+          policyMode: 'none',
+          policy: null,
+          noise: null,
+          seed: 0,
+          routing: 'select',
+        }),
+      );
       expect(err).toBeInstanceOf(TorchError);
       expect((err as TorchError).code).toBe('ERR_TORCH');
       expect((err as Error).message).toMatch(/channels/);

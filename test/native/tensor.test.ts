@@ -49,7 +49,10 @@ describe('Tensor round trips', () => {
   });
 
   test('async data() equals dataSync()', async () => {
-    const t = Tensor.from(new Float32Array(1000).map((_, i) => i), [10, 100]);
+    const t = Tensor.from(
+      new Float32Array(1000).map((_, i) => i),
+      [10, 100],
+    );
     expect(Array.from((await t.data()) as ArrayLike<number>)).toEqual(Array.from(t.dataSync() as ArrayLike<number>));
   });
 

@@ -44,7 +44,15 @@ test.each([
   writeFileSync(
     config,
     JSON.stringify({
-      compilerOptions: { ...compilerOptions, target: 'ES2022', lib: ['ES2023'], types: ['node'], strict: true, skipLibCheck: false, noEmit: true },
+      compilerOptions: {
+        ...compilerOptions,
+        target: 'ES2022',
+        lib: ['ES2023'],
+        types: ['node'],
+        strict: true,
+        skipLibCheck: false,
+        noEmit: true,
+      },
       files: ['index.ts'],
     }),
   );

@@ -40,7 +40,10 @@ function loadedBy(file: string): { files: string[]; packages: string[] } {
     env: { ...process.env, DOOR: pathToFileURL(file).href, LOG: log },
   });
   expect(run.status, run.stderr).toBe(0);
-  const files = [...readFileSync(log, 'utf8').split('\n').filter(Boolean), ...(JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '[]') as string[])];
+  const files = [
+    ...readFileSync(log, 'utf8').split('\n').filter(Boolean),
+    ...(JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '[]') as string[]),
+  ];
   const names = new Set<string>();
   for (const f of files) {
     const at = f.lastIndexOf('node_modules/');
@@ -59,7 +62,10 @@ test.each(DOORS.filter((d) => !HEAVY_DOORS.has(d.specifier)))('importing $specif
 
 test('the probe sees a heavy package when one is loaded', () => {
   const bullmq = join(dir, 'bullmq.mjs');
-  writeFileSync(bullmq, `import { createRequire } from 'node:module';\ncreateRequire(${JSON.stringify(join(packageRoot, 'package.json'))})('bullmq');`);
+  writeFileSync(
+    bullmq,
+    `import { createRequire } from 'node:module';\ncreateRequire(${JSON.stringify(join(packageRoot, 'package.json'))})('bullmq');`,
+  );
   const { packages } = loadedBy(bullmq);
   expect(packages).toContain('bullmq');
   expect(packages).toContain('ioredis');
@@ -67,8 +73,13 @@ test('the probe sees a heavy package when one is loaded', () => {
 
 // Node 20.19+ and 22.12+ load ES modules through require() when their graph has no top-level
 // await; vega-canvas has one, so the root may reach vega only through import().
-test.skipIf(!(process.features as { require_module?: boolean }).require_module).each(DOORS)('require($specifier) works (require(esm))', ({ file }) => {
-  const run = spawnSync(process.execPath, ['--no-warnings', '-e', `console.log(Object.keys(require(${JSON.stringify(file)})).length)`], { encoding: 'utf8' });
-  expect(run.stderr).toBe('');
-  expect(Number(run.stdout.trim())).toBeGreaterThan(0);
-});
+test.skipIf(!(process.features as { require_module?: boolean }).require_module).each(DOORS)(
+  'require($specifier) works (require(esm))',
+  ({ file }) => {
+    const run = spawnSync(process.execPath, ['--no-warnings', '-e', `console.log(Object.keys(require(${JSON.stringify(file)})).length)`], {
+      encoding: 'utf8',
+    });
+    expect(run.stderr).toBe('');
+    expect(Number(run.stdout.trim())).toBeGreaterThan(0);
+  },
+);

@@ -27,7 +27,12 @@ test('lib/config/options.ts is what scripts/option-docs.mjs renders from the sch
 
 test('every field of every public option type shows documentation on hover (published types)', () => {
   const entry = join(packageRoot, 'dist/lib/index.d.ts');
-  const program = ts.createProgram([entry], { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, strict: true, noEmit: true });
+  const program = ts.createProgram([entry], {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    strict: true,
+    noEmit: true,
+  });
   const checker = program.getTypeChecker();
   const root = checker.getSymbolAtLocation(program.getSourceFile(entry)!)!;
   const exports = new Map(checker.getExportsOfModule(root).map((s) => [s.name, s]));
@@ -39,8 +44,13 @@ test('every field of every public option type shows documentation on hover (publ
       const docs = ts.displayPartsToString(field.getDocumentationComment(checker)).trim();
       if (docs === '') undocumented.push(`${path}.${field.name}`);
       const fieldType = checker.getNonNullableType(checker.getTypeOfSymbol(field));
-      const isObject = fieldType.flags & ts.TypeFlags.Object && !checker.isArrayType(fieldType) && !checker.isTupleType(fieldType) && fieldType.getCallSignatures().length === 0;
-      if (isObject && depth < 3 && checker.getIndexInfosOfType(fieldType).length === 0) visit(fieldType, `${path}.${field.name}`, depth + 1);
+      const isObject =
+        fieldType.flags & ts.TypeFlags.Object &&
+        !checker.isArrayType(fieldType) &&
+        !checker.isTupleType(fieldType) &&
+        fieldType.getCallSignatures().length === 0;
+      if (isObject && depth < 3 && checker.getIndexInfosOfType(fieldType).length === 0)
+        visit(fieldType, `${path}.${field.name}`, depth + 1);
     }
   };
   for (const { name } of generator.OPTION_TYPES) {

@@ -45,7 +45,7 @@ describe('BAD CALL', () => {
 });
 
 describe('degenerate regions', () => {
-  test('a constant region: PyRadiomics\'s flat-region values, no NaN', () => {
+  test("a constant region: PyRadiomics's flat-region values, no NaN", () => {
     const flat = { data: new Float32Array(n).fill(120), shape, spacing: [1, 2, 3] };
     const r = extractRadiomics(flat, cube(1));
     for (const [name, value] of Object.entries(flattenFeatures(r))) expect(Number.isNaN(value), name).toBe(false);

@@ -17,20 +17,27 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function readCsv(file: string): { header: string[]; rows: string[][] } {
-  const [header, ...rows] = readFileSync(file, 'utf8').trim().split('\n').map((l) => l.split(','));
+  const [header, ...rows] = readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.split(','));
   return { header, rows };
 }
 
 describe('spottune radiomics extract', () => {
   test('--study: the six features per patient, equal to studyFeatures on the same files', async () => {
     const out = path.join(dir, 'study.csv');
-    expect(await main(['node', 'spottune', 'radiomics', 'extract', '--data', path.join(dir, 'data'), '--out', out, '--study', '--no-progress'])).toBe(0);
+    expect(
+      await main(['node', 'spottune', 'radiomics', 'extract', '--data', path.join(dir, 'data'), '--out', out, '--study', '--no-progress']),
+    ).toBe(0);
     const { header, rows } = readCsv(out);
     expect(header).toEqual(['id', 'label', ...STUDY_FEATURES.map((f) => f.name)]);
     const cohort = await openCohort(path.join(dir, 'data'));
     expect(rows.map((r) => r[0])).toEqual(cohort.patients.map((p) => p.id));
     const p = cohort.patients[0];
-    const [segmentation, T1, T1GD, T2, FLAIR] = await Promise.all([p.mask, p.images.T1!, p.images.T1GD!, p.images.T2!, p.images.FLAIR!].map((f) => readNifti(f)));
+    const [segmentation, T1, T1GD, T2, FLAIR] = await Promise.all(
+      [p.mask, p.images.T1!, p.images.T1GD!, p.images.T2!, p.images.FLAIR!].map((f) => readNifti(f)),
+    );
     const { values } = studyFeatures({ segmentation, T1, T1GD, T2, FLAIR });
     STUDY_FEATURES.forEach((f, k) => {
       if (rows[0][k + 2] === '') return;
@@ -43,7 +50,19 @@ describe('spottune radiomics extract', () => {
     const out = path.join(dir, 'all.csv');
     const args = ['--modalities', 'T1,FLAIR', '--regions', 'core,whole', '--no-progress'];
     const countArgs = ['--modalities', 'DTI_FA', '--regions', 'whole', '--bin-count', '16', '--no-progress'];
-    expect(await main(['node', 'spottune', 'radiomics', 'extract', '--data', path.join(dir, 'data'), '--out', path.join(dir, 'fa.csv'), ...countArgs])).toBe(0);
+    expect(
+      await main([
+        'node',
+        'spottune',
+        'radiomics',
+        'extract',
+        '--data',
+        path.join(dir, 'data'),
+        '--out',
+        path.join(dir, 'fa.csv'),
+        ...countArgs,
+      ]),
+    ).toBe(0);
     expect(readCsv(path.join(dir, 'fa.csv')).header).toContain('DTI_FA_whole_glcm_Contrast');
     expect(await main(['node', 'spottune', 'radiomics', 'extract', '--data', path.join(dir, 'data'), '--out', out, ...args])).toBe(0);
     const { header, rows } = readCsv(out);
@@ -63,7 +82,19 @@ describe('spottune radiomics extract', () => {
 
   test('BAD CALL: an unknown region names the flag and suggests the near miss', async () => {
     const out = path.join(dir, 'bad.csv');
-    const code = await main(['node', 'spottune', 'radiomics', 'extract', '--data', path.join(dir, 'data'), '--out', out, '--regions', 'edema', '--no-progress']);
+    const code = await main([
+      'node',
+      'spottune',
+      'radiomics',
+      'extract',
+      '--data',
+      path.join(dir, 'data'),
+      '--out',
+      out,
+      '--regions',
+      'edema',
+      '--no-progress',
+    ]);
     expect(code).toBe(1);
   });
 });

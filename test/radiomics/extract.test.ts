@@ -45,7 +45,7 @@ describe('brain1, PyRadiomics baseline column "brain1" (binWidth 25, voxelArrayS
     result = extractRadiomics(brain1.image, brain1.label, { label: 1, voxelArrayShift: 2000 });
   });
 
-  test('the NIfTI pair is PyRadiomics\'s case: voxel hashes and shape from its diagnostics', () => {
+  test("the NIfTI pair is PyRadiomics's case: voxel hashes and shape from its diagnostics", () => {
     const { diagnostics } = JSON.parse(readFileSync(path.join(oracleDir, 'expected.json'), 'utf8'));
     expect(brain1.image.shape).toEqual([25, 256, 256]);
     expect(voxelSha1(brain1.image.data, 'int16')).toBe(diagnostics.imageHashSHA1);

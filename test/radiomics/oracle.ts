@@ -88,7 +88,10 @@ export function publishedMatrices(): {
 export function settingsOf(column: string): string {
   const [header, ...rows] = parseCsv(readFileSync(path.join(oracleDir, 'baseline_brain1.csv'), 'utf8'));
   const c = header.indexOf(column);
-  return rows.filter((r) => r[1] === 'diagnostics_Configuration_Settings' && r[c]).map((r) => `${r[0]}: ${r[c]}`).join('\n');
+  return rows
+    .filter((r) => r[1] === 'diagnostics_Configuration_Settings' && r[c])
+    .map((r) => `${r[0]}: ${r[c]}`)
+    .join('\n');
 }
 
 /** Reads a little-endian float64 .npy file (format 1.0/2.0): its shape and values in C order. */
@@ -101,7 +104,12 @@ export function readNpy(file: string): { shape: number[]; data: Float64Array } {
   const header = bytes.toString('latin1', start, start + headerLength);
   if (!/'descr':\s*'<f8'/.test(header)) throw new Error(`${file}: expected <f8, got ${header}`);
   const fortran = /'fortran_order':\s*True/.test(header);
-  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)![1].split(',').map((v) => v.trim()).filter(Boolean).map(Number);
+  const shape = /'shape':\s*\(([^)]*)\)/
+    .exec(header)![1]
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean)
+    .map(Number);
   const offset = start + headerLength;
   const raw = new Float64Array(bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + bytes.length));
   if (!fortran || shape.length < 2) return { shape, data: raw };

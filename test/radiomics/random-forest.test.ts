@@ -14,8 +14,10 @@ interface Fixture {
   trees10000: { seed: number; auc: number; proba: number[] };
 }
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/radiomics/rf-sklearn.json', import.meta.url), 'utf8')) as Fixture;
-const Xtrain = fixture.X.slice(0, fixture.nTrain), ytrain = fixture.y.slice(0, fixture.nTrain);
-const Xtest = fixture.X.slice(fixture.nTrain), ytest = fixture.y.slice(fixture.nTrain);
+const Xtrain = fixture.X.slice(0, fixture.nTrain),
+  ytrain = fixture.y.slice(0, fixture.nTrain);
+const Xtest = fixture.X.slice(fixture.nTrain),
+  ytest = fixture.y.slice(fixture.nTrain);
 const study = { maxDepth: 5, minSamplesLeaf: 10 } as const;
 
 const mean = (a: ArrayLike<number>): number => Array.from(a).reduce((s, v) => s + v, 0) / a.length;
@@ -40,14 +42,14 @@ describe('statistically indistinguishable from scikit-learn (max_depth 5, min_sa
     expect(Math.min(...aucs)).toBeLessThan(Math.max(...theirs));
   });
 
-  test('the seed-averaged probabilities per test patient follow scikit-learn\'s', () => {
+  test("the seed-averaged probabilities per test patient follow scikit-learn's", () => {
     const theirs = fixture.trees100.meanProba;
     const diffs = Array.from(probaSum, (v, i) => Math.abs(v - theirs[i]));
     expect(mean(diffs)).toBeLessThan(0.02);
     expect(Math.max(...diffs)).toBeLessThan(0.08);
   });
 
-  test('the study\'s 10,000 trees: AUC within 0.02 of scikit-learn\'s, probabilities within 0.05', () => {
+  test("the study's 10,000 trees: AUC within 0.02 of scikit-learn's, probabilities within 0.05", () => {
     const forest = new RandomForestClassifier({ seed: fixture.trees10000.seed }); // library defaults
     expect(forest.config).toMatchObject({ nEstimators: 10_000, maxDepth: 5, minSamplesLeaf: 10, maxFeatures: 'sqrt' });
     const p = forest.fit(Xtrain, ytrain).predictProba(Xtest);
@@ -59,18 +61,38 @@ describe('statistically indistinguishable from scikit-learn (max_depth 5, min_sa
 // With bootstrap off and every feature evaluated, one tree has nothing random left: it must be
 // scikit-learn's, node for node (test/fixtures/radiomics/rf-tree-sklearn.json, made by
 // scripts/fixtures/radiomics/rf-tree-sklearn.py on a dataset checked to have no tied splits).
-describe('one deterministic tree equals scikit-learn\'s (bootstrap off, all features)', () => {
+describe("one deterministic tree equals scikit-learn's (bootstrap off, all features)", () => {
   interface TreeFixture {
     X: number[][];
     y: number[];
     nTrain: number;
-    trees: Record<string, { maxDepth: number; minSamplesLeaf: number; feature: number[]; threshold: number[]; left: number[]; right: number[]; value: number[]; samples: number[]; proba: number[] }>;
+    trees: Record<
+      string,
+      {
+        maxDepth: number;
+        minSamplesLeaf: number;
+        feature: number[];
+        threshold: number[];
+        left: number[];
+        right: number[];
+        value: number[];
+        samples: number[];
+        proba: number[];
+      }
+    >;
   }
   const tf = JSON.parse(readFileSync(new URL('../fixtures/radiomics/rf-tree-sklearn.json', import.meta.url), 'utf8')) as TreeFixture;
   test.each(Object.entries(tf.trees))('%s settings: same splits, thresholds, leaf values and probabilities', (_, ref) => {
     const [X, y] = [tf.X.slice(0, tf.nTrain), tf.y.slice(0, tf.nTrain)];
     for (const seed of [0, 1, 2]) {
-      const forest = new RandomForestClassifier({ nEstimators: 1, bootstrap: false, maxFeatures: 'all', maxDepth: ref.maxDepth, minSamplesLeaf: ref.minSamplesLeaf, seed }).fit(X, y);
+      const forest = new RandomForestClassifier({
+        nEstimators: 1,
+        bootstrap: false,
+        maxFeatures: 'all',
+        maxDepth: ref.maxDepth,
+        minSamplesLeaf: ref.minSamplesLeaf,
+        seed,
+      }).fit(X, y);
       const [tree] = forest.estimators;
       // scikit-learn marks a leaf with feature -2 and children -1; the library with feature -1
       expect(Array.from(tree.feature, (f) => (f < 0 ? -2 : f))).toEqual(ref.feature);
@@ -109,7 +131,10 @@ describe('tree rules', () => {
   test('probabilities are in [0, 1]; a separable feature is learnt', () => {
     const X = Array.from({ length: 60 }, (_, i) => [i, (i * 7) % 13]);
     const y = X.map(([a]) => (a >= 30 ? 1 : 0));
-    const p = new RandomForestClassifier({ nEstimators: 30, maxFeatures: 'all', seed: 1 }).fit(X, y).predictProba([[5, 0], [55, 0]]);
+    const p = new RandomForestClassifier({ nEstimators: 30, maxFeatures: 'all', seed: 1 }).fit(X, y).predictProba([
+      [5, 0],
+      [55, 0],
+    ]);
     expect(p[0]).toBeLessThan(0.1);
     expect(p[1]).toBeGreaterThan(0.9);
   });

@@ -15,7 +15,7 @@ import path from 'node:path';
 const expected = JSON.parse(readFileSync(path.join(oracleDir, 'expected.json'), 'utf8')).features as Record<string, number>;
 const rel = (a: number, b: number): number => Math.abs(a - b) / Math.abs(b);
 
-describe('on brain1: the oracle ROI relabelled as each study region reproduces PyRadiomics\'s six values', () => {
+describe("on brain1: the oracle ROI relabelled as each study region reproduces PyRadiomics's six values", () => {
   let brain1: Brain1;
   const relabel = (value: number): PatientVolumes => {
     const seg = Float32Array.from(brain1.label.data, (v) => (v === 1 ? value : 0));
@@ -59,7 +59,7 @@ function syntheticPatient(shape: [number, number, number], seed: number, { necro
   const n = D * H * W;
   const seg = new Uint8Array(n);
   let s = seed;
-  const rand = (): number => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const rand = (): number => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
   const modality = (gain: number) => {
     const data = new Float32Array(n);
     for (let p = 0; p < n; p++) data[p] = Math.round(300 + gain * 200 * rand() + (seg[p] ? 150 * gain : 0));
@@ -83,7 +83,10 @@ describe('synthetic patients', () => {
     expect(excluded).toEqual([]);
     const regions = { necrotic: [1], enhancing: [4], core: [1, 4], oedema: [2] } as Record<string, number[]>;
     for (const spec of STUDY_FEATURES) {
-      const full = extractRadiomics(patient[spec.modality]!, patient.segmentation, { label: regions[spec.region], classes: [spec.featureClass] });
+      const full = extractRadiomics(patient[spec.modality]!, patient.segmentation, {
+        label: regions[spec.region],
+        classes: [spec.featureClass],
+      });
       expect(values[spec.name], spec.name).toBe((full[spec.featureClass] as Record<string, number>)[spec.feature]);
       expect(Number.isFinite(values[spec.name])).toBe(true);
     }
@@ -99,12 +102,14 @@ describe('synthetic patients', () => {
   test('a missing modality is an exclusion; a volume of another shape is an error', () => {
     const patient = syntheticPatient([12, 24, 24], 7);
     delete patient.FLAIR;
-    expect(studyFeatures(patient).excluded).toEqual([{ feature: 'FLAIR_necrotic_glcm_Contrast', code: 'ERR_MISSING_MODALITY', reason: 'no FLAIR volume' }]);
+    expect(studyFeatures(patient).excluded).toEqual([
+      { feature: 'FLAIR_necrotic_glcm_Contrast', code: 'ERR_MISSING_MODALITY', reason: 'no FLAIR volume' },
+    ]);
     patient.T2 = { data: new Float32Array(10 * 24 * 24), shape: [10, 24, 24] };
     expect(() => studyFeatures(patient)).toThrow(/mask to have the image's shape \[10, 24, 24\]/);
   });
 
-  test('radiomicsBaseline: the study forest on patients\' rows gives seeded probabilities in [0, 1]', () => {
+  test("radiomicsBaseline: the study forest on patients' rows gives seeded probabilities in [0, 1]", () => {
     const rows: number[][] = [];
     const labels: number[] = [];
     for (let k = 0; k < 40; k++) {
@@ -112,7 +117,12 @@ describe('synthetic patients', () => {
       rows.push(row);
       labels.push(k % 2);
     }
-    const input = { trainFeatures: rows.slice(0, 30), trainLabels: labels.slice(0, 30), testFeatures: rows.slice(30), forest: { nEstimators: 200 } };
+    const input = {
+      trainFeatures: rows.slice(0, 30),
+      trainLabels: labels.slice(0, 30),
+      testFeatures: rows.slice(30),
+      forest: { nEstimators: 200 },
+    };
     const p = radiomicsBaseline(input);
     expect(p).toHaveLength(10);
     for (const v of p) expect(v >= 0 && v <= 1).toBe(true);

@@ -21,11 +21,16 @@ import { RandomState } from '../../lib/util/random-state.js';
 const labels: (0 | 1)[] = [1, 0, 1, 1, 0, 0, 1, 0, 0, 1, 0, 0];
 const patients = labels.map((label, i) => ({ id: `UPENN-GBM-${String(i + 1).padStart(5, '0')}_11`, label }));
 const rng = new RandomState(3);
-const noisy = (strength: number) => labels.map((y) => Math.min(1, Math.max(0, 0.5 + strength * (y - 0.5) + 0.3 * (rng.randomSample() - 0.5))));
+const noisy = (strength: number) =>
+  labels.map((y) => Math.min(1, Math.max(0, 0.5 + strength * (y - 0.5) + 0.3 * (rng.randomSample() - 0.5))));
 const networks = ['spottune', 'random', 'transfer'];
 const groups = ['DSC', 'DSC+DTI'];
 const probabilities: Record<string, Record<string, number[]>> = {};
-for (const [n, strength] of [['spottune', 0.6], ['random', 0.1], ['transfer', 0.3]] as const) {
+for (const [n, strength] of [
+  ['spottune', 0.6],
+  ['random', 0.1],
+  ['transfer', 0.3],
+] as const) {
   probabilities[n] = { DSC: noisy(strength), 'DSC+DTI': noisy(strength) };
 }
 
@@ -38,14 +43,24 @@ function makeResults(): ExperimentResults {
     networks,
     groups,
     testPatients: patients,
-    ensembles: Object.fromEntries(networks.map((n) => [n, Object.fromEntries(groups.map((g) => [g, summarizeEnsemble(labels, probabilities[n][g], summary)]))])),
-    statistics: Object.fromEntries(groups.map((g) => [g, summarizeGroupStatistics(Object.fromEntries(networks.map((n) => [n, probabilities[n][g]])))])),
+    ensembles: Object.fromEntries(
+      networks.map((n) => [n, Object.fromEntries(groups.map((g) => [g, summarizeEnsemble(labels, probabilities[n][g], summary)]))]),
+    ),
+    statistics: Object.fromEntries(
+      groups.map((g) => [g, summarizeGroupStatistics(Object.fromEntries(networks.map((n) => [n, probabilities[n][g]])))]),
+    ),
     baseline: {
       name: 'Radiomics RF',
       metrics: { auc: { value: 0.5764 }, ap: { value: 0.4886 }, sensitivity: 0.2174, specificity: 0.9355 },
       patients: 11,
     },
-    policies: [{ title: 'T1GD (mean of 5 folds)', patients: patients.map((p) => p.id), fractions: patients.map((_, p) => Array.from({ length: 16 }, (_, b) => ((p + b) % 5) / 4)) }],
+    policies: [
+      {
+        title: 'T1GD (mean of 5 folds)',
+        patients: patients.map((p) => p.id),
+        fractions: patients.map((_, p) => Array.from({ length: 16 }, (_, b) => ((p + b) % 5) / 4)),
+      },
+    ],
   };
 }
 
@@ -59,7 +74,7 @@ describe('report', () => {
     html = await renderHtml(results, figures);
   });
 
-  test('Tables 1-3 hold each network\'s metrics per group, Table 4 the p-values', () => {
+  test("Tables 1-3 hold each network's metrics per group, Table 4 the p-values", () => {
     const tables = reportTables(results);
     expect(tables.map((t) => t.caption)).toEqual([
       'Table 1. SpotTune: AUC, AP, SEN and SPE per input group',
@@ -77,8 +92,19 @@ describe('report', () => {
     ]);
     expect(tables[0].rows[2]).toEqual(['Radiomics RF', '0.5764', '0.4886', '0.2174', '0.9355']);
     expect(tables[1].rows.map((r) => r[0])).toEqual(['DSC', 'DSC+DTI']);
-    expect(tables[3].header).toEqual(['Input', 'Friedman χ²', 'Friedman p', 'SpotTune vs Random init', 'SpotTune vs MedicalNet transfer', 'Random init vs MedicalNet transfer']);
-    expect(tables[3].rows[0][2]).toBe(results.statistics!.DSC.friedman.pValue < 0.001 ? results.statistics!.DSC.friedman.pValue.toExponential(2) : results.statistics!.DSC.friedman.pValue.toFixed(4));
+    expect(tables[3].header).toEqual([
+      'Input',
+      'Friedman χ²',
+      'Friedman p',
+      'SpotTune vs Random init',
+      'SpotTune vs MedicalNet transfer',
+      'Random init vs MedicalNet transfer',
+    ]);
+    expect(tables[3].rows[0][2]).toBe(
+      results.statistics!.DSC.friedman.pValue < 0.001
+        ? results.statistics!.DSC.friedman.pValue.toExponential(2)
+        : results.statistics!.DSC.friedman.pValue.toFixed(4),
+    );
   });
 
   test('the HTML page is self-contained: no scripts, no external URLs', () => {
@@ -88,14 +114,23 @@ describe('report', () => {
   });
 
   test('the HTML page inlines Figures 2-5 and the policy heat map as SVG', () => {
-    expect(figures.map((f) => f.name)).toEqual(['figure-2-roc-dsc-dti', 'figure-3-pr-dsc-dti', 'figure-4-roc-best', 'figure-5-pr-best', 'policy-1-t1gd-mean-of-5-folds']);
+    expect(figures.map((f) => f.name)).toEqual([
+      'figure-2-roc-dsc-dti',
+      'figure-3-pr-dsc-dti',
+      'figure-4-roc-best',
+      'figure-5-pr-best',
+      'policy-1-t1gd-mean-of-5-folds',
+    ]);
     expect(html.match(/<svg[\s>]/g)).toHaveLength(5);
     for (const f of figures) expect(html).toContain(`<figure id="${f.name}">`);
     // curve legends carry the ensemble AUC
     expect(html).toContain(`SpotTune (AUC ${results.ensembles.spottune['DSC+DTI'].metrics.auc.value.toFixed(3)}`);
     // the heat map has one rect per patient and block
     const policy = figures[4].svg;
-    const cells = policy.slice(policy.indexOf('<g class="mark-rect role-mark'), policy.indexOf('</g>', policy.indexOf('<g class="mark-rect role-mark')));
+    const cells = policy.slice(
+      policy.indexOf('<g class="mark-rect role-mark'),
+      policy.indexOf('</g>', policy.indexOf('<g class="mark-rect role-mark')),
+    );
     expect(cells.match(/<path /g)).toHaveLength(patients.length * 16);
     expect(policy).toContain('layer4.2');
   });

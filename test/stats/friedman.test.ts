@@ -24,13 +24,30 @@ describe('friedmanTest agrees with scipy.stats.friedmanchisquare', () => {
   });
 
   test('every block tied: the statistic is undefined (NaN), as scipy', () => {
-    expect(friedmanTest([[1, 2], [1, 2], [1, 2]]).statistic).toBeNaN();
+    expect(
+      friedmanTest([
+        [1, 2],
+        [1, 2],
+        [1, 2],
+      ]).statistic,
+    ).toBeNaN();
   });
 
   test('BAD CALL: two groups, ragged groups, NaN', () => {
-    expect(() => friedmanTest([[1, 2], [2, 1]])).toThrow(RangeError);
+    expect(() =>
+      friedmanTest([
+        [1, 2],
+        [2, 1],
+      ]),
+    ).toThrow(RangeError);
     expect(() => friedmanTest([[1, 2], [2, 1], [3]])).toThrow(/groups\[2\] has 1/);
-    expect(() => friedmanTest([[1, 2], [2, NaN], [3, 1]])).toThrow(/groups\[1\]\[1\]/);
+    expect(() =>
+      friedmanTest([
+        [1, 2],
+        [2, NaN],
+        [3, 1],
+      ]),
+    ).toThrow(/groups\[1\]\[1\]/);
   });
 });
 
@@ -46,9 +63,13 @@ describe('nemenyiTest agrees with the studentized-range reference to 1e-6', () =
     );
   });
 
-  test('the legacy clamp bounds p to [0.001, 0.9] (the paper\'s 0.9 values)', () => {
+  test("the legacy clamp bounds p to [0.001, 0.9] (the paper's 0.9 values)", () => {
     // Every group is first, second and third equally often: equal mean ranks, p = 1.
-    const same = [[1, 2, 3, 1, 2, 3], [2, 3, 1, 2, 3, 1], [3, 1, 2, 3, 1, 2]];
+    const same = [
+      [1, 2, 3, 1, 2, 3],
+      [2, 3, 1, 2, 3, 1],
+      [3, 1, 2, 3, 1, 2],
+    ];
     const exact = nemenyiTest(same);
     const clamped = nemenyiTest(same, { clamp: true });
     expect(exact.pValues[0][2]).toBeGreaterThan(0.9);
@@ -61,9 +82,12 @@ describe('nemenyiTest agrees with the studentized-range reference to 1e-6', () =
 });
 
 describe('distributions agree with scipy', () => {
-  test.each(fixture.studentizedRange.map((r) => [r.q, r.k, r.df, r] as const))('studentized range cdf(q=%f, k=%i, df=%s)', (q, k, df, r) => {
-    expect(Math.abs(studentizedRangeCdf(q, k, df === 'inf' ? Infinity : df) - r.cdf)).toBeLessThan(1e-9);
-  });
+  test.each(fixture.studentizedRange.map((r) => [r.q, r.k, r.df, r] as const))(
+    'studentized range cdf(q=%f, k=%i, df=%s)',
+    (q, k, df, r) => {
+      expect(Math.abs(studentizedRangeCdf(q, k, df === 'inf' ? Infinity : df) - r.cdf)).toBeLessThan(1e-9);
+    },
+  );
   test.each(fixture.chiSquare.map((r) => [r.x, r.df, r] as const))('chi-square sf(%f, df=%i)', (x, df, r) => {
     expect(Math.abs(chiSquareSf(x, df) - r.sf)).toBeLessThan(1e-14);
     expect(Math.abs(chiSquareSf(x, df) - r.sf) / r.sf).toBeLessThan(1e-11);

@@ -32,7 +32,16 @@ interface Case {
 }
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/stats/metrics.json', import.meta.url), 'utf8')) as {
   cases: Case[];
-  bootstrap: { case: number; metric: 'rocAuc' | 'averagePrecision'; resamples: number; level: number; seed: number; estimate: number; lower: number; upper: number }[];
+  bootstrap: {
+    case: number;
+    metric: 'rocAuc' | 'averagePrecision';
+    resamples: number;
+    level: number;
+    seed: number;
+    estimate: number;
+    lower: number;
+    upper: number;
+  }[];
 };
 
 function expectClose(actual: number[], expected: number[], tolerance = 1e-12): void {

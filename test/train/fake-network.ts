@@ -23,7 +23,10 @@ export class FakeNetwork implements TrainableNetwork {
   failWith?: Error;
   stepDelayMs = 0;
 
-  constructor(mode: 'max' | 'min' = 'max', readonly patience = 1) {
+  constructor(
+    mode: 'max' | 'min' = 'max',
+    readonly patience = 1,
+  ) {
     this.config = { scheduler: { mode } };
   }
 
@@ -43,7 +46,9 @@ export class FakeNetwork implements TrainableNetwork {
     const x = this.#features(input, shape[0]);
     // the seed jitters the gradient, as Gumbel noise would
     const jitter = ((options.seed % 1000) / 1000 - 0.5) * 0.01;
-    let loss = 0, gw = 0, gb = 0;
+    let loss = 0,
+      gw = 0,
+      gb = 0;
     const probabilities = new Float32Array(shape[0]);
     x.forEach((xi, i) => {
       const z = this.w * xi + this.b;

@@ -20,7 +20,8 @@ const cache = {
   patients: ids.map((id) => ({ id, label: labels[id], modalities: id === 'p5' ? ['DTI_AD'] : ['DTI_FA', 'DTI_AD'] })),
   skipped: [],
   path: () => '/nowhere',
-  load: async (id: string, modality: Modality) => Float32Array.from({ length: 512 }, (_, i) => ((i * (ids.indexOf(id) + 3)) % 11) / 11 + (modality === 'DTI_FA' ? 0 : 1)),
+  load: async (id: string, modality: Modality) =>
+    Float32Array.from({ length: 512 }, (_, i) => ((i * (ids.indexOf(id) + 3)) % 11) / 11 + (modality === 'DTI_FA' ? 0 : 1)),
 } as unknown as PreparedCohort;
 const splits = {
   format: 'spottune3d-splits',
@@ -40,11 +41,23 @@ const splits = {
   labels,
 } as unknown as Splits;
 
-const base = { cache, splits, modality: 'DTI_FA' as const, weights: null, network: { kind: 'random' as const, depth: 10 as const, seed: 1 } };
+const base = {
+  cache,
+  splits,
+  modality: 'DTI_FA' as const,
+  weights: null,
+  network: { kind: 'random' as const, depth: 10 as const, seed: 1 },
+};
 
 describe('prepareFoldTraining', () => {
   test("the fold's patients with the modality, the network and the Trainer, from the given settings", async () => {
-    await using run = await prepareFoldTraining({ ...base, fold: 1, augment: false, train: { epochs: 2, batchSize: 2 }, meta: (network) => ({ depth: network.config.depth }) });
+    await using run = await prepareFoldTraining({
+      ...base,
+      fold: 1,
+      augment: false,
+      train: { epochs: 2, batchSize: 2 },
+      meta: (network) => ({ depth: network.config.depth }),
+    });
     expect(run.base.map((s) => s.id)).toEqual(['p2', 'p3', 'p4']);
     expect(run.train).toBe(run.base);
     expect(run.validation.map((s) => [s.id, s.label])).toEqual([
@@ -67,8 +80,12 @@ describe('prepareFoldTraining', () => {
   });
 
   test('BAD INPUT: an unknown fold, a network without its weights', async () => {
-    await expect(prepareFoldTraining({ ...base, fold: 2, augment: false })).rejects.toThrow(/fold to be an integer in \[0, 1\] but received 2/);
-    await expect(prepareFoldTraining({ ...base, fold: 0, augment: false, network: { kind: 'spottune' } })).rejects.toThrow(/spottune network starts from MedicalNet weights/);
+    await expect(prepareFoldTraining({ ...base, fold: 2, augment: false })).rejects.toThrow(
+      /fold to be an integer in \[0, 1\] but received 2/,
+    );
+    await expect(prepareFoldTraining({ ...base, fold: 0, augment: false, network: { kind: 'spottune' } })).rejects.toThrow(
+      /spottune network starts from MedicalNet weights/,
+    );
     await expect(prepareFoldTraining({ ...base, modality: 'T1', fold: 0, augment: false })).rejects.toThrow(/no group struct/);
   });
 });

@@ -25,7 +25,16 @@ const spottune = () => createNetwork({ kind: 'spottune', depth: 10, agentDepth: 
 
 test('a SpotTune run checkpoints both optimisers and the schedule, and resumes into a fresh network', async () => {
   const out = join(dir, 'run');
-  const config = { epochs: 2, batchSize: 2, gumbelTau: [[0, 100], [1, 5]] as [number, number][], senThreshold: 0, speThreshold: 0 };
+  const config = {
+    epochs: 2,
+    batchSize: 2,
+    gumbelTau: [
+      [0, 100],
+      [1, 5],
+    ] as [number, number][],
+    senThreshold: 0,
+    speThreshold: 0,
+  };
   const controller = new AbortController();
   const first = await spottune();
   const trainer = new Trainer({ network: first, train, validation, shape, outDir: out, config, signal: controller.signal });
@@ -59,8 +68,19 @@ test('a SpotTune run checkpoints both optimisers and the schedule, and resumes i
 
 // The resumed run must be the uninterrupted run, not merely a run that goes on: same history and
 // bit-identical weights, with every source of randomness on (Gumbel noise, dropout, shuffling).
-test('an interrupted SpotTune run resumes to the history and weights of an uninterrupted one, Gumbel noise and dropout included', { timeout: 600_000 }, async () => {
-  const config = { epochs: 3, batchSize: 2, gumbelTau: [[0, 100], [1, 5]] as [number, number][], senThreshold: 0, speThreshold: 0 };
+test('an interrupted SpotTune run resumes to the history and weights of an uninterrupted one, Gumbel noise and dropout included', {
+  timeout: 600_000,
+}, async () => {
+  const config = {
+    epochs: 3,
+    batchSize: 2,
+    gumbelTau: [
+      [0, 100],
+      [1, 5],
+    ] as [number, number][],
+    senThreshold: 0,
+    speThreshold: 0,
+  };
   const network = () => createNetwork({ kind: 'spottune', depth: 10, agentDepth: 10, seed: 3, dropout: 0.5 });
   const strip = (h: { seconds?: number }[]) => JSON.parse(JSON.stringify(h.map(({ seconds: _s, ...r }) => r)));
   // bit for bit, without a deep compare of millions of numbers

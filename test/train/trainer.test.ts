@@ -31,7 +31,14 @@ describe('Trainer (stand-in network)', () => {
     const out = tmp();
     const net = new FakeNetwork();
     const events: string[] = [];
-    const trainer = new Trainer({ network: net, train: samples(14, 't'), validation: samples(9, 'v', 0.2, 1), shape, outDir: out, config: { epochs: 5, batchSize: 4 } });
+    const trainer = new Trainer({
+      network: net,
+      train: samples(14, 't'),
+      validation: samples(9, 'v', 0.2, 1),
+      shape,
+      outDir: out,
+      config: { epochs: 5, batchSize: 4 },
+    });
     for (const e of ['epochStart', 'step', 'validation', 'epochEnd', 'checkpoint'] as const) trainer.on(e, () => events.push(e));
     const result = await trainer.run();
     expect(result.history).toHaveLength(5);
@@ -49,14 +56,22 @@ describe('Trainer (stand-in network)', () => {
     const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n');
     expect(lines).toHaveLength(5);
     const csv = readFileSync(join(out, 'metrics.csv'), 'utf8').trim().split('\n');
-    expect(csv[0]).toBe('epoch,lr,agent_lr,tau,train_loss,train_acc,train_auc,train_sen,train_spe,train_m,val_loss,val_acc,val_auc,val_sen,val_spe,val_m,qualified,best,lr_reduced,seconds');
+    expect(csv[0]).toBe(
+      'epoch,lr,agent_lr,tau,train_loss,train_acc,train_auc,train_sen,train_spe,train_m,val_loss,val_acc,val_auc,val_sen,val_spe,val_m,qualified,best,lr_reduced,seconds',
+    );
     expect(csv).toHaveLength(6);
     for (const f of ['checkpoint.pth', 'best.pth', 'model.pth', 'config.resolved.json']) expect(existsSync(join(out, f))).toBe(true);
     const selection = JSON.parse(readFileSync(join(out, 'selection.json'), 'utf8'));
     expect(selection).toMatchObject({ selectedEpoch: result.selectedEpoch, selection: 'best' });
     // the network ends holding the selected epoch's weights
     const again = new FakeNetwork();
-    await new Trainer({ network: again, train: samples(14, 't'), validation: samples(9, 'v', 0.2, 1), shape, config: { epochs: result.selectedEpoch + 1, batchSize: 4 } }).run();
+    await new Trainer({
+      network: again,
+      train: samples(14, 't'),
+      validation: samples(9, 'v', 0.2, 1),
+      shape,
+      config: { epochs: result.selectedEpoch + 1, batchSize: 4 },
+    }).run();
     expect(net.w).toBe(again.w);
   });
 
@@ -74,7 +89,9 @@ describe('Trainer (stand-in network)', () => {
     expect(result.selectedEpoch).toBe(2);
     expect(result.history.every((r) => !r.qualified && !r.best)).toBe(true);
     expect(existsSync(join(out, 'best.pth'))).toBe(false);
-    expect(JSON.parse(readFileSync(join(out, 'selection.json'), 'utf8')).reason).toMatch(/no epoch had validation SEN > 1 and SPE > 1; the last epoch's model is kept/);
+    expect(JSON.parse(readFileSync(join(out, 'selection.json'), 'utf8')).reason).toMatch(
+      /no epoch had validation SEN > 1 and SPE > 1; the last epoch's model is kept/,
+    );
   });
 
   test('an aborted run resumes from its last checkpoint to the same history and model as an uninterrupted run', async () => {
@@ -116,7 +133,14 @@ describe('Trainer (stand-in network)', () => {
   ] as const)('resume refuses a checkpoint of another configuration: %s', async (_, change, message) => {
     const out = tmp();
     const trainer = (o: { train: number; validation: number; shape: readonly number[]; config: { epochs: number; batchSize: number } }) =>
-      new Trainer({ network: new FakeNetwork(), train: samples(o.train, 't'), validation: samples(o.validation, 'v'), shape: [...o.shape], outDir: out, config: o.config });
+      new Trainer({
+        network: new FakeNetwork(),
+        train: samples(o.train, 't'),
+        validation: samples(o.validation, 'v'),
+        shape: [...o.shape],
+        outDir: out,
+        config: o.config,
+      });
     await trainer(base).run();
     const err = await trainer({ ...base, ...change })
       .run({ resume: true })
@@ -126,11 +150,16 @@ describe('Trainer (stand-in network)', () => {
     expect((await trainer(base).run({ resume: true })).resumedFrom).toBe(1);
   });
 
-
   test('a non-finite loss stops the run with ERR_NONFINITE_LOSS naming the epoch, the batch and its samples', async () => {
     const train = samples(8, 't');
     train[5] = { ...train[5], load: async () => new Float32Array(24).fill(NaN) };
-    const err = await new Trainer({ network: new FakeNetwork(), train, validation: samples(6, 'v'), shape, config: { epochs: 2, batchSize: 4, shuffle: false } })
+    const err = await new Trainer({
+      network: new FakeNetwork(),
+      train,
+      validation: samples(6, 'v'),
+      shape,
+      config: { epochs: 2, batchSize: 4, shuffle: false },
+    })
       .run()
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TorchError);
@@ -141,7 +170,15 @@ describe('Trainer (stand-in network)', () => {
   test('out of memory becomes an Error that says what to reduce', async () => {
     const net = new FakeNetwork();
     net.failWith = Object.assign(new Error('CUDA out of memory. Tried to allocate 2.00 GiB'), { code: 'ERR_OUT_OF_MEMORY' });
-    const err = await new Trainer({ network: net, train: samples(4, 't'), validation: samples(3, 'v'), shape, config: { epochs: 1, batchSize: 4 } }).run().catch((e: unknown) => e);
+    const err = await new Trainer({
+      network: net,
+      train: samples(4, 't'),
+      validation: samples(3, 'v'),
+      shape,
+      config: { epochs: 1, batchSize: 4 },
+    })
+      .run()
+      .catch((e: unknown) => e);
     expect((err as TorchError).code).toBe('ERR_OUT_OF_MEMORY');
     expect((err as Error).message).toMatch(/epoch 0, batch 0.*Reduce batchSize/);
   });
@@ -151,7 +188,13 @@ describe('Trainer (stand-in network)', () => {
     const train = samples(8, 't').map((s) => ({ ...s, load: async () => (log.push(`load ${s.id}`), s.load()) }));
     const net = new FakeNetwork();
     net.stepDelayMs = 20;
-    const trainer = new Trainer({ network: net, train, validation: samples(3, 'v'), shape, config: { epochs: 1, batchSize: 4, shuffle: false } });
+    const trainer = new Trainer({
+      network: net,
+      train,
+      validation: samples(3, 'v'),
+      shape,
+      config: { epochs: 1, batchSize: 4, shuffle: false },
+    });
     trainer.on('step', (s) => log.push(`step ${s.batch} done`));
     await trainer.run();
     expect(log.indexOf('load t4')).toBeLessThan(log.indexOf('step 0 done'));
@@ -162,7 +205,21 @@ describe('Trainer (stand-in network)', () => {
       const net = new FakeNetwork();
       const order: string[] = [];
       const train = samples(8, 't').map((s) => ({ ...s, load: async () => (order.push(s.id), s.load()) }));
-      await new Trainer({ network: net, train, validation: samples(3, 'v'), shape, config: { epochs: 3, batchSize: 4, seed, gumbelTau: [[0, 100], [2, 5]] } }).run();
+      await new Trainer({
+        network: net,
+        train,
+        validation: samples(3, 'v'),
+        shape,
+        config: {
+          epochs: 3,
+          batchSize: 4,
+          seed,
+          gumbelTau: [
+            [0, 100],
+            [2, 5],
+          ],
+        },
+      }).run();
       return { order, calls: net.calls };
     };
     const a = await run(1);
@@ -175,7 +232,15 @@ describe('Trainer (stand-in network)', () => {
     expect(new Set(steps.map((x) => x.seed)).size).toBe(steps.length);
     expect(steps.map((x) => x.tau)).toEqual([100, 100, 100, 100, 5, 5]);
     expect(tauAt(100, 7)).toBe(100);
-    expect(tauAt([[0, 1e4], [3, 100]], 2)).toBe(1e4);
+    expect(
+      tauAt(
+        [
+          [0, 1e4],
+          [3, 100],
+        ],
+        2,
+      ),
+    ).toBe(1e4);
   });
 
   test('BAD CALL: inputs, scheduler direction and resume without a folder', async () => {
@@ -183,11 +248,15 @@ describe('Trainer (stand-in network)', () => {
     expect(() => new Trainer({ ...base, network: {} as FakeNetwork })).toThrow(/options\.network/);
     expect(() => new Trainer({ ...base, shape: [2, 3] })).toThrow(/options\.shape/);
     expect(() => new Trainer({ ...base, validation: [] })).toThrow(/validation/);
-    expect(() => new Trainer({ ...base, train: [{ id: 'x', label: 3 as 1, load: async () => new Float32Array() }] })).toThrow(/options\.train\[0\]\.label/);
+    expect(() => new Trainer({ ...base, train: [{ id: 'x', label: 3 as 1, load: async () => new Float32Array() }] })).toThrow(
+      /options\.train\[0\]\.label/,
+    );
     expect(() => new Trainer({ ...base, config: { plateauMetric: 'loss' } })).toThrow(/scheduler: \{ mode: "min" \}/);
     expect(() => new Trainer({ ...base, config: { batchSize: 0 } as object })).toThrow();
     await expect(new Trainer(base).run({ resume: true })).rejects.toThrow(/outDir/);
     const wrong = samples(2, 'w').map((s) => ({ ...s, load: async () => new Float32Array(5) }));
-    await expect(new Trainer({ ...base, train: wrong, config: { epochs: 1 } }).run()).rejects.toThrow(/expected a Float32Array of 2 x 3 x 4 = 24 values/);
+    await expect(new Trainer({ ...base, train: wrong, config: { epochs: 1 } }).run()).rejects.toThrow(
+      /expected a Float32Array of 2 x 3 x 4 = 24 values/,
+    );
   });
 });

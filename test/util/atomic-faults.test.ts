@@ -136,7 +136,12 @@ describe.each(steps)('a failed %s leaves the previous file whole and readable', 
   test.each(['volume.nii', 'volume.nii.gz'])('NIfTI %s (readNifti)', async (name) => {
     const path = join(dir(), name);
     const shape: [number, number, number] = [12, 10, 8];
-    const volume = (v: number) => ({ data: ramp(12 * 10 * 8, v), shape, spacing: [1, 1, 1] as [number, number, number], affine: identityAffine() });
+    const volume = (v: number) => ({
+      data: ramp(12 * 10 * 8, v),
+      shape,
+      spacing: [1, 1, 1] as [number, number, number],
+      affine: identityAffine(),
+    });
     await provePreserved(path, step, {
       write: (v) => writeNifti(path, volume(v)),
       read: async () => {
@@ -185,18 +190,14 @@ describe.each(steps)('a failed %s leaves the previous file whole and readable', 
     const path = join(out, name);
     const read = () => readFileSync(path, 'utf8');
     const expected: Record<number, string> = {};
-    await provePreserved(
-      path,
-      step,
-      {
-        write: async (v) => {
-          await writeReport(reportResults(v), out);
-          expected[v] ??= read();
-        },
-        read: async () => (name === 'results.json' ? JSON.parse(read()) : read()),
-        expected: (v) => (name === 'results.json' ? JSON.parse(JSON.stringify(reportResults(v))) : expected[v]),
+    await provePreserved(path, step, {
+      write: async (v) => {
+        await writeReport(reportResults(v), out);
+        expected[v] ??= read();
       },
-    );
+      read: async () => (name === 'results.json' ? JSON.parse(read()) : read()),
+      expected: (v) => (name === 'results.json' ? JSON.parse(JSON.stringify(reportResults(v))) : expected[v]),
+    });
     if (name === 'results.json') expect(JSON.parse(read()).title).toBe('Report v2');
   });
 });
@@ -227,7 +228,9 @@ describe('the preprocessed cache', () => {
     fault.step = step;
     fault.target = /^manifest\.json$/;
     fault.fired = 0;
-    await expect(prepareCohort(await openCohort(root), { out, preprocess: small, workers: 0 })).rejects.toMatchObject({ code: errorOf[step] });
+    await expect(prepareCohort(await openCohort(root), { out, preprocess: small, workers: 0 })).rejects.toMatchObject({
+      code: errorOf[step],
+    });
     expect(fault.fired).toBeGreaterThan(0);
     fault.step = undefined;
     expect(readFileSync(join(out, 'manifest.json')).equals(before)).toBe(true);

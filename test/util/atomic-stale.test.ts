@@ -71,12 +71,18 @@ describe('makeDirectory', () => {
 
   test('BAD CALL: a folder under /proc, or under a file, fails with a coded error instead of spinning', async () => {
     const started = Date.now();
-    await expect(makeDirectory('/proc/spottune-x/y')).rejects.toMatchObject({ code: 'ERR_CANNOT_CREATE_DIR', message: expect.stringMatching(/^Cannot create the folder \/proc\/spottune-x\/y: mkdir \/proc\/spottune-x failed with E/) });
+    await expect(makeDirectory('/proc/spottune-x/y')).rejects.toMatchObject({
+      code: 'ERR_CANNOT_CREATE_DIR',
+      message: expect.stringMatching(/^Cannot create the folder \/proc\/spottune-x\/y: mkdir \/proc\/spottune-x failed with E/),
+    });
     expect(() => makeDirectorySync('/proc/spottune-x')).toThrow(/Cannot create the folder \/proc\/spottune-x/);
     await expect(writeFileAtomic('/proc/spottune-x/f.json', '{}')).rejects.toMatchObject({ code: 'ERR_CANNOT_CREATE_DIR' });
     expect(Date.now() - started).toBeLessThan(5000);
     const file = join(root, 'plain-file');
     writeFileSync(file, '');
-    await expect(makeDirectory(join(file, 'sub'))).rejects.toMatchObject({ code: 'ERR_CANNOT_CREATE_DIR', message: `Cannot create the folder ${join(file, 'sub')}: ${file} is not a directory` });
+    await expect(makeDirectory(join(file, 'sub'))).rejects.toMatchObject({
+      code: 'ERR_CANNOT_CREATE_DIR',
+      message: `Cannot create the folder ${join(file, 'sub')}: ${file} is not a directory`,
+    });
   });
 });

@@ -50,13 +50,21 @@ interface PrepareFlags {
 /** `[0:140, 39:211, 44:208]` for a crop box. */
 const boxText = (box: readonly (readonly number[])[]) => `[${box.map(([a, b]) => `${a}:${b}`).join(', ')}]`;
 
-const list = (s?: string) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
+const list = (s?: string) =>
+  s
+    ? s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)
+    : undefined;
 
 /** `--crop`: a preset name as given, or `z0:z1,y0:y1,x0:x1` as a box (the schema checks either). */
 const cropFlag = (value: string, flag: string) => {
   if (/^\d+:\d+,\d+:\d+,\d+:\d+$/.test(value)) return value.split(',').map((r) => r.split(':').map(Number));
-  if (/^[a-z]+$/.test(value) && !(PreprocessSchema.shape.crop.safeParse(value).success)) {
-    throw new InvalidArgumentError(`Expected 'paper', 'small', 'tumour' or z0:z1,y0:y1,x0:x1 for ${flag} but received ${JSON.stringify(value)}`);
+  if (/^[a-z]+$/.test(value) && !PreprocessSchema.shape.crop.safeParse(value).success) {
+    throw new InvalidArgumentError(
+      `Expected 'paper', 'small', 'tumour' or z0:z1,y0:y1,x0:x1 for ${flag} but received ${JSON.stringify(value)}`,
+    );
   }
   return value;
 };
@@ -84,9 +92,13 @@ export function registerData(program: Command): void {
 
   data
     .command('summary')
-    .description('count the patients of a cohort (UPENN-GBM, BraTS 2021 + RSNA-MICCAI labels, a folder per patient, or a manifest) per modality group and class')
+    .description(
+      'count the patients of a cohort (UPENN-GBM, BraTS 2021 + RSNA-MICCAI labels, a folder per patient, or a manifest) per modality group and class',
+    )
     .requiredOption('--data <dir>', 'dataset folder, or a manifest file (.json or .csv)')
-    .addOption(schemaOption('--layout <layout>', CohortSchema.shape.layout, { noDefault: true, note: ' (default: detected when unambiguous)' }))
+    .addOption(
+      schemaOption('--layout <layout>', CohortSchema.shape.layout, { noDefault: true, note: ' (default: detected when unambiguous)' }),
+    )
     .option('--labels <file>', 'labels or clinical CSV (default: the one inside the dataset folder; one elsewhere is only used when named)')
     .option('--label-column <name>', "label column of a folders labels CSV or a CSV manifest (default 'label', else 'MGMT')")
     .option('--positive <values>', 'comma-separated label values of class 1 (default 1, methylated, true, yes, positive)')
@@ -101,7 +113,10 @@ export function registerData(program: Command): void {
       await checkInputPath(flags.data, '--data', 'directory');
       if (flags.clinicalCsv) await checkInputPath(flags.clinicalCsv, '--clinical-csv', 'file');
       if (flags.labels) await checkInputPath(flags.labels, '--labels', 'file');
-      const [{ summarizeCohort }, { openDataset }] = await Promise.all([import('../../data/cohort.js'), import('../../data/cohort/layouts.js')]);
+      const [{ summarizeCohort }, { openDataset }] = await Promise.all([
+        import('../../data/cohort.js'),
+        import('../../data/cohort/layouts.js'),
+      ]);
       const endpoint = {
         ...(flags.labelColumn ? { column: flags.labelColumn } : {}),
         ...(flags.positive ? { positive: list(flags.positive) } : {}),
@@ -124,15 +139,23 @@ export function registerData(program: Command): void {
       const pad = (v: string | number, n: number) => String(v).padStart(n);
       const groups = Object.keys(cohort.groups);
       const w = Math.max(8, ...groups.map((g) => g.length));
-      const [pos, neg] = cohort.endpoint.name === 'MGMT' ? ['methylated', 'unmethylated'] : [`${cohort.endpoint.name}=1`, `${cohort.endpoint.name}=0`];
+      const [pos, neg] =
+        cohort.endpoint.name === 'MGMT' ? ['methylated', 'unmethylated'] : [`${cohort.endpoint.name}=1`, `${cohort.endpoint.name}=0`];
       const lines = [
         `cohort   ${cohort.root}`,
         `layout   ${cohort.layout}${cohort.detected ? ' (detected)' : ''}`,
         `labels   ${cohort.clinicalCsv ?? '(in the manifest)'}, column ${cohort.endpoint.column}: 1 = ${cohort.endpoint.positive.join('|')}, 0 = ${cohort.endpoint.negative.join('|')}`,
-        ...(cohort.layout === 'upenn' ? [`mask     ${cohort.maskSource}${cohort.maskSource === 'corrected' ? ` (${cohort.patients.filter((p) => p.maskSource === 'corrected').length} corrected, the rest automated)` : ''}`] : []),
+        ...(cohort.layout === 'upenn'
+          ? [
+              `mask     ${cohort.maskSource}${cohort.maskSource === 'corrected' ? ` (${cohort.patients.filter((p) => p.maskSource === 'corrected').length} corrected, the rest automated)` : ''}`,
+            ]
+          : []),
         '',
         `${'group'.padEnd(w)} patients  ${pad(pos, 10)}  ${pad(neg, 12)}  incomplete`,
-        ...groups.map((g) => `${g.padEnd(w)} ${pad(s.groups[g].patients, 8)}  ${pad(s.groups[g].methylated, 10)}  ${pad(s.groups[g].unmethylated, 12)}  ${pad(s.groups[g].incomplete, 10)}`),
+        ...groups.map(
+          (g) =>
+            `${g.padEnd(w)} ${pad(s.groups[g].patients, 8)}  ${pad(s.groups[g].methylated, 10)}  ${pad(s.groups[g].unmethylated, 12)}  ${pad(s.groups[g].incomplete, 10)}`,
+        ),
         `${'any'.padEnd(w)} ${pad(s.patients, 8)}  ${pad(s.methylated, 10)}  ${pad(s.unmethylated, 12)}`,
         '',
         `excluded ${cohort.excluded.length}${Object.keys(s.excluded).length ? ':' : ''}`,
@@ -161,7 +184,12 @@ export function registerData(program: Command): void {
     .addOption(schemaOption('--size <size>', SynthSchema.shape.size))
     .addOption(schemaOption('--seed <n>', SynthSchema.shape.seed, { parse: intFlag }))
     .addOption(schemaOption('--signal <x>', SynthSchema.shape.signal, { parse: numberFlag }))
-    .addOption(schemaOption('--signal-modalities <list>', SynthSchema.shape.signalModalities, { parse: (v) => list(v) ?? [], note: ', comma-separated (default: all)' }))
+    .addOption(
+      schemaOption('--signal-modalities <list>', SynthSchema.shape.signalModalities, {
+        parse: (v) => list(v) ?? [],
+        note: ', comma-separated (default: all)',
+      }),
+    )
     .addOption(schemaOption('--compression <level>', SynthSchema.shape.compressionLevel, { parse: intFlag }))
     .option('--no-progress', 'no progress bar')
     .option(...JSON_FLAG)
@@ -174,7 +202,13 @@ export function registerData(program: Command): void {
       ]);
       for (const m of flags.signalModalities ?? []) checkOneOf(m, '--signal-modalities entry', MODALITIES);
       await prepareOutputDirectory(flags.out, '--out');
-      const bar = flags.progress && !flags.json ? new cliProgress.SingleBar({ format: 'synth |{bar}| {value}/{total} scans | {id} | ETA {eta_formatted}', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+      const bar =
+        flags.progress && !flags.json
+          ? new cliProgress.SingleBar(
+              { format: 'synth |{bar}| {value}/{total} scans | {id} | ETA {eta_formatted}', stream: process.stderr },
+              cliProgress.Presets.shades_classic,
+            )
+          : undefined;
       let started = false;
       const t0 = Date.now();
       let result;
@@ -206,8 +240,17 @@ export function registerData(program: Command): void {
       const seconds = (Date.now() - t0) / 1000;
       printResult(
         flags.json,
-        { root: result.root, scans: result.scans.length, methylated: m, unmethylated: u, excludedByDesign: result.scans.length - m - u, files: result.files, seconds },
-        () => `${result.scans.length} scans (${m} methylated, ${u} unmethylated, ${result.scans.length - m - u} excluded by design), ${result.files} files -> ${result.root} (${seconds.toFixed(1)} s)`,
+        {
+          root: result.root,
+          scans: result.scans.length,
+          methylated: m,
+          unmethylated: u,
+          excludedByDesign: result.scans.length - m - u,
+          files: result.files,
+          seconds,
+        },
+        () =>
+          `${result.scans.length} scans (${m} methylated, ${u} unmethylated, ${result.scans.length - m - u} excluded by design), ${result.files} files -> ${result.root} (${seconds.toFixed(1)} s)`,
       );
     });
 
@@ -258,7 +301,13 @@ export function registerData(program: Command): void {
         controller.abort();
       };
       process.once('SIGINT', onSigint);
-      const bar = flags.progress && !flags.json ? new cliProgress.SingleBar({ format: 'prepare |{bar}| {value}/{total} volumes | {id} {modality} | ETA {eta_formatted}', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+      const bar =
+        flags.progress && !flags.json
+          ? new cliProgress.SingleBar(
+              { format: 'prepare |{bar}| {value}/{total} volumes | {id} {modality} | ETA {eta_formatted}', stream: process.stderr },
+              cliProgress.Presets.shades_classic,
+            )
+          : undefined;
       let started = false;
       const t0 = Date.now();
       let result;

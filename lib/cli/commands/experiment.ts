@@ -27,13 +27,23 @@ interface ExperimentFlags {
 export function registerExperiment(program: Command): void {
   const command = program
     .command('experiment')
-    .description("the study's protocol: splits, the networks x modalities x folds grid, Gumbel-averaged evaluation, ensembles, metrics, statistics, report")
+    .description(
+      "the study's protocol: splits, the networks x modalities x folds grid, Gumbel-averaged evaluation, ensembles, metrics, statistics, report",
+    )
     .requiredOption('--out <dir>', 'experiment folder: experiment.json, splits.json, runs/, jobs/, report/')
     .option('--data <dir>', 'cohort in the UPENN-GBM layout (the TCIA NIfTI package folder)')
-    .option('--config <file>', "experiment configuration (JSON, see configs/paper.json and configs/experiment.schema.json); default: the paper's values")
+    .option(
+      '--config <file>',
+      "experiment configuration (JSON, see configs/paper.json and configs/experiment.schema.json); default: the paper's values",
+    )
     .option('--weights <file>', `MedicalNet checkpoint for SpotTune and transfer (resnet_${PAPER_MODEL.depth}.pth for the study)`)
     .option('--cache <dir>', 'prepared-volume cache (default <out>/cache)')
-    .addOption(schemaOption('--device <device>', DeviceSchema, { noDefault: true, note: " (this process's jobs; default: the config's network.device)" }))
+    .addOption(
+      schemaOption('--device <device>', DeviceSchema, {
+        noDefault: true,
+        note: " (this process's jobs; default: the config's network.device)",
+      }),
+    )
     .option('--concurrency <k>', 'jobs at once in this process', positiveInt('--concurrency'), 1)
     .option('--resume', 'continue the experiment in --out (its experiment.json names the data, weights and config)')
     .option('--synthetic', 'mark the cohort as synthetic in the report')
@@ -96,7 +106,9 @@ export function registerExperiment(program: Command): void {
         signal: controller.signal,
       });
       bar.stop();
-      printResult(flags.json, { out: run.out, jobs: run.jobs, reportPath: run.reportPath, summary: run.summary }, () => progress.experimentSummaryLines(run).join('\n'));
+      printResult(flags.json, { out: run.out, jobs: run.jobs, reportPath: run.reportPath, summary: run.summary }, () =>
+        progress.experimentSummaryLines(run).join('\n'),
+      );
     } finally {
       bar.stop();
       process.off('SIGINT', stop);

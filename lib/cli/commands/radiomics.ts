@@ -22,36 +22,53 @@ interface ExtractFlags {
 
 /** Registers `spottune radiomics extract`. */
 export function registerRadiomics(program: Command): void {
-  const radiomics = program.command('radiomics').description('PyRadiomics-equal features of the tumour regions, and the study\'s radiomics baseline');
+  const radiomics = program
+    .command('radiomics')
+    .description("PyRadiomics-equal features of the tumour regions, and the study's radiomics baseline");
   radiomics
     .command('extract')
     .description('extract first-order, GLCM, GLSZM and NGTDM features of every tumour region and modality of a UPENN-GBM cohort into a CSV')
     .requiredOption('--data <dir>', 'UPENN-GBM NIfTI package root (as for `spottune data`)')
     .requiredOption('--out <file>', 'CSV to write: id, label, then <modality>_<region>_<class>_<feature> columns')
-    .option('--study', 'only the study\'s six baseline features')
+    .option('--study', "only the study's six baseline features")
     .option('--modalities <list>', 'comma-separated modalities (default: all a patient has; the structural four with --study)')
     .option('--regions <list>', 'comma-separated regions among necrotic, enhancing, core, oedema, whole (default: all)')
     .addOption(schemaOption('--mask <source>', PreprocessSchema.shape.mask))
     .option('--bin-width <n>', 'fixed bin width of the texture discretisation', String(PYRADIOMICS_DEFAULTS.binWidth))
     .option('--bin-count <n>', 'fixed number of bins instead of --bin-width (e.g. for DTI or DSC maps, whose values are far below 25)')
-    .option('--voxel-array-shift <n>', 'added to intensities for Energy, TotalEnergy and RootMeanSquared', String(PYRADIOMICS_DEFAULTS.voxelArrayShift))
+    .option(
+      '--voxel-array-shift <n>',
+      'added to intensities for Energy, TotalEnergy and RootMeanSquared',
+      String(PYRADIOMICS_DEFAULTS.voxelArrayShift),
+    )
     .option('--clinical-csv <file>', 'clinical CSV (default: found beside the data)')
     .option('--no-progress', 'no progress bar')
     .option(...JSON_FLAG)
     .action(async (flags: ExtractFlags) => {
-      const [{ openCohort }, { extractCohortRadiomics, cohortFeaturesToCsv, TUMOUR_REGIONS }, { writeFileAtomic, writeJsonAtomic }, { checkOneOf, checkNumber, checkInteger }, cliProgress] =
-        await Promise.all([
-          import('../../data/cohort.js'),
-          import('../../radiomics/index.js'),
-          import('../../util/atomic.js'),
-          import('../../util/validate.js'),
-          import('cli-progress'),
-        ]);
+      const [
+        { openCohort },
+        { extractCohortRadiomics, cohortFeaturesToCsv, TUMOUR_REGIONS },
+        { writeFileAtomic, writeJsonAtomic },
+        { checkOneOf, checkNumber, checkInteger },
+        cliProgress,
+      ] = await Promise.all([
+        import('../../data/cohort.js'),
+        import('../../radiomics/index.js'),
+        import('../../util/atomic.js'),
+        import('../../util/validate.js'),
+        import('cli-progress'),
+      ]);
       const { MODALITIES } = await import('../../config/data.js');
       const binWidth = checkNumber(Number(flags.binWidth), '--bin-width', { min: Number.MIN_VALUE });
       const voxelArrayShift = checkNumber(Number(flags.voxelArrayShift), '--voxel-array-shift');
       const binCount = flags.binCount === undefined ? undefined : checkInteger(Number(flags.binCount), '--bin-count', { min: 1 });
-      const list = (s?: string) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
+      const list = (s?: string) =>
+        s
+          ? s
+              .split(',')
+              .map((x) => x.trim())
+              .filter(Boolean)
+          : undefined;
       const regionNames = Object.keys(TUMOUR_REGIONS) as Array<keyof typeof TUMOUR_REGIONS>;
       const regions = list(flags.regions)?.map((r) => checkOneOf(r, '--regions entry', regionNames));
       const modalities = list(flags.modalities)?.map((m) => checkOneOf(m, '--modalities entry', MODALITIES));
@@ -60,10 +77,17 @@ export function registerRadiomics(program: Command): void {
       const cohort = await openCohort(flags.data, { mask: flags.mask, ...(flags.clinicalCsv ? { clinicalCsv: flags.clinicalCsv } : {}) });
       // a modality no patient has would come out as columns that are empty in every row
       for (const m of modalities ?? []) {
-        if (!cohort.patients.some((p) => p.images[m])) throw new CliError('ERR_MISSING_MODALITY', `--modalities ${m}: no patient of the cohort has a ${m} volume`);
+        if (!cohort.patients.some((p) => p.images[m]))
+          throw new CliError('ERR_MISSING_MODALITY', `--modalities ${m}: no patient of the cohort has a ${m} volume`);
       }
       await prepareOutputFile(flags.out, '--out');
-      const bar = flags.progress && !flags.json ? new cliProgress.SingleBar({ format: 'radiomics |{bar}| {value}/{total} patients | {id} | ETA {eta_formatted}', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+      const bar =
+        flags.progress && !flags.json
+          ? new cliProgress.SingleBar(
+              { format: 'radiomics |{bar}| {value}/{total} patients | {id} | ETA {eta_formatted}', stream: process.stderr },
+              cliProgress.Presets.shades_classic,
+            )
+          : undefined;
       bar?.start(cohort.patients.length, 0, { id: '' });
       const started = Date.now();
       let features;
@@ -86,7 +110,15 @@ export function registerRadiomics(program: Command): void {
       const incomplete = features.rows.filter((r) => r.excluded.length > 0).length;
       printResult(
         flags.json,
-        { out: flags.out, exclusions: exclusionsPath, patients: features.rows.length, features: features.columns.length, incompletePatients: incomplete, missingFeatures: exclusions.length, seconds },
+        {
+          out: flags.out,
+          exclusions: exclusionsPath,
+          patients: features.rows.length,
+          features: features.columns.length,
+          incompletePatients: incomplete,
+          missingFeatures: exclusions.length,
+          seconds,
+        },
         () =>
           `${features.rows.length} patients x ${features.columns.length} features -> ${flags.out} (${seconds.toFixed(1)} s, ${(seconds / Math.max(1, features.rows.length)).toFixed(2)} s/patient)\n` +
           `${incomplete} patient(s) with missing features (${exclusions.length} exclusion(s)) -> ${exclusionsPath}`,

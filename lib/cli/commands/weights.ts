@@ -94,7 +94,9 @@ export function formatInspection(r: WeightsInspection, all: boolean): string {
     `locations   ${r.locations.join(', ') || '-'}${r.locations.some((l) => l !== 'cpu') ? ' (loaded on the CPU)' : ''}`,
     `top level   ${r.topLevelKeys.join(', ') || '-'}`,
     `state dict  ${r.stateDictPath === undefined ? 'none found' : r.stateDictPath || '(the checkpoint itself)'}`,
-    `tensors     ${n(r.tensorCount)} (${Object.entries(r.dtypes).map(([d, c]) => `${c} ${d}`).join(', ')})`,
+    `tensors     ${n(r.tensorCount)} (${Object.entries(r.dtypes)
+      .map(([d, c]) => `${c} ${d}`)
+      .join(', ')})`,
     `parameters  ${n(r.parameterCount)} (${n(r.elementCount)} elements with BatchNorm statistics)`,
     `fits        ${r.architecture?.summary ?? '-'}`,
     '',
@@ -161,7 +163,10 @@ export async function embedVolume(options: {
   const { readNifti } = await import('../../io/nifti.js');
   const { createMedicalNetEncoder } = await import('../../models/medicalnet.js');
   const volume = await readNifti(options.input, { axisOrder: options.axisOrder ?? 'kji', volume: options.volume ?? 0 });
-  await using encoder = await createMedicalNetEncoder(options.weights, { depth: Number(arch.slice('resnet'.length)), device: options.device });
+  await using encoder = await createMedicalNetEncoder(options.weights, {
+    depth: Number(arch.slice('resnet'.length)),
+    device: options.device,
+  });
   const features = await encoder.embed(normalizeVolume(volume.data, normalize), [1, 1, ...volume.shape]);
   return { weights: options.weights, arch, input: options.input, shape: [...volume.shape], normalize, features: Array.from(features) };
 }
@@ -171,14 +176,17 @@ function oneOfFlag(flag: string, allowed: readonly string[]) {
   return (value: string): string => {
     if (allowed.includes(value)) return value;
     const lower = allowed.find((a) => a.toLowerCase() === value.toLowerCase());
-    throw new InvalidArgumentError(`Expected one of ${allowed.join(', ')} for ${flag} but received ${JSON.stringify(value)}${lower ? `; did you mean ${JSON.stringify(lower)}?` : ''}`);
+    throw new InvalidArgumentError(
+      `Expected one of ${allowed.join(', ')} for ${flag} but received ${JSON.stringify(value)}${lower ? `; did you mean ${JSON.stringify(lower)}?` : ''}`,
+    );
   };
 }
 
 /** `--volume`: a non-negative integer. */
 function volumeFlag(value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`Expected a non-negative integer for --volume but received ${JSON.stringify(value)}`);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0)
+    throw new InvalidArgumentError(`Expected a non-negative integer for --volume but received ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -203,27 +211,48 @@ export function registerWeights(program: Command): void {
     .requiredOption('--weights <file>', 'MedicalNet checkpoint (resnet_50.pth, ...)')
     .requiredOption('--input <volume>', 'a NIfTI volume (.nii or .nii.gz), fed as stored')
     .option('--arch <name>', ARCHITECTURES.join(', '), oneOfFlag('--arch', ARCHITECTURES), `resnet${PAPER_MODEL.depth}`)
-    .option('--normalize <mode>', 'none (as stored), minmax ([0, 1]) or zscore', oneOfFlag('--normalize', ['none', 'minmax', 'zscore']), 'none')
-    .option('--axis-order <order>', "kji (as stored: [nz, ny, nx]) or ijk (nibabel's [nx, ny, nz])", oneOfFlag('--axis-order', ['kji', 'ijk']), 'kji')
+    .option(
+      '--normalize <mode>',
+      'none (as stored), minmax ([0, 1]) or zscore',
+      oneOfFlag('--normalize', ['none', 'minmax', 'zscore']),
+      'none',
+    )
+    .option(
+      '--axis-order <order>',
+      "kji (as stored: [nz, ny, nx]) or ijk (nibabel's [nx, ny, nz])",
+      oneOfFlag('--axis-order', ['kji', 'ijk']),
+      'kji',
+    )
     .option('--volume <index>', 'which volume of a 4-D file', volumeFlag, 0)
     .addOption(schemaOption('--device <device>', DeviceSchema))
     .option('--json', 'print as JSON')
-    .action(async (opts: { weights: string; input: string; arch: string; normalize: string; axisOrder: string; volume: number; device: string; json?: boolean }) => {
-      await checkInputPath(opts.weights, '--weights', 'file');
-      await checkInputPath(opts.input, '--input', 'file');
-      const result = await embedVolume({
-        weights: opts.weights,
-        input: opts.input,
-        arch: opts.arch,
-        normalize: opts.normalize as EmbedResult['normalize'],
-        axisOrder: opts.axisOrder as 'kji' | 'ijk',
-        volume: opts.volume,
-        device: opts.device as Device,
-      });
-      process.stdout.write(
-        opts.json
-          ? `${JSON.stringify(result)}\n`
-          : `# ${result.arch} features of ${result.input} [${result.shape.join(', ')}], ${result.features.length} values\n${result.features.map((v) => v.toPrecision(8)).join('\n')}\n`,
-      );
-    });
+    .action(
+      async (opts: {
+        weights: string;
+        input: string;
+        arch: string;
+        normalize: string;
+        axisOrder: string;
+        volume: number;
+        device: string;
+        json?: boolean;
+      }) => {
+        await checkInputPath(opts.weights, '--weights', 'file');
+        await checkInputPath(opts.input, '--input', 'file');
+        const result = await embedVolume({
+          weights: opts.weights,
+          input: opts.input,
+          arch: opts.arch,
+          normalize: opts.normalize as EmbedResult['normalize'],
+          axisOrder: opts.axisOrder as 'kji' | 'ijk',
+          volume: opts.volume,
+          device: opts.device as Device,
+        });
+        process.stdout.write(
+          opts.json
+            ? `${JSON.stringify(result)}\n`
+            : `# ${result.arch} features of ${result.input} [${result.shape.join(', ')}], ${result.features.length} values\n${result.features.map((v) => v.toPrecision(8)).join('\n')}\n`,
+        );
+      },
+    );
 }

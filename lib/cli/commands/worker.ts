@@ -15,7 +15,8 @@ import type { ExperimentPlan } from '../../experiment/plan.js';
 export function positiveInt(name: string, min = 1) {
   return (value: string): number => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got "${value}"`);
+    if (value.trim() === '' || !Number.isInteger(n) || n < min)
+      throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got "${value}"`);
     return n;
   };
 }
@@ -26,12 +27,17 @@ export function positiveInt(name: string, min = 1) {
  * @throws CliError `ERR_MODULE_NOT_FOUND` naming the module
  */
 async function checkRunner(specifier: string): Promise<void> {
-  const [{ runnerModuleUrl }, { existsSync, statSync }, { fileURLToPath }] = await Promise.all([import('../../experiment/queue/runner.js'), import('node:fs'), import('node:url')]);
+  const [{ runnerModuleUrl }, { existsSync, statSync }, { fileURLToPath }] = await Promise.all([
+    import('../../experiment/queue/runner.js'),
+    import('node:fs'),
+    import('node:url'),
+  ]);
   const url = runnerModuleUrl(specifier);
   if (url.startsWith('file:')) {
     const path = fileURLToPath(url);
     if (!existsSync(path)) throw new CliError('ERR_MODULE_NOT_FOUND', `--runner ${specifier}: no such file (${path})`);
-    if (statSync(path).isDirectory()) throw new CliError('ERR_MODULE_NOT_FOUND', `--runner ${specifier}: is a directory, expected a module file`);
+    if (statSync(path).isDirectory())
+      throw new CliError('ERR_MODULE_NOT_FOUND', `--runner ${specifier}: is a directory, expected a module file`);
     return;
   }
   if (/^(data|node):/.test(url)) return;
@@ -60,12 +66,32 @@ export function registerWorker(program: Command): void {
     .command('worker')
     .description('run experiment jobs from a Redis queue on this machine, each in its own process (see README, "Scaling out")')
     .requiredOption('--queue <url>', 'Redis URL: redis://[[user]:password@]host[:port][/db], or rediss:// for TLS')
-    .addOption(schemaOption('--device <device>', DeviceSchema, { noDefault: true, note: " (this worker's jobs, passed to each as SPOTTUNE_DEVICE; default: the experiment config's network.device)" }))
-    .addOption(schemaOption('--concurrency <k>', WorkerSchema.shape.concurrency, { parse: positiveInt('--concurrency'), note: ' (several trainings fit on one large GPU)' }))
-    .option('--runner <module>', 'job runner module exporting createJobRunner(context) or runJob(job, context) (default: the experiment runner)')
+    .addOption(
+      schemaOption('--device <device>', DeviceSchema, {
+        noDefault: true,
+        note: " (this worker's jobs, passed to each as SPOTTUNE_DEVICE; default: the experiment config's network.device)",
+      }),
+    )
+    .addOption(
+      schemaOption('--concurrency <k>', WorkerSchema.shape.concurrency, {
+        parse: positiveInt('--concurrency'),
+        note: ' (several trainings fit on one large GPU)',
+      }),
+    )
+    .option(
+      '--runner <module>',
+      'job runner module exporting createJobRunner(context) or runJob(job, context) (default: the experiment runner)',
+    )
     .addOption(schemaOption('--queue-name <name>', WorkerSchema.shape.queueName))
-    .addOption(schemaOption('--lock-duration <ms>', WorkerSchema.shape.lockDurationMs, { parse: positiveInt('--lock-duration', 1000), note: '; a dead worker is detected after about this plus --stalled-interval' }))
-    .addOption(schemaOption('--stalled-interval <ms>', WorkerSchema.shape.stalledIntervalMs, { parse: positiveInt('--stalled-interval', 100) }))
+    .addOption(
+      schemaOption('--lock-duration <ms>', WorkerSchema.shape.lockDurationMs, {
+        parse: positiveInt('--lock-duration', 1000),
+        note: '; a dead worker is detected after about this plus --stalled-interval',
+      }),
+    )
+    .addOption(
+      schemaOption('--stalled-interval <ms>', WorkerSchema.shape.stalledIntervalMs, { parse: positiveInt('--stalled-interval', 100) }),
+    )
     .addOption(schemaOption('--max-stalled <n>', WorkerSchema.shape.maxStalledCount, { parse: positiveInt('--max-stalled', 0) }))
     .action(async (opts: WorkerCommandOptions) => {
       if (opts.runner !== undefined) await checkRunner(opts.runner);
@@ -120,21 +146,39 @@ export function addQueueOptions(command: Command): Command {
   return command
     .option('--queue <url>', 'run the grid on the workers of this Redis queue (redis://host:port) instead of in this process')
     .option('--status', 'with --queue: print the pending, active, done and failed jobs and exit (as JSON with --json)')
-    .option('--experiment-name <name>', 'with --queue: the experiment\'s name in the queue (default: a hash of the --out path)');
+    .option('--experiment-name <name>', "with --queue: the experiment's name in the queue (default: a hash of the --out path)");
 }
 
 /**
  * Prints an experiment's queue status (the `spottune experiment --status --queue URL --out DIR`
  * output) and returns it.
  */
-export async function printQueueStatus(options: { queue: string; out: string; experimentName?: string; plan?: ExperimentPlan; json?: boolean }) {
+export async function printQueueStatus(options: {
+  queue: string;
+  out: string;
+  experimentName?: string;
+  plan?: ExperimentPlan;
+  json?: boolean;
+}) {
   const { formatQueueStatus, queueStatus } = await import('../../experiment/queue/coordinator.js');
   // a host that accepts the TCP connection but never answers as Redis would otherwise hold this forever
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new CliError('ERR_QUEUE_TIMEOUT', `--queue ${options.queue.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')}: no status from the queue in ${QUEUE_STATUS_TIMEOUT_MS / 1000} s`)), QUEUE_STATUS_TIMEOUT_MS);
+    timer = setTimeout(
+      () =>
+        reject(
+          new CliError(
+            'ERR_QUEUE_TIMEOUT',
+            `--queue ${options.queue.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')}: no status from the queue in ${QUEUE_STATUS_TIMEOUT_MS / 1000} s`,
+          ),
+        ),
+      QUEUE_STATUS_TIMEOUT_MS,
+    );
   });
-  const status = await Promise.race([queueStatus({ queueUrl: options.queue, out: options.out, experiment: options.experimentName, plan: options.plan }), timeout]).finally(() => clearTimeout(timer));
+  const status = await Promise.race([
+    queueStatus({ queueUrl: options.queue, out: options.out, experiment: options.experimentName, plan: options.plan }),
+    timeout,
+  ]).finally(() => clearTimeout(timer));
   process.stdout.write(options.json ? `${JSON.stringify(status, null, 2)}\n` : `${formatQueueStatus(status)}\n`);
   return status;
 }

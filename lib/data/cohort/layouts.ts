@@ -21,7 +21,15 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { describeValue } from '../../util/validate.js';
 import { openCohort, type Cohort, type CohortGroup, type CohortPatient, type MaskSource } from '../cohort.js';
-import { buildManifest, detectDelimiter, parseDelimited, readManifest, type CohortManifest, type Endpoint, type ManifestCsvOptions } from './manifest.js';
+import {
+  buildManifest,
+  detectDelimiter,
+  parseDelimited,
+  readManifest,
+  type CohortManifest,
+  type Endpoint,
+  type ManifestCsvOptions,
+} from './manifest.js';
 
 /** The layouts {@link openDataset} reads. */
 export const LAYOUTS = ['upenn', 'brats2021', 'folders', 'manifest'] as const;
@@ -106,7 +114,11 @@ export async function detectLayout(path: string): Promise<Layout> {
     }
   }
   if (found.length === 1) return found[0];
-  if (found.length > 1) throw new CohortError(`${full}: the layout is ambiguous (it looks like ${found.join(' and ')}); pass the layout (--layout ${found.join('|')})`, 'ERR_LAYOUT');
+  if (found.length > 1)
+    throw new CohortError(
+      `${full}: the layout is ambiguous (it looks like ${found.join(' and ')}); pass the layout (--layout ${found.join('|')})`,
+      'ERR_LAYOUT',
+    );
   throw new CohortError(
     `${full}: no known layout found. Looked for images_structural/ (upenn), BraTS2021_NNNNN/ folders (brats2021) and patient folders holding .nii/.nii.gz files (folders); for anything else write a manifest (JSON or CSV) and pass it as the data`,
     'ERR_LAYOUT',
@@ -127,14 +139,27 @@ async function readTable(path: string, delimiter?: string): Promise<{ header: st
 }
 
 /** The labels file: the one named, else the single CSV inside `root` that `accept` takes. */
-async function labelsFileOf(root: string, named: string | undefined, accept: (header: string[]) => boolean, what: string, delimiter?: string): Promise<string> {
+async function labelsFileOf(
+  root: string,
+  named: string | undefined,
+  accept: (header: string[]) => boolean,
+  what: string,
+  delimiter?: string,
+): Promise<string> {
   if (named) return resolve(named);
   const csvs = (await entriesOf(root)).filter((e) => e.isFile() && /\.(csv|tsv)$/i.test(e.name)).map((e) => join(root, e.name));
   const fitting: string[] = [];
   for (const c of csvs) if (accept((await readTable(c, delimiter)).header)) fitting.push(c);
   if (fitting.length === 1) return fitting[0];
-  if (fitting.length > 1) throw new CohortError(`${root}: several ${what} files (${fitting.map((f) => basename(f)).join(', ')}); name one (--labels)`, 'ERR_NO_LABELS');
-  throw new CohortError(`${root}: no ${what} file inside the dataset folder (looked for a .csv there${csvs.length ? `; ${csvs.map((f) => basename(f)).join(', ')} lack the columns` : ''}); name one with --labels (files outside the dataset folder are only used when named)`, 'ERR_NO_LABELS');
+  if (fitting.length > 1)
+    throw new CohortError(
+      `${root}: several ${what} files (${fitting.map((f) => basename(f)).join(', ')}); name one (--labels)`,
+      'ERR_NO_LABELS',
+    );
+  throw new CohortError(
+    `${root}: no ${what} file inside the dataset folder (looked for a .csv there${csvs.length ? `; ${csvs.map((f) => basename(f)).join(', ')} lack the columns` : ''}); name one with --labels (files outside the dataset folder are only used when named)`,
+    'ERR_NO_LABELS',
+  );
 }
 
 /**
@@ -146,11 +171,21 @@ async function labelsFileOf(root: string, named: string | undefined, accept: (he
  */
 export async function bratsManifest(root: string, options: { labels?: string; delimiter?: string } = {}): Promise<CohortManifest> {
   root = resolve(root);
-  const labelsFile = await labelsFileOf(root, options.labels, (h) => h.includes('BraTS21ID') && h.includes('MGMT_value'), 'RSNA-MICCAI labels (BraTS21ID, MGMT_value)', options.delimiter);
+  const labelsFile = await labelsFileOf(
+    root,
+    options.labels,
+    (h) => h.includes('BraTS21ID') && h.includes('MGMT_value'),
+    'RSNA-MICCAI labels (BraTS21ID, MGMT_value)',
+    options.delimiter,
+  );
   const { header, rows } = await readTable(labelsFile, options.delimiter);
   const idCol = header.indexOf('BraTS21ID');
   const valueCol = header.indexOf('MGMT_value');
-  if (idCol < 0 || valueCol < 0) throw new CohortError(`${labelsFile}: expected columns "BraTS21ID" and "MGMT_value" but found ${header.map((h) => JSON.stringify(h)).join(', ')}`, 'ERR_NO_LABELS');
+  if (idCol < 0 || valueCol < 0)
+    throw new CohortError(
+      `${labelsFile}: expected columns "BraTS21ID" and "MGMT_value" but found ${header.map((h) => JSON.stringify(h)).join(', ')}`,
+      'ERR_NO_LABELS',
+    );
   const labels = new Map<string, string>();
   for (const r of rows) {
     const raw = (r[idCol] ?? '').trim();
@@ -160,9 +195,14 @@ export async function bratsManifest(root: string, options: { labels?: string; de
   const modalities = ['t1', 't1ce', 't2', 'flair'];
   const raws = [];
   const excluded: Array<{ id: string; reason: string }> = [];
-  const folders = (await entriesOf(root)).filter((e) => e.isDirectory() && BRATS_ID.test(e.name)).map((e) => e.name).sort();
+  const folders = (await entriesOf(root))
+    .filter((e) => e.isDirectory() && BRATS_ID.test(e.name))
+    .map((e) => e.name)
+    .sort();
   for (const id of folders) {
-    const files = new Map((await entriesOf(join(root, id))).filter((e) => e.isFile()).map((e) => [e.name.replace(NIFTI, ''), join(root, id, e.name)] as const));
+    const files = new Map(
+      (await entriesOf(join(root, id))).filter((e) => e.isFile()).map((e) => [e.name.replace(NIFTI, ''), join(root, id, e.name)] as const),
+    );
     if (!labels.has(id)) {
       excluded.push({ id, reason: `not in the labels file ${basename(labelsFile)}` });
       continue;
@@ -191,15 +231,28 @@ export async function bratsManifest(root: string, options: { labels?: string; de
  * the label column (`endpoint.column`; default `label`, else `MGMT`, else the only other column).
  * @throws {CohortError} ERR_NO_LABELS without a labels file or its columns
  */
-export async function foldersManifest(root: string, options: { labels?: string; endpoint?: Partial<Endpoint>; delimiter?: string } = {}): Promise<CohortManifest> {
+export async function foldersManifest(
+  root: string,
+  options: { labels?: string; endpoint?: Partial<Endpoint>; delimiter?: string } = {},
+): Promise<CohortManifest> {
   root = resolve(root);
   const ids = ['id', 'patient', 'patient_id', 'patientid', 'subject'];
-  const labelsFile = await labelsFileOf(root, options.labels, (h) => h.some((c) => ids.includes(c.toLowerCase())), 'labels CSV (an ID column and a label column)', options.delimiter);
+  const labelsFile = await labelsFileOf(
+    root,
+    options.labels,
+    (h) => h.some((c) => ids.includes(c.toLowerCase())),
+    'labels CSV (an ID column and a label column)',
+    options.delimiter,
+  );
   const { header, rows } = await readTable(labelsFile, options.delimiter);
   const lower = header.map((h) => h.toLowerCase());
   const idCol = lower.findIndex((h) => ids.includes(h));
   const wanted = options.endpoint?.column;
-  let labelCol = wanted ? lower.indexOf(wanted.toLowerCase()) : lower.indexOf('label') >= 0 ? lower.indexOf('label') : lower.indexOf('mgmt');
+  let labelCol = wanted
+    ? lower.indexOf(wanted.toLowerCase())
+    : lower.indexOf('label') >= 0
+      ? lower.indexOf('label')
+      : lower.indexOf('mgmt');
   if (!wanted && labelCol < 0 && header.length === 2) labelCol = 1 - idCol;
   if (idCol < 0 || labelCol < 0) {
     throw new CohortError(
@@ -211,7 +264,10 @@ export async function foldersManifest(root: string, options: { labels?: string; 
   const modalities: string[] = [];
   const raws = [];
   const excluded: Array<{ id: string; reason: string }> = [];
-  const folders = (await entriesOf(root)).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+  const folders = (await entriesOf(root))
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
   for (const id of folders) {
     const files = (await entriesOf(join(root, id))).filter((e) => e.isFile() && NIFTI.test(e.name));
     if (files.length === 0) continue;
@@ -239,7 +295,12 @@ export async function foldersManifest(root: string, options: { labels?: string; 
   const onDisk = new Set(folders);
   for (const id of labels.keys()) if (!onDisk.has(id)) excluded.push({ id, reason: 'in the labels file but no folder on disk' });
   modalities.sort();
-  const manifest = buildManifest(labelsFile, raws, modalities, { layout: 'folders', root, labelsFile, endpoint: { ...options.endpoint, column: header[labelCol], name: options.endpoint?.name ?? header[labelCol] } });
+  const manifest = buildManifest(labelsFile, raws, modalities, {
+    layout: 'folders',
+    root,
+    labelsFile,
+    endpoint: { ...options.endpoint, column: header[labelCol], name: options.endpoint?.name ?? header[labelCol] },
+  });
   manifest.excluded.push(...excluded);
   return manifest;
 }
@@ -268,7 +329,16 @@ export async function cohortOfManifest(manifest: CohortManifest, options: { skip
       excluded.push({ id: p.id, reason: 'no modality group with every file' });
       continue;
     }
-    patients.push({ id: p.id, label: p.label, mgmt: p.value, images: { ...p.images }, masks: {}, mask: p.segmentation, maskSource: 'automated', groups });
+    patients.push({
+      id: p.id,
+      label: p.label,
+      mgmt: p.value,
+      images: { ...p.images },
+      masks: {},
+      mask: p.segmentation,
+      maskSource: 'automated',
+      groups,
+    });
   }
   if (unusable.length > 0 && !options.skipUnusable) {
     const shown = unusable.slice(0, 20).map((u) => `  - ${u.id}: ${u.reason}`);
@@ -286,7 +356,9 @@ export async function cohortOfManifest(manifest: CohortManifest, options: { skip
       ids: kept.map((p) => p.id),
       methylated: kept.filter((p) => p.label === 1).length,
       unmethylated: kept.filter((p) => p.label === 0).length,
-      incomplete: patients.filter((p) => !p.groups.includes(g) && members.some((m) => p.images[m])).map((p) => ({ id: p.id, missing: members.filter((m) => !p.images[m]) as never[] })),
+      incomplete: patients
+        .filter((p) => !p.groups.includes(g) && members.some((m) => p.images[m]))
+        .map((p) => ({ id: p.id, missing: members.filter((m) => !p.images[m]) as never[] })),
     };
   }
   return {
@@ -321,7 +393,13 @@ export function manifestOfCohort(cohort: Cohort): CohortManifest {
     modalities: [...cohort.modalities],
     modalityGroups: cohort.modalityGroups,
     regions: cohort.regions,
-    patients: cohort.patients.map((p) => ({ id: p.id, label: p.label, value: p.mgmt, images: Object.fromEntries(Object.entries(p.images).filter((e): e is [string, string] => typeof e[1] === 'string')), segmentation: p.mask })),
+    patients: cohort.patients.map((p) => ({
+      id: p.id,
+      label: p.label,
+      value: p.mgmt,
+      images: Object.fromEntries(Object.entries(p.images).filter((e): e is [string, string] => typeof e[1] === 'string')),
+      segmentation: p.mask,
+    })),
     excluded: [...cohort.excluded],
   };
 }
@@ -337,7 +415,8 @@ export function manifestOfCohort(cohort: Cohort): CohortManifest {
  * cohort.layout; // 'brats2021'
  */
 export async function openDataset(data: string, options: OpenDatasetOptions = {}): Promise<Dataset> {
-  if (typeof data !== 'string' || data.length === 0) throw new TypeError(`Expected a dataset folder or manifest path for data but received ${describeValue(data)}`);
+  if (typeof data !== 'string' || data.length === 0)
+    throw new TypeError(`Expected a dataset folder or manifest path for data but received ${describeValue(data)}`);
   if (options.layout !== undefined && !(LAYOUTS as readonly string[]).includes(options.layout)) {
     throw new RangeError(`Expected layout to be one of ${LAYOUTS.join(', ')} but received ${describeValue(options.layout)}`);
   }
@@ -345,14 +424,23 @@ export async function openDataset(data: string, options: OpenDatasetOptions = {}
   const layout = options.layout ?? (await detectLayout(data));
   let cohort: Cohort;
   if (layout === 'upenn') {
-    cohort = await openCohort(data, { ...(options.mask ? { mask: options.mask } : {}), ...(options.labels ? { clinicalCsv: options.labels } : {}) }).catch((err: Error & { code?: string }) => {
+    cohort = await openCohort(data, {
+      ...(options.mask ? { mask: options.mask } : {}),
+      ...(options.labels ? { clinicalCsv: options.labels } : {}),
+    }).catch((err: Error & { code?: string }) => {
       throw err.code === 'ERR_NO_LABELS' ? new CohortError(err.message, 'ERR_NO_LABELS') : err;
     });
   } else {
-    const csv: ManifestCsvOptions = { ...(options.endpoint ? { endpoint: options.endpoint } : {}), ...(options.delimiter ? { delimiter: options.delimiter } : {}) };
+    const csv: ManifestCsvOptions = {
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+      ...(options.delimiter ? { delimiter: options.delimiter } : {}),
+    };
     const manifest =
       layout === 'brats2021'
-        ? await bratsManifest(data, { ...(options.labels ? { labels: options.labels } : {}), ...(options.delimiter ? { delimiter: options.delimiter } : {}) })
+        ? await bratsManifest(data, {
+            ...(options.labels ? { labels: options.labels } : {}),
+            ...(options.delimiter ? { delimiter: options.delimiter } : {}),
+          })
         : layout === 'folders'
           ? await foldersManifest(data, { ...csv, ...(options.labels ? { labels: options.labels } : {}) })
           : await readManifest(data, csv);

@@ -79,7 +79,12 @@ export class ManifestError extends Error {
   }
 }
 
-const where = (i: ManifestIssue) => (i.row !== undefined ? `row ${i.row}${i.field ? `, field ${JSON.stringify(i.field)}` : ''}: ` : i.field ? `field ${JSON.stringify(i.field)}: ` : '');
+const where = (i: ManifestIssue) =>
+  i.row !== undefined
+    ? `row ${i.row}${i.field ? `, field ${JSON.stringify(i.field)}` : ''}: `
+    : i.field
+      ? `field ${JSON.stringify(i.field)}: `
+      : '';
 
 /**
  * Default value mapping of a binary label: the usual spellings of yes and no, and MGMT's
@@ -131,7 +136,12 @@ interface RawRow {
  * the row with its reason. Whether the files exist is the cohort's concern ({@link openManifest}).
  * @throws {ManifestError}
  */
-export function buildManifest(source: string, rows: readonly RawRow[], modalities: readonly string[], defaults: ManifestDefaults = {}): CohortManifest {
+export function buildManifest(
+  source: string,
+  rows: readonly RawRow[],
+  modalities: readonly string[],
+  defaults: ManifestDefaults = {},
+): CohortManifest {
   const issues: ManifestIssue[] = [];
   const root = resolve(defaults.root ?? '.');
   const e = defaults.endpoint ?? {};
@@ -142,17 +152,28 @@ export function buildManifest(source: string, rows: readonly RawRow[], modalitie
     negative: (e.negative ?? DEFAULT_NEGATIVE).map(norm),
   };
   const clash = endpoint.positive.filter((v) => endpoint.negative.includes(v));
-  if (clash.length > 0) issues.push({ field: 'endpoint', message: `values ${clash.map((v) => JSON.stringify(v)).join(', ')} are both positive and negative` });
+  if (clash.length > 0)
+    issues.push({ field: 'endpoint', message: `values ${clash.map((v) => JSON.stringify(v)).join(', ')} are both positive and negative` });
   if (modalities.length === 0) issues.push({ field: 'modalities', message: 'no modality: name at least one image column or key' });
   const groups = defaults.modalityGroups ?? Object.fromEntries(modalities.map((m) => [m, [m]]));
   for (const [g, members] of Object.entries(groups)) {
-    if (!Array.isArray(members) || members.length === 0) issues.push({ field: `modalityGroups.${g}`, message: 'a group needs at least one modality' });
-    else for (const m of members) if (!modalities.includes(m)) issues.push({ field: `modalityGroups.${g}`, message: `unknown modality ${JSON.stringify(m)}; the manifest has ${modalities.join(', ')}` });
+    if (!Array.isArray(members) || members.length === 0)
+      issues.push({ field: `modalityGroups.${g}`, message: 'a group needs at least one modality' });
+    else
+      for (const m of members)
+        if (!modalities.includes(m))
+          issues.push({
+            field: `modalityGroups.${g}`,
+            message: `unknown modality ${JSON.stringify(m)}; the manifest has ${modalities.join(', ')}`,
+          });
   }
   const regions: Record<string, number[]> = {};
   for (const [r, labels] of Object.entries(defaults.regions ?? BRATS_REGIONS)) {
     if (!Array.isArray(labels) || labels.length === 0 || !labels.every((l) => Number.isInteger(l) && l > 0)) {
-      issues.push({ field: `regions.${r}`, message: `expected a non-empty list of positive integer label values but received ${describeValue(labels)}` });
+      issues.push({
+        field: `regions.${r}`,
+        message: `expected a non-empty list of positive integer label values but received ${describeValue(labels)}`,
+      });
     } else regions[r] = [...labels];
   }
   const patients: ManifestPatient[] = [];
@@ -189,13 +210,20 @@ export function buildManifest(source: string, rows: readonly RawRow[], modalitie
     }
     const segmentation = path(r.segmentation, row, 'segmentation');
     if (!segmentation) {
-      if (typeof r.segmentation !== 'string' || r.segmentation === '') issues.push({ row, field: 'segmentation', message: 'no segmentation path' });
+      if (typeof r.segmentation !== 'string' || r.segmentation === '')
+        issues.push({ row, field: 'segmentation', message: 'no segmentation path' });
       return;
     }
     const value = r.value === undefined || r.value === null ? '' : String(r.value).trim();
     const label = endpoint.positive.includes(norm(value)) ? 1 : endpoint.negative.includes(norm(value)) ? 0 : undefined;
     if (label === undefined) {
-      excluded.push({ id, reason: value === '' ? `no ${endpoint.name} value` : `${endpoint.name} ${JSON.stringify(value)} is neither positive (${endpoint.positive.join(', ')}) nor negative (${endpoint.negative.join(', ')})` });
+      excluded.push({
+        id,
+        reason:
+          value === ''
+            ? `no ${endpoint.name} value`
+            : `${endpoint.name} ${JSON.stringify(value)} is neither positive (${endpoint.positive.join(', ')}) nor negative (${endpoint.negative.join(', ')})`,
+      });
       return;
     }
     patients.push({ id, label, value, images, segmentation });
@@ -287,7 +315,8 @@ const NIFTI = /\.nii(\.gz)?$/i;
  */
 export function parseManifestCsv(text: string, source: string, options: ManifestCsvOptions = {}): CohortManifest {
   const delimiter = options.delimiter ?? detectDelimiter(text.replace(/^\uFEFF/, ''));
-  if (![',', ';', '\t'].includes(delimiter)) throw new RangeError(`Expected delimiter to be ",", ";" or a tab but received ${describeValue(delimiter)}`);
+  if (![',', ';', '\t'].includes(delimiter))
+    throw new RangeError(`Expected delimiter to be ",", ";" or a tab but received ${describeValue(delimiter)}`);
   const rows = parseDelimited(text, delimiter);
   if (rows.length === 0) throw new ManifestError(source, [{ message: 'the file is empty' }]);
   const header = rows[0].map((h) => h.trim());
@@ -299,13 +328,30 @@ export function parseManifestCsv(text: string, source: string, options: Manifest
   const segCol = find(SEG_COLUMNS);
   const issues: ManifestIssue[] = [];
   const cols = header.map((h) => JSON.stringify(h)).join(', ');
-  if (idCol < 0) issues.push({ field: 'id', message: `no ID column (one of ${ID_COLUMNS.join(', ')}); the header has ${cols}${delimiter === ',' && header.length === 1 ? '; is the file delimited by something else? pass the delimiter' : ''}` });
+  if (idCol < 0)
+    issues.push({
+      field: 'id',
+      message: `no ID column (one of ${ID_COLUMNS.join(', ')}); the header has ${cols}${delimiter === ',' && header.length === 1 ? '; is the file delimited by something else? pass the delimiter' : ''}`,
+    });
   if (labelCol < 0) issues.push({ field: labelName, message: `no label column ${JSON.stringify(labelName)}; the header has ${cols}` });
-  if (segCol < 0) issues.push({ field: 'segmentation', message: `no segmentation column (one of ${SEG_COLUMNS.join(', ')}); the header has ${cols}` });
+  if (segCol < 0)
+    issues.push({ field: 'segmentation', message: `no segmentation column (one of ${SEG_COLUMNS.join(', ')}); the header has ${cols}` });
   if (issues.length > 0) throw new ManifestError(source, issues);
   const data = rows.slice(1);
   const tagged = header.map((h, c) => (/^image:/i.test(h) ? c : -1)).filter((c) => c >= 0);
-  const imageCols = tagged.length > 0 ? tagged : header.map((_, c) => c).filter((c) => c !== idCol && c !== labelCol && c !== segCol && data.some((r) => (r[c] ?? '').trim() !== '') && data.every((r) => (r[c] ?? '').trim() === '' || NIFTI.test(r[c].trim())));
+  const imageCols =
+    tagged.length > 0
+      ? tagged
+      : header
+          .map((_, c) => c)
+          .filter(
+            (c) =>
+              c !== idCol &&
+              c !== labelCol &&
+              c !== segCol &&
+              data.some((r) => (r[c] ?? '').trim() !== '') &&
+              data.every((r) => (r[c] ?? '').trim() === '' || NIFTI.test(r[c].trim())),
+          );
   const name = (c: number) => header[c].replace(/^image:/i, '').trim();
   const modalities = imageCols.map(name);
   const raw: RawRow[] = data.map((r) => ({
@@ -333,7 +379,13 @@ export function parseManifestJson(text: string, source: string, defaults: Manife
   if (!doc || typeof doc !== 'object' || !Array.isArray((doc as { patients?: unknown }).patients)) {
     throw new ManifestError(source, [{ field: 'patients', message: 'expected an object with a "patients" array' }]);
   }
-  const d = doc as { patients: unknown[]; modalities?: string[]; modalityGroups?: Record<string, string[]>; regions?: Record<string, number[]>; endpoint?: Partial<Endpoint> };
+  const d = doc as {
+    patients: unknown[];
+    modalities?: string[];
+    modalityGroups?: Record<string, string[]>;
+    regions?: Record<string, number[]>;
+    endpoint?: Partial<Endpoint>;
+  };
   const issues: ManifestIssue[] = [];
   const raw: RawRow[] = d.patients.map((p, k) => {
     if (!p || typeof p !== 'object') {
@@ -342,7 +394,12 @@ export function parseManifestJson(text: string, source: string, defaults: Manife
     }
     const o = p as Record<string, unknown>;
     const images = o.images && typeof o.images === 'object' ? (o.images as Record<string, unknown>) : {};
-    if (!o.images || typeof o.images !== 'object') issues.push({ row: k + 1, field: 'images', message: `expected an object of modality -> path but received ${describeValue(o.images)}` });
+    if (!o.images || typeof o.images !== 'object')
+      issues.push({
+        row: k + 1,
+        field: 'images',
+        message: `expected an object of modality -> path but received ${describeValue(o.images)}`,
+      });
     return { id: o.id, value: o.label, images, segmentation: o.segmentation };
   });
   if (issues.length > 0) throw new ManifestError(source, issues);
@@ -361,7 +418,8 @@ export function parseManifestJson(text: string, source: string, defaults: Manife
  * @throws {ManifestError}; the fs error when the file cannot be read
  */
 export async function readManifest(path: string, options: ManifestCsvOptions = {}): Promise<CohortManifest> {
-  if (typeof path !== 'string' || path.length === 0) throw new TypeError(`Expected a manifest file path for path but received ${describeValue(path)}`);
+  if (typeof path !== 'string' || path.length === 0)
+    throw new TypeError(`Expected a manifest file path for path but received ${describeValue(path)}`);
   const file = resolve(path);
   const text = await readFile(file, 'utf8');
   const defaults = { root: resolve(file, '..'), ...options };

@@ -24,7 +24,12 @@ export function scanBox(values: ArrayLike<number>, shape: readonly number[], tes
   const zeros = Buffer.alloc(rowBytes);
   const nonZero = test === 'non-zero';
   let count = 0;
-  let z0 = D, z1 = -1, y0 = H, y1 = -1, x0 = W, x1 = -1;
+  let z0 = D,
+    z1 = -1,
+    y0 = H,
+    y1 = -1,
+    x0 = W,
+    x1 = -1;
   for (let z = 0, i = 0, r = 0; z < D; z++) {
     for (let y = 0; y < H; y++, i += W, r += rowBytes) {
       if (bytes && bytes.compare(zeros, 0, rowBytes, r, r + rowBytes) === 0) continue;
@@ -48,5 +53,15 @@ export function scanBox(values: ArrayLike<number>, shape: readonly number[], tes
       }
     }
   }
-  return { count, box: z1 < 0 ? undefined : [[z0, z1 + 1], [y0, y1 + 1], [x0, x1 + 1]] };
+  return {
+    count,
+    box:
+      z1 < 0
+        ? undefined
+        : [
+            [z0, z1 + 1],
+            [y0, y1 + 1],
+            [x0, x1 + 1],
+          ],
+  };
 }

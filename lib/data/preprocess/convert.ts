@@ -9,7 +9,14 @@ import type { VoxelDType } from '../../io/volume.js';
 import { checkCropBox } from './geometry.js';
 import type { PreprocessInput, RealArray, Shape3 } from './types.js';
 
-const INT_MAX: Partial<Record<VoxelDType, number>> = { uint8: 255, int8: 127, int16: 32767, uint16: 65535, int32: 2147483647, uint32: 4294967295 };
+const INT_MAX: Partial<Record<VoxelDType, number>> = {
+  uint8: 255,
+  int8: 127,
+  int16: 32767,
+  uint16: 65535,
+  int32: 2147483647,
+  uint32: 4294967295,
+};
 
 /**
  * skimage's `img_as_float` (via `convert_to_float(image, preserve_range=False)`) for data whose
@@ -39,7 +46,12 @@ export function imgAsFloat(data: RealArray, sourceDtype: VoxelDType): RealArray 
  * values as float64, float32 kept), without a full-size intermediate.
  * @throws RangeError when the box leaves the volume.
  */
-export function maskCropConvert(image: PreprocessInput, mask: ArrayLike<number>, box: CropBox, intensity: PreprocessConfig['intensity'] = 'img_as_float'): { data: RealArray; shape: Shape3 } {
+export function maskCropConvert(
+  image: PreprocessInput,
+  mask: ArrayLike<number>,
+  box: CropBox,
+  intensity: PreprocessConfig['intensity'] = 'img_as_float',
+): { data: RealArray; shape: Shape3 } {
   checkCropBox(box, image.shape);
   return maskConvertBox(image, mask, box, intensity);
 }
@@ -49,7 +61,15 @@ export function maskCropConvert(image: PreprocessInput, mask: ArrayLike<number>,
  * over the box `at` + `layout` (volume coordinates; default: `box` itself, which it must hold),
  * zero elsewhere, with `tail` zeros after it. The tumour-box path converts straight into its layout.
  */
-export function maskConvertBox(image: PreprocessInput, mask: ArrayLike<number>, box: CropBox, intensity: PreprocessConfig['intensity'], at?: Shape3, layout?: Shape3, tail = 0): { data: RealArray; shape: Shape3 } {
+export function maskConvertBox(
+  image: PreprocessInput,
+  mask: ArrayLike<number>,
+  box: CropBox,
+  intensity: PreprocessConfig['intensity'],
+  at?: Shape3,
+  layout?: Shape3,
+  tail = 0,
+): { data: RealArray; shape: Shape3 } {
   const [[z0, z1], [y0, y1], [x0, x1]] = box;
   const shape = image.shape;
   const out: Shape3 = layout ?? [z1 - z0, y1 - y0, x1 - x0];
@@ -79,12 +99,30 @@ export function maskConvertBox(image: PreprocessInput, mask: ArrayLike<number>, 
 }
 
 /** One row of {@link maskConvertBox} with scl_slope/inter: out[o] = fround(src * slope + inter) where the mask is > 0 (float32, as readNifti rounds). */
-function scaledRow(src: ArrayLike<number>, mask: ArrayLike<number>, out: RealArray, from: number, to: number, o: number, slope: number, inter: number): void {
+function scaledRow(
+  src: ArrayLike<number>,
+  mask: ArrayLike<number>,
+  out: RealArray,
+  from: number,
+  to: number,
+  o: number,
+  slope: number,
+  inter: number,
+): void {
   for (let x = from; x < to; x++, o++) if (mask[x] > 0) out[o] = Math.fround(src[x] * slope + inter);
 }
 
 /** One row of {@link maskConvertBox}: out[o] = max(src * k, floor) where the mask is > 0 (floor -1 for signed img_as_float, else -Infinity). */
-function convertRow(src: ArrayLike<number>, mask: ArrayLike<number>, out: RealArray, from: number, to: number, o: number, k: number, floor: number): void {
+function convertRow(
+  src: ArrayLike<number>,
+  mask: ArrayLike<number>,
+  out: RealArray,
+  from: number,
+  to: number,
+  o: number,
+  k: number,
+  floor: number,
+): void {
   for (let x = from; x < to; x++, o++) {
     if (mask[x] > 0) {
       const v = src[x] * k;

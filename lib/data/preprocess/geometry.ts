@@ -49,14 +49,18 @@ export function tumourBox(mask: ArrayLike<number>, shape: Shape3): CropBox | und
 
 function checkMaskLength(mask: ArrayLike<number>, shape: readonly number[]): void {
   const [D, H, W] = shape;
-  if (mask.length !== D * H * W) throw new RangeError(`Expected mask to hold ${D * H * W} voxels for shape [${shape.join(', ')}] but it holds ${mask.length}`);
+  if (mask.length !== D * H * W)
+    throw new RangeError(`Expected mask to hold ${D * H * W} voxels for shape [${shape.join(', ')}] but it holds ${mask.length}`);
 }
 
 /** Union of boxes, widened by `margin` and clipped to `shape`. */
 export function unionBox(boxes: readonly CropBox[], shape: Shape3, margin = 0): CropBox | undefined {
   if (boxes.length === 0) return undefined;
   // reduce, not Math.min(...boxes): one box per patient, and a spread of an unbounded array overflows the stack
-  return [0, 1, 2].map((a) => [Math.max(0, boxes.reduce((m, b) => Math.min(m, b[a][0]), Infinity) - margin), Math.min(shape[a], boxes.reduce((m, b) => Math.max(m, b[a][1]), -Infinity) + margin)]) as CropBox;
+  return [0, 1, 2].map((a) => [
+    Math.max(0, boxes.reduce((m, b) => Math.min(m, b[a][0]), Infinity) - margin),
+    Math.min(shape[a], boxes.reduce((m, b) => Math.max(m, b[a][1]), -Infinity) + margin),
+  ]) as CropBox;
 }
 
 /** The crop box of a preset name or explicit box ('tumour' must be resolved first with {@link tumourBox}). */
@@ -74,7 +78,9 @@ export function preparedShape(box: CropBox, config: Pick<PreprocessConfig, 'scal
   const cropped = box.map(([a, b]) => b - a);
   const scaled = rescaledShape(cropped, config.scale);
   if (config.padTo && scaled.some((n, i) => n > config.padTo![i])) {
-    throw new RangeError(`padTo [${config.padTo.join(', ')}] is smaller than the rescaled crop [${scaled.join(', ')}]; raise padTo or shrink the crop box`);
+    throw new RangeError(
+      `padTo [${config.padTo.join(', ')}] is smaller than the rescaled crop [${scaled.join(', ')}]; raise padTo or shrink the crop box`,
+    );
   }
   return config.padTo ? [...config.padTo] : scaled;
 }

@@ -24,12 +24,25 @@ import type { PreprocessInput, PreprocessResult, RealArray, Shape3 } from './typ
  * @returns Float32 [D', H', W'] in [0, 1] (`padTo`'s shape when set), or why the volume was skipped.
  * @throws RangeError only for inconsistent parameters (`padTo` smaller than the rescaled crop).
  */
-export function preprocessVolume(image: PreprocessInput, mask: { data: ArrayLike<number>; shape: readonly number[]; region?: MaskRegion }, box: CropBox, config: PreprocessConfig): PreprocessResult {
+export function preprocessVolume(
+  image: PreprocessInput,
+  mask: { data: ArrayLike<number>; shape: readonly number[]; region?: MaskRegion },
+  box: CropBox,
+  config: PreprocessConfig,
+): PreprocessResult {
   if (image.shape.length !== 3 || mask.shape.some((n, i) => n !== image.shape[i]) || mask.data.length !== image.data.length) {
-    return { ok: false, code: 'shape-mismatch', reason: `image shape [${image.shape.join(', ')}] differs from mask shape [${mask.shape.join(', ')}]` };
+    return {
+      ok: false,
+      code: 'shape-mismatch',
+      reason: `image shape [${image.shape.join(', ')}] differs from mask shape [${mask.shape.join(', ')}]`,
+    };
   }
   if (box.some(([, end], i) => end > image.shape[i])) {
-    return { ok: false, code: 'shape-mismatch', reason: `crop box [${box.map(([a, b]) => `${a}:${b}`).join(', ')}] exceeds the volume shape [${image.shape.join(', ')}]` };
+    return {
+      ok: false,
+      code: 'shape-mismatch',
+      reason: `crop box [${box.map(([a, b]) => `${a}:${b}`).join(', ')}] exceeds the volume shape [${image.shape.join(', ')}]`,
+    };
   }
   const region = mask.region ?? maskRegion(mask.data, image.shape);
   if (region.inside === 0 || !region.box) return { ok: false, code: 'empty-mask', reason: 'the tumour mask is empty (no label > 0)' };
@@ -45,7 +58,15 @@ export function preprocessVolume(image: PreprocessInput, mask: { data: ArrayLike
   const hi = inner.map(([, b], i) => b - box[i][0]) as Shape3;
   const plan = config.scale === 1 ? undefined : rescalePlan(crop, lo, hi, config.scale, config.antiAliasing ?? true);
   const layout = plan ? (plan.axes.map((a) => a.layout) as CropBox) : lo.map((a, i) => [a, hi[i]] as [number, number]);
-  const cropped = maskConvertBox(image, mask.data, inner, config.intensity, layout.map(([a], i) => a + box[i][0]) as Shape3, layout.map(([a, b]) => b - a) as Shape3, crop[2]);
+  const cropped = maskConvertBox(
+    image,
+    mask.data,
+    inner,
+    config.intensity,
+    layout.map(([a], i) => a + box[i][0]) as Shape3,
+    layout.map(([a, b]) => b - a) as Shape3,
+    crop[2],
+  );
   const sparse: Sparse<RealArray> = { full: crop, at: layout.map(([a]) => a) as Shape3, shape: cropped.shape, lo, hi, data: cropped.data };
   const range = sparseRange(sparse);
   const any = range[0] !== 0 || range[1] !== 0; // asked before the rescale reuses the buffer

@@ -148,13 +148,24 @@ export function gaussianFilter<T extends RealArray>(data: T, shape: Shape3, sigm
  * for i < run, evaluated left to right in double (SciPy's symmetric correlate1d), stored once.
  * `src` and `dst` have the same element type.
  */
-export function convolveRun(src: RealArray, dst: RealArray, dstAt: number, c: number, lefts: readonly number[], rights: readonly number[], w: Float64Array, run: number): void {
+export function convolveRun(
+  src: RealArray,
+  dst: RealArray,
+  dstAt: number,
+  c: number,
+  lefts: readonly number[],
+  rights: readonly number[],
+  w: Float64Array,
+  run: number,
+): void {
   // The 5-tap loop (sigma 0.5: the study's rescale by 0.5) has one copy per element type, so V8's
   // element access stays monomorphic across a cohort's mixed float64 (from int16) and float32
   // volumes: one shared loop cost 1.11x the CPU time over a crop-sized mask
   // (bench/results/2026-12-04-preprocess-kernel-twins-cpu2.json). The other radii are rare.
-  if (src instanceof Float32Array && dst instanceof Float32Array && lefts.length === 3) return convolve5Float32(src, dst, dstAt, c, lefts, rights, w, run);
-  if (src instanceof Float64Array && dst instanceof Float64Array && lefts.length === 3) return convolve5Float64(src, dst, dstAt, c, lefts, rights, w, run);
+  if (src instanceof Float32Array && dst instanceof Float32Array && lefts.length === 3)
+    return convolve5Float32(src, dst, dstAt, c, lefts, rights, w, run);
+  if (src instanceof Float64Array && dst instanceof Float64Array && lefts.length === 3)
+    return convolve5Float64(src, dst, dstAt, c, lefts, rights, w, run);
   const r = lefts.length - 1;
   if (r === 1) {
     const [w0, w1] = [w[0], w[1]];
@@ -172,13 +183,31 @@ export function convolveRun(src: RealArray, dst: RealArray, dstAt: number, c: nu
   }
 }
 
-function convolve5Float32(src: Float32Array, dst: Float32Array, dstAt: number, c: number, lefts: readonly number[], rights: readonly number[], w: Float64Array, run: number): void {
+function convolve5Float32(
+  src: Float32Array,
+  dst: Float32Array,
+  dstAt: number,
+  c: number,
+  lefts: readonly number[],
+  rights: readonly number[],
+  w: Float64Array,
+  run: number,
+): void {
   const [w0, w1, w2] = [w[0], w[1], w[2]];
   const [a2, b2, a1, b1] = [lefts[2], rights[2], lefts[1], rights[1]];
   for (let i = 0; i < run; i++) dst[dstAt + i] = src[c + i] * w2 + (src[a2 + i] + src[b2 + i]) * w0 + (src[a1 + i] + src[b1 + i]) * w1;
 }
 
-function convolve5Float64(src: Float64Array, dst: Float64Array, dstAt: number, c: number, lefts: readonly number[], rights: readonly number[], w: Float64Array, run: number): void {
+function convolve5Float64(
+  src: Float64Array,
+  dst: Float64Array,
+  dstAt: number,
+  c: number,
+  lefts: readonly number[],
+  rights: readonly number[],
+  w: Float64Array,
+  run: number,
+): void {
   const [w0, w1, w2] = [w[0], w[1], w[2]];
   const [a2, b2, a1, b1] = [lefts[2], rights[2], lefts[1], rights[1]];
   for (let i = 0; i < run; i++) dst[dstAt + i] = src[c + i] * w2 + (src[a2 + i] + src[b2 + i]) * w0 + (src[a1 + i] + src[b1 + i]) * w1;
@@ -246,7 +275,19 @@ export function zoomLinear<T extends RealArray>(data: T, shape: Shape3, outShape
  * The trilinear sum of {@link zoomLinear}: output (z, y, x) is the sum over the 8 neighbours at flat
  * offsets z0|z1[z] + y0|y1[y] + x0|x1[x] of value x w_z x w_y x w_x, in SciPy's order.
  */
-export function trilinear(data: RealArray, out: RealArray, z0: Int32Array, z1: Int32Array, tzs: Float64Array, y0: Int32Array, y1: Int32Array, tys: Float64Array, x0: Int32Array, x1: Int32Array, txs: Float64Array): void {
+export function trilinear(
+  data: RealArray,
+  out: RealArray,
+  z0: Int32Array,
+  z1: Int32Array,
+  tzs: Float64Array,
+  y0: Int32Array,
+  y1: Int32Array,
+  tys: Float64Array,
+  x0: Int32Array,
+  x1: Int32Array,
+  txs: Float64Array,
+): void {
   let o = 0;
   for (let z = 0; z < z0.length; z++) {
     const za = z0[z];
@@ -294,14 +335,23 @@ export interface RescaleOptions {
  * @param scale The same factor on every axis (the study's 0.5).
  * @returns a new buffer of `data`'s type, of shape {@link rescaledShape}(shape, scale).
  */
-export function rescaleVolume<T extends RealArray>(data: T, shape: Shape3, scale: number, options: RescaleOptions = {}): { data: T; shape: Shape3 } {
+export function rescaleVolume<T extends RealArray>(
+  data: T,
+  shape: Shape3,
+  scale: number,
+  options: RescaleOptions = {},
+): { data: T; shape: Shape3 } {
   const outShape = rescaledShape(shape, scale);
   const [lo, hi] = rangeOf(data);
   const factors = shape.map((n, i) => n / outShape[i]);
   const downscaling = outShape.some((m, i) => m < shape[i]);
   let smoothed = data;
   if ((options.antiAliasing ?? true) && downscaling) {
-    smoothed = gaussianFilter(data, shape, factors.map((f) => Math.max(0, (f - 1) / 2)));
+    smoothed = gaussianFilter(
+      data,
+      shape,
+      factors.map((f) => Math.max(0, (f - 1) / 2)),
+    );
   }
   const out = zoomLinear(smoothed, shape, outShape);
   if (options.clip ?? true) {

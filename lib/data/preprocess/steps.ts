@@ -22,7 +22,8 @@ export function resolvePreprocess(options: PreprocessOptions = {}): PreprocessCo
  * @returns a new buffer of the image's type.
  */
 export function applyMask<T extends RealArray>(image: T, mask: ArrayLike<number>): T {
-  if (image.length !== mask.length) throw new RangeError(`Expected mask to hold ${image.length} voxels like the image but it holds ${mask.length}`);
+  if (image.length !== mask.length)
+    throw new RangeError(`Expected mask to hold ${image.length} voxels like the image but it holds ${mask.length}`);
   const out = allocLike(image, image.length);
   for (let i = 0; i < image.length; i++) if (mask[i] > 0) out[i] = image[i];
   return out;
@@ -60,7 +61,8 @@ export function minMaxScale(data: RealArray): Float32Array | undefined {
  * Throws RangeError when the volume is larger than the target on some axis.
  */
 export function padTo(data: Float32Array, shape: Shape3, target: readonly number[]): { data: Float32Array; shape: Shape3 } {
-  if (shape.some((n, i) => n > target[i])) throw new RangeError(`Cannot pad a volume of shape [${shape.join(', ')}] to the smaller [${target.join(', ')}]`);
+  if (shape.some((n, i) => n > target[i]))
+    throw new RangeError(`Cannot pad a volume of shape [${shape.join(', ')}] to the smaller [${target.join(', ')}]`);
   if (shape.every((n, i) => n === target[i])) return { data, shape };
   const before = shape.map((n, i) => Math.floor((target[i] - n) / 2));
   const out = new Float32Array(target[0] * target[1] * target[2]);

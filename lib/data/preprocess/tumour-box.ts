@@ -78,7 +78,14 @@ export function rescalePlan(full: Shape3, lo: Shape3, hi: Shape3, scale: number,
 }
 
 /** One Gaussian pass along `axis` (weights `w`) from `src` into `dst` (same layout; `dst` zero outside `src`'s valid box): `dst`'s valid box grows along `axis` to [pmin, pmax]. */
-function sparseGaussianPass<T extends RealArray>(src: Sparse<T>, dst: T, axis: number, w: Float64Array, pmin: number, pmax: number): Sparse<T> {
+function sparseGaussianPass<T extends RealArray>(
+  src: Sparse<T>,
+  dst: T,
+  axis: number,
+  w: Float64Array,
+  pmin: number,
+  pmax: number,
+): Sparse<T> {
   const r = (w.length - 1) / 2;
   const n = src.full[axis];
   const [L0, L1, L2] = src.at;
@@ -138,7 +145,12 @@ function sparseGaussianPass<T extends RealArray>(src: Sparse<T>, dst: T, axis: n
  * Gaussian passes alternate between `s.data` and one more buffer of the layout (each pass's valid
  * box holds the previous ones, so it overwrites what the buffer held), then the zoom.
  */
-export function sparseRescale<T extends RealArray>(s: Sparse<T>, plan: RescalePlan, clip: boolean, [lo, hi]: [number, number] = sparseRange(s)): Sparse<T> {
+export function sparseRescale<T extends RealArray>(
+  s: Sparse<T>,
+  plan: RescalePlan,
+  clip: boolean,
+  [lo, hi]: [number, number] = sparseRange(s),
+): Sparse<T> {
   let current = s;
   let spare: T | undefined;
   for (let axis = 0; axis < 3; axis++) {
@@ -167,7 +179,8 @@ export function sparseRescale<T extends RealArray>(s: Sparse<T>, plan: RescalePl
 function sparseZoom<T extends RealArray>(s: Sparse<T>, plan: RescalePlan): Sparse<T> {
   const outShape = plan.outShape;
   // no output reads the box (a narrow box between the samples of a strong downscale): all zeros
-  if (plan.axes.some((a) => a.kmax < a.kmin)) return { full: outShape, at: [0, 0, 0], shape: [0, 0, 0], lo: [0, 0, 0], hi: [0, 0, 0], data: allocLike(s.data, outShape[2]) };
+  if (plan.axes.some((a) => a.kmax < a.kmin))
+    return { full: outShape, at: [0, 0, 0], shape: [0, 0, 0], lo: [0, 0, 0], hi: [0, 0, 0], data: allocLike(s.data, outShape[2]) };
   const at = plan.axes.map((a) => a.kmin) as Shape3;
   const shape = plan.axes.map((a) => a.kmax - a.kmin + 1) as Shape3;
   const out = allocLike(s.data, shape[0] * shape[1] * shape[2] + outShape[2]);
@@ -191,12 +204,16 @@ function sparseZoom<T extends RealArray>(s: Sparse<T>, plan: RescalePlan): Spars
 }
 
 /** Steps 4-5 on a sparse volume: `(x - min) / (max - min)` into float32, zero-padded to `target`; undefined for a constant volume. */
-export function sparseMinMaxPad(s: Sparse<RealArray>, target: readonly number[] | undefined): { data: Float32Array; shape: Shape3 } | undefined {
+export function sparseMinMaxPad(
+  s: Sparse<RealArray>,
+  target: readonly number[] | undefined,
+): { data: Float32Array; shape: Shape3 } | undefined {
   const [lo, hi] = sparseRange(s);
   if (!(hi > lo)) return undefined;
   const k = 1 / (hi - lo);
   const full = s.full;
-  if (target && full.some((n, i) => n > target[i])) throw new RangeError(`Cannot pad a volume of shape [${full.join(', ')}] to the smaller [${target.join(', ')}]`);
+  if (target && full.some((n, i) => n > target[i]))
+    throw new RangeError(`Cannot pad a volume of shape [${full.join(', ')}] to the smaller [${target.join(', ')}]`);
   const shape = (target ? [target[0], target[1], target[2]] : [...full]) as Shape3;
   const before = shape.map((n, i) => Math.floor((n - full[i]) / 2));
   const out = new Float32Array(shape[0] * shape[1] * shape[2]);

@@ -44,7 +44,8 @@ export async function elasticDeform<V extends VolumeLike>(
   points.forEach((p, i) => checkInteger(p, `points[${i}]`, { min: 1, max: 64 }));
   const grid = Float64Array.from(displacement as ArrayLike<number>);
   const expected = 3 * points[0] * points[1] * points[2];
-  if (grid.length !== expected) throw new RangeError(`Expected displacement to hold 3 x ${points.join(' x ')} = ${expected} values but received ${grid.length}`);
+  if (grid.length !== expected)
+    throw new RangeError(`Expected displacement to hold 3 x ${points.join(' x ')} = ${expected} values but received ${grid.length}`);
   if (!grid.every(Number.isFinite)) throw new RangeError('Expected displacement to hold finite numbers');
   const s = sampling(options.order, options.mode, { order: PAPER_AUGMENT.elasticOrder, mode: PAPER_AUGMENT.elasticMode });
   const { shape: _shape, ...out } = await runOnVolumes(image, options, (img, mask) =>

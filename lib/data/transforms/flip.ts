@@ -48,7 +48,10 @@ export interface RandomFlipOptions<V extends VolumeLike> extends FlipOptions<V> 
  * {@link flip}.
  * @returns the flipped volume(s) and the axes that were reversed
  */
-export async function randomFlip<V extends VolumeLike>(image: V, options: RandomFlipOptions<V>): Promise<Augmented<V> & { axes: number[] }> {
+export async function randomFlip<V extends VolumeLike>(
+  image: V,
+  options: RandomFlipOptions<V>,
+): Promise<Augmented<V> & { axes: number[] }> {
   const axes = checkAxes(options.axes ?? PAPER_AUGMENT.flipAxes, 'options.axes');
   const p = checkNumber(options.probability ?? 0.5, 'options.probability', { min: 0, max: 1 });
   const rng = new AugmentRng(options.seed);

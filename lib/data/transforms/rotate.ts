@@ -36,13 +36,20 @@ export interface RotateOptions<V extends VolumeLike> extends VolumeOptions<V> {
 
 function checkPlane(plane: unknown): [number, number] {
   if (!Array.isArray(plane) || plane.length !== 2) throw new TypeError('Expected options.plane to be two axes [rows, columns]');
-  const [a, b] = [checkInteger(plane[0], 'options.plane[0]', { min: 0, max: 2 }), checkInteger(plane[1], 'options.plane[1]', { min: 0, max: 2 })];
+  const [a, b] = [
+    checkInteger(plane[0], 'options.plane[0]', { min: 0, max: 2 }),
+    checkInteger(plane[1], 'options.plane[1]', { min: 0, max: 2 }),
+  ];
   if (a === b) throw new RangeError(`Expected options.plane to name two different axes but received [${a}, ${b}]`);
   return [a, b];
 }
 
 /** @internal */
-export function sampling(order: unknown, mode: unknown, defaults: { order: number; mode: string }): { order: InterpolationOrder; mode: BoundaryMode } {
+export function sampling(
+  order: unknown,
+  mode: unknown,
+  defaults: { order: number; mode: string },
+): { order: InterpolationOrder; mode: BoundaryMode } {
   const o = checkInteger(order ?? defaults.order, 'options.order', { min: 0, max: 1 }) as InterpolationOrder;
   const m = checkOneOf(mode ?? defaults.mode, 'options.mode', ['constant', 'grid-constant'] as const);
   return { order: o, mode: m };
@@ -77,7 +84,10 @@ export interface RandomRotateOptions<V extends VolumeLike> extends RotateOptions
  * Rotates by a seeded uniform angle in `rangeDeg`.
  * @returns the rotated volume(s) and the angle drawn
  */
-export async function randomRotate<V extends VolumeLike>(image: V, options: RandomRotateOptions<V>): Promise<Augmented<V> & { angleDeg: number }> {
+export async function randomRotate<V extends VolumeLike>(
+  image: V,
+  options: RandomRotateOptions<V>,
+): Promise<Augmented<V> & { angleDeg: number }> {
   const [low, high] = options.rangeDeg ?? PAPER_AUGMENT.rotationRangeDeg;
   checkNumber(low, 'options.rangeDeg[0]');
   checkNumber(high, 'options.rangeDeg[1]', { min: low });

@@ -52,7 +52,9 @@ function checkVolume(value: unknown, name: string): [number, number, number] {
   const numel = shape[0] * shape[1] * shape[2];
   if (numel === 0) throw new RangeError(`Expected ${name} to be non-empty but received [${shape.join(', ')}]`);
   if (numel !== v.data.length) {
-    throw new RangeError(`Expected ${name}.shape [${shape.join(', ')}] to hold ${name}.data.length = ${v.data.length} elements but it holds ${numel}`);
+    throw new RangeError(
+      `Expected ${name}.shape [${shape.join(', ')}] to hold ${name}.data.length = ${v.data.length} elements but it holds ${numel}`,
+    );
   }
   return shape as [number, number, number];
 }
@@ -73,12 +75,14 @@ export async function runOnVolumes<V extends VolumeLike>(
     if (maskShape.join() !== shape.join()) {
       throw new RangeError(`Expected options.mask to have the image's shape [${shape.join(', ')}] but received [${maskShape.join(', ')}]`);
     }
-    if ((mask instanceof Tensor) !== (image instanceof Tensor)) throw new TypeError('Expected options.mask to be the same kind (Tensor or HostVolume) as image');
+    if (mask instanceof Tensor !== image instanceof Tensor)
+      throw new TypeError('Expected options.mask to be the same kind (Tensor or HostVolume) as image');
   }
   const device = options.device === undefined ? 'cpu' : checkDevice(options.device, 'options.device');
   const callSite = new Error();
   if (image instanceof Tensor) {
-    if (mask && (mask as Tensor).device !== image.device) throw new RangeError(`Expected options.mask on ${image.device} like the image but it is on ${(mask as Tensor).device}`);
+    if (mask && (mask as Tensor).device !== image.device)
+      throw new RangeError(`Expected options.mask on ${image.device} like the image but it is on ${(mask as Tensor).device}`);
     try {
       const [out, outMask] = await call(image[kHandle], mask ? (mask as Tensor)[kHandle] : null);
       return { image: new Tensor(out) as V, ...(outMask ? { mask: new Tensor(outMask) as V } : {}), shape };

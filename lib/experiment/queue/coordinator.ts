@@ -163,7 +163,12 @@ export interface FollowOptions extends QueueTarget {
  */
 export async function followExperiment(plan: ExperimentPlan, options: FollowOptions): Promise<ExecutionSummary> {
   const experiment = experimentKey(options.out, options.experiment);
-  const config = QueueSchema.parse({ prefix: options.prefix, queueName: options.queueName, attempts: options.attempts, backoffMs: options.backoffMs });
+  const config = QueueSchema.parse({
+    prefix: options.prefix,
+    queueName: options.queueName,
+    attempts: options.attempts,
+    backoffMs: options.backoffMs,
+  });
   const { roots } = planForest(plan);
   const byId = new Map(plan.jobs.map((j) => [j.id, j]));
   const connection = redisOptions(options.queueUrl);
@@ -223,7 +228,9 @@ export async function followExperiment(plan: ExperimentPlan, options: FollowOpti
       if (states.every((s) => FINISHED.has(s))) break;
       const missing = roots.filter((_, i) => states[i] === 'unknown').map((r) => r.id);
       if (missing.length > 0) {
-        throw new Error(`the queue has no job ${missing.join(', ')} of experiment ${experiment}: enqueue it first, or Redis lost its data (run it with persistence)`);
+        throw new Error(
+          `the queue has no job ${missing.join(', ')} of experiment ${experiment}: enqueue it first, or Redis lost its data (run it with persistence)`,
+        );
       }
       await sleep(pollMs, signal);
     }
@@ -240,7 +247,8 @@ export async function followExperiment(plan: ExperimentPlan, options: FollowOpti
         // The worker records a failure with its error's code; this covers the jobs that the
         // stalled-job check failed (their worker died too often), which no worker reports.
         const recorded = await failedRecord(out, job.id);
-        if (!recorded || Date.parse(recorded.finishedAt) < failure.finishedOn) await recordJobFailure(out, job.id, failure.error, failure.durationMs);
+        if (!recorded || Date.parse(recorded.finishedAt) < failure.finishedOn)
+          await recordJobFailure(out, job.id, failure.error, failure.durationMs);
       }
       summary.failed.push({ id: job.id, message: failure?.error.message ?? (await failedMessage(out, job.id)) ?? 'did not finish' });
     }

@@ -66,7 +66,10 @@ export async function loadJobRunner(specifier: string, context: RunnerContext, a
   } catch (err) {
     const e = err as Error & { code?: string };
     const hint = url === DEFAULT_RUNNER_MODULE ? ' (the experiment job runner is not built; pass --runner MODULE)' : '';
-    throw Object.assign(new Error(`Cannot load the job runner module ${specifier}${hint}: ${e.message}`), { code: 'ERR_JOB_RUNNER', cause: err });
+    throw Object.assign(new Error(`Cannot load the job runner module ${specifier}${hint}: ${e.message}`), {
+      code: 'ERR_JOB_RUNNER',
+      cause: err,
+    });
   }
   const api: RunnerModule = mod.createJobRunner || mod.runJob ? mod : (mod.default ?? {});
   if (typeof api.createJobRunner === 'function') return await api.createJobRunner(context);

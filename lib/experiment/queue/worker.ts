@@ -106,7 +106,12 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
           if (reply.error.stack) err.stack = reply.error.stack;
           return reject(err);
         }
-        reject(Object.assign(new Error(`the process of job ${job.id} died (${signal ? `signal ${signal}` : `exit code ${code}`}) before finishing`), { code: 'ERR_JOB_PROCESS' }));
+        reject(
+          Object.assign(
+            new Error(`the process of job ${job.id} died (${signal ? `signal ${signal}` : `exit code ${code}`}) before finishing`),
+            { code: 'ERR_JOB_PROCESS' },
+          ),
+        );
       });
       child.send(request);
     });
@@ -118,7 +123,9 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     async (bullJob) => {
       const { job, out } = bullJob.data;
       if (!existsSync(out)) {
-        throw new Error(`the experiment directory ${out} does not exist on this machine: mount the shared file system at the same path as on the coordinator`);
+        throw new Error(
+          `the experiment directory ${out} does not exist on this machine: mount the shared file system at the same path as on the coordinator`,
+        );
       }
       if (jobDone(out, job.id)) {
         log(`${job.id}: already done`);
@@ -158,7 +165,9 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
 
   await worker.waitUntilReady();
   void worker.run().catch((err: Error) => log(`worker stopped: ${err.message}`));
-  log(`worker on ${redactUrl(options.queueUrl)} queue ${settings.queueName}: ${settings.concurrency} job(s) at a time${options.device ? ` on ${options.device}` : ''}`);
+  log(
+    `worker on ${redactUrl(options.queueUrl)} queue ${settings.queueName}: ${settings.concurrency} job(s) at a time${options.device ? ` on ${options.device}` : ''}`,
+  );
 
   return {
     worker,

@@ -41,8 +41,10 @@ export interface CheckpointContents {
  * await saveCheckpoint('runs/fold0/epoch-12.pth', { model: await net.stateDict(), epoch: 12, config, metrics: { auc: 0.71 } });
  */
 export async function saveCheckpoint(path: string, contents: CheckpointContents): Promise<void> {
-  if (!contents || !(contents.model instanceof Map)) throw new TypeError(`Expected contents.model to be a Map of tensors but received ${describeValue(contents?.model)}`);
-  if (!Number.isSafeInteger(contents.epoch) || contents.epoch < 0) throw new RangeError(`Expected a non-negative integer for contents.epoch but received ${describeValue(contents.epoch)}`);
+  if (!contents || !(contents.model instanceof Map))
+    throw new TypeError(`Expected contents.model to be a Map of tensors but received ${describeValue(contents?.model)}`);
+  if (!Number.isSafeInteger(contents.epoch) || contents.epoch < 0)
+    throw new RangeError(`Expected a non-negative integer for contents.epoch but received ${describeValue(contents.epoch)}`);
   await savePth(
     path,
     new Map<string, unknown>([
@@ -66,11 +68,17 @@ export async function saveCheckpoint(path: string, contents: CheckpointContents)
 export async function loadCheckpoint(source: string | Uint8Array, options: LoadPthOptions = {}): Promise<CheckpointContents> {
   const tree = await loadPth(source, options);
   if (!(tree instanceof Map) || tree.get('format') !== CHECKPOINT_FORMAT) {
-    throw new CheckpointError(`Not a spottune3d training checkpoint (no format '${CHECKPOINT_FORMAT}'); read other .pth files with loadPth`, 'ERR_CHECKPOINT_LAYOUT');
+    throw new CheckpointError(
+      `Not a spottune3d training checkpoint (no format '${CHECKPOINT_FORMAT}'); read other .pth files with loadPth`,
+      'ERR_CHECKPOINT_LAYOUT',
+    );
   }
   const version = tree.get('version');
   if (typeof version !== 'number' || version > CHECKPOINT_VERSION) {
-    throw new CheckpointError(`Checkpoint version ${describeValue(version)} is newer than this library reads (${CHECKPOINT_VERSION})`, 'ERR_CHECKPOINT_LAYOUT');
+    throw new CheckpointError(
+      `Checkpoint version ${describeValue(version)} is newer than this library reads (${CHECKPOINT_VERSION})`,
+      'ERR_CHECKPOINT_LAYOUT',
+    );
   }
   const json = (key: string): unknown => {
     const text = tree.get(key);

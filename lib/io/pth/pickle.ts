@@ -234,7 +234,10 @@ export function unpickle(
   };
   const call = (callable: unknown, args: unknown, op: string): unknown => {
     if (!(callable instanceof PyCallable)) {
-      throw new CheckpointError(`Refused ${op} of ${describe(callable)}: only allowed functions and classes may be called`, 'ERR_CHECKPOINT_UNSAFE');
+      throw new CheckpointError(
+        `Refused ${op} of ${describe(callable)}: only allowed functions and classes may be called`,
+        'ERR_CHECKPOINT_UNSAFE',
+      );
     }
     if (!Array.isArray(args)) throw corrupt(`${op} arguments are a ${describe(args)}, not a tuple`, pos - 1);
     grow(1, `${op} results`);
@@ -279,7 +282,8 @@ export function unpickle(
         stack.push(top());
         break;
 
-      case 0x49: { // INT (text); "I01\n"/"I00\n" are True/False
+      case 0x49: {
+        // INT (text); "I01\n"/"I00\n" are True/False
         const text = line('INT', MAX_NUMBER_TEXT);
         stack.push(text === '01' ? true : text === '00' ? false : decimal(text, 'INT'));
         break;
@@ -297,14 +301,16 @@ export function unpickle(
         grow(1, 'long integers');
         stack.push(decimal(line('LONG', MAX_NUMBER_TEXT), 'LONG'));
         break;
-      case 0x8a: { // LONG1
+      case 0x8a: {
+        // LONG1
         const n = u8();
         integerBytes(n, 'LONG1', opAt);
         grow(1, 'long integers');
         stack.push(decodeLong(take(n, 'LONG1')));
         break;
       }
-      case 0x8b: { // LONG4
+      case 0x8b: {
+        // LONG4
         const n = view.getInt32(need(4, 'LONG4'), true);
         if (n < 0) throw corrupt(`LONG4 of ${n} bytes refused`, opAt);
         integerBytes(n, 'LONG4', opAt);
@@ -312,7 +318,8 @@ export function unpickle(
         stack.push(decodeLong(take(n, 'LONG4')));
         break;
       }
-      case 0x46: { // FLOAT (text)
+      case 0x46: {
+        // FLOAT (text)
         const text = line('FLOAT', MAX_NUMBER_TEXT).trim();
         const v = Number(text);
         if (Number.isNaN(v) && !/^[+-]?nan$/i.test(text)) throw corrupt(`bad FLOAT ${JSON.stringify(text.slice(0, 40))}`, opAt);
@@ -333,7 +340,8 @@ export function unpickle(
         stack.push(false);
         break;
 
-      case 0x53: { // STRING (quoted text, protocol 0)
+      case 0x53: {
+        // STRING (quoted text, protocol 0)
         const text = line('STRING');
         const m = /^(['"])(.*)\1$/s.exec(text);
         if (!m) throw corrupt('bad STRING quoting', opAt);
@@ -341,7 +349,8 @@ export function unpickle(
         stack.push(m[2]);
         break;
       }
-      case 0x54: { // BINSTRING: Python 2 str, decoded as UTF-8 as torch.load does
+      case 0x54: {
+        // BINSTRING: Python 2 str, decoded as UTF-8 as torch.load does
         const n = view.getInt32(need(4, 'BINSTRING'), true);
         grow(1, 'strings');
         stack.push(utf8.decode(take(n, 'BINSTRING')));
@@ -385,17 +394,20 @@ export function unpickle(
         grow(1, 'lists');
         stack.push([]);
         break;
-      case 0x6c: { // LIST
+      case 0x6c: {
+        // LIST
         const items = popMark(); // before touching `stack`: popMark replaces it
         stack.push(items);
         break;
       }
-      case 0x61: { // APPEND
+      case 0x61: {
+        // APPEND
         const item = pop();
         appendItems(top(), [item]);
         break;
       }
-      case 0x65: { // APPENDS
+      case 0x65: {
+        // APPENDS
         const items = popMark();
         appendItems(top(), items);
         break;
@@ -404,7 +416,8 @@ export function unpickle(
         grow(1, 'tuples');
         stack.push(pyTuple([]));
         break;
-      case 0x74: { // TUPLE
+      case 0x74: {
+        // TUPLE
         const items = popMark();
         stack.push(pyTuple(items));
         break;
@@ -413,14 +426,16 @@ export function unpickle(
         grow(1, 'tuples');
         stack.push(pyTuple([pop()]));
         break;
-      case 0x86: { // TUPLE2
+      case 0x86: {
+        // TUPLE2
         const b = pop();
         const a = pop();
         grow(1, 'tuples');
         stack.push(pyTuple([a, b]));
         break;
       }
-      case 0x87: { // TUPLE3
+      case 0x87: {
+        // TUPLE3
         const c = pop();
         const b = pop();
         const a = pop();
@@ -432,20 +447,23 @@ export function unpickle(
         grow(1, 'dicts');
         stack.push(new Map());
         break;
-      case 0x64: { // DICT
+      case 0x64: {
+        // DICT
         const map = new Map();
         setItems(map, popMark());
         grow(1, 'dicts');
         stack.push(map);
         break;
       }
-      case 0x73: { // SETITEM
+      case 0x73: {
+        // SETITEM
         const v = pop();
         const k = pop();
         setItems(top(), [k, v]);
         break;
       }
-      case 0x75: { // SETITEMS
+      case 0x75: {
+        // SETITEMS
         const items = popMark();
         setItems(top(), items);
         break;
@@ -454,12 +472,14 @@ export function unpickle(
         grow(1, 'sets');
         stack.push(new Set());
         break;
-      case 0x90: { // ADDITEMS
+      case 0x90: {
+        // ADDITEMS
         const items = popMark();
         addItems(top(), items);
         break;
       }
-      case 0x91: { // FROZENSET
+      case 0x91: {
+        // FROZENSET
         const items = popMark();
         grow(1 + items.length, 'sets');
         stack.push(Object.freeze(new Set(items)));
@@ -488,14 +508,16 @@ export function unpickle(
         stack.push(memoGet(u32()));
         break;
 
-      case 0x63: { // GLOBAL
+      case 0x63: {
+        // GLOBAL
         const module = line('GLOBAL module', 1024);
         const name = line('GLOBAL name', 1024);
         grow(1, 'globals');
         stack.push(hooks.resolveGlobal(module, name));
         break;
       }
-      case 0x93: { // STACK_GLOBAL
+      case 0x93: {
+        // STACK_GLOBAL
         const name = pop();
         const module = pop();
         if (typeof module !== 'string' || typeof name !== 'string') throw corrupt('STACK_GLOBAL needs two strings', opAt);
@@ -503,19 +525,22 @@ export function unpickle(
         stack.push(hooks.resolveGlobal(module, name));
         break;
       }
-      case 0x52: { // REDUCE
+      case 0x52: {
+        // REDUCE
         const args = pop();
         const callable = pop();
         stack.push(call(callable, args, 'REDUCE'));
         break;
       }
-      case 0x81: { // NEWOBJ
+      case 0x81: {
+        // NEWOBJ
         const args = pop();
         const cls = pop();
         stack.push(call(cls, args, 'NEWOBJ'));
         break;
       }
-      case 0x92: { // NEWOBJ_EX
+      case 0x92: {
+        // NEWOBJ_EX
         const kwargs = pop();
         const args = pop();
         const cls = pop();
@@ -523,7 +548,8 @@ export function unpickle(
         stack.push(call(cls, args, 'NEWOBJ_EX'));
         break;
       }
-      case 0x62: { // BUILD
+      case 0x62: {
+        // BUILD
         const state = pop();
         const target = top();
         if (target instanceof Map) break; // an OrderedDict's attributes (state_dict()._metadata): not kept
@@ -533,7 +559,8 @@ export function unpickle(
         hooks.build(target, state);
         break;
       }
-      case 0x51: { // BINPERSID
+      case 0x51: {
+        // BINPERSID
         const pid = pop();
         if (!hooks.persistentLoad) throw corrupt('a persistent id where none is expected', opAt);
         grow(1, 'persistent ids');
@@ -569,4 +596,3 @@ export function latin1Bytes(text: string): Uint8Array {
   }
   return out;
 }
-

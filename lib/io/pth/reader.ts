@@ -24,13 +24,26 @@ const LEGACY_PROTOCOL = 1001;
 
 /** Tells the format from the first bytes. */
 export function detectPthFormat(bytes: Uint8Array): PthFormat {
-  if (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && (bytes[2] === 3 || bytes[2] === 5) && (bytes[3] === 4 || bytes[3] === 6)) return 'zip';
+  if (
+    bytes.length >= 4 &&
+    bytes[0] === 0x50 &&
+    bytes[1] === 0x4b &&
+    (bytes[2] === 3 || bytes[2] === 5) &&
+    (bytes[3] === 4 || bytes[3] === 6)
+  )
+    return 'zip';
   if (bytes.length >= 2 && bytes[0] === 0x80 && bytes[1] <= 5) return 'legacy';
   if (bytes.length >= 262 && Buffer.from(bytes.subarray(257, 262)).toString('latin1') === 'ustar') {
-    throw new CheckpointError('This is a PyTorch <= 0.1.10 tar checkpoint; re-save it with a newer torch (torch.save(torch.load(f), g))', 'ERR_CHECKPOINT_FORMAT');
+    throw new CheckpointError(
+      'This is a PyTorch <= 0.1.10 tar checkpoint; re-save it with a newer torch (torch.save(torch.load(f), g))',
+      'ERR_CHECKPOINT_FORMAT',
+    );
   }
   const head = Buffer.from(bytes.subarray(0, 8)).toString('hex');
-  throw new CheckpointError(`Not a PyTorch checkpoint: it starts with ${head || 'nothing'}, neither a zip archive (504b0304) nor a pickle (80)`, 'ERR_CHECKPOINT_FORMAT');
+  throw new CheckpointError(
+    `Not a PyTorch checkpoint: it starts with ${head || 'nothing'}, neither a zip archive (504b0304) nor a pickle (80)`,
+    'ERR_CHECKPOINT_FORMAT',
+  );
 }
 
 /**
@@ -73,7 +86,8 @@ function parseOwned(bytes: Uint8Array, options: LoadPthOptions): PthFile {
   // A plain Uint8Array view: Buffer#slice would share memory where a copy is meant.
   bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const int64 = options.int64 ?? 'bigint';
-  if (int64 !== 'bigint' && int64 !== 'int32') throw new RangeError(`Expected options.int64 to be 'bigint' or 'int32' but received ${describeValue(int64)}`);
+  if (int64 !== 'bigint' && int64 !== 'int32')
+    throw new RangeError(`Expected options.int64 to be 'bigint' or 'int32' but received ${describeValue(int64)}`);
   const maxBytes = options.maxBytes ?? bytes.length * 8 + 256 * 2 ** 20;
   const limits = pickleLimits(options);
   const format = detectPthFormat(bytes);
@@ -95,7 +109,8 @@ function pickleLimits(options: LoadPthOptions): PickleLimits {
   for (const name of ['maxObjects', 'maxMemoEntries', 'maxIntegerBytes'] as const) {
     const value = options[name];
     if (value === undefined) continue;
-    if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new TypeError(`Expected options.${name} to be an integer but received ${describeValue(value)}`);
+    if (typeof value !== 'number' || !Number.isSafeInteger(value))
+      throw new TypeError(`Expected options.${name} to be an integer but received ${describeValue(value)}`);
     if (value < 1) throw new RangeError(`Expected options.${name} to be a positive integer but received ${describeValue(value)}`);
     override[name] = value;
   }
@@ -141,7 +156,11 @@ async function readFully(handle: Awaited<ReturnType<typeof open>>, into: Uint8Ar
 function legacyStoragesStart(head: Uint8Array, limits: PickleLimits): number | undefined {
   try {
     if (detectPthFormat(head) !== 'legacy') return undefined;
-    const none: UnpickleHooks = { resolveGlobal: () => { throw unsafe('header'); } };
+    const none: UnpickleHooks = {
+      resolveGlobal: () => {
+        throw unsafe('header');
+      },
+    };
     const all = limits(head.length);
     let end = 0;
     for (let i = 0; i < 3; i++) end = unpickle(head, none, end, head.length, all).end;
@@ -186,7 +205,9 @@ function parseZip(bytes: Uint8Array, verify: boolean, limits: PickleLimits): Par
   const text = (name: string): string | undefined => {
     const entry = entries.get(`${prefix}${name}`);
     if (!entry || entry.size > 64) return undefined;
-    return Buffer.from(zipEntryData(bytes, entry, verify)).toString('latin1').trim();
+    return Buffer.from(zipEntryData(bytes, entry, verify))
+      .toString('latin1')
+      .trim();
   };
   const versionText = text('version') ?? text('.data/version');
   const version = versionText === undefined ? undefined : Number(versionText);
@@ -249,7 +270,8 @@ function parseLegacy(bytes: Uint8Array, limits: PickleLimits): Parsed {
     }
     const nbytes = root.numel * ELEMENT_SIZE[root.dtype];
     pos += 8;
-    if (pos + nbytes > bytes.length) throw corrupt(`truncated inside storage ${key} (${nbytes} bytes declared, ${bytes.length - pos} left)`);
+    if (pos + nbytes > bytes.length)
+      throw corrupt(`truncated inside storage ${key} (${nbytes} bytes declared, ${bytes.length - pos} left)`);
     storages.set(key, bytes.subarray(pos, pos + nbytes));
     pos += nbytes;
   }
@@ -257,6 +279,12 @@ function parseLegacy(bytes: Uint8Array, limits: PickleLimits): Parsed {
     if (!storages.has(key)) throw corrupt(`legacy storage ${key} is used but not stored`);
   }
   // torch writes storage data little-endian on every machine; sys_info records the writer's order.
-  return { format: 'legacy', tree: main.value, byteOrder: 'little', sysInfo: { littleEndian, typeSizes }, pending: context.tensors, storages };
+  return {
+    format: 'legacy',
+    tree: main.value,
+    byteOrder: 'little',
+    sysInfo: { littleEndian, typeSizes },
+    pending: context.tensors,
+    storages,
+  };
 }
-

@@ -50,7 +50,12 @@ export function isPlainObject(value: object): value is Record<string, unknown> {
 const STATE_DICT_KEYS = ['state_dict', 'model_state_dict', 'model', 'net', 'network'];
 
 function asStateDict(value: unknown): StateDict | undefined {
-  const entries = value instanceof Map ? [...value] : typeof value === 'object' && value !== null && isPlainObject(value) ? Object.entries(value) : undefined;
+  const entries =
+    value instanceof Map
+      ? [...value]
+      : typeof value === 'object' && value !== null && isPlainObject(value)
+        ? Object.entries(value)
+        : undefined;
   if (!entries || entries.length === 0) return undefined;
   if (!entries.every(([k, v]) => typeof k === 'string' && isHostTensor(v))) return undefined;
   return new Map(entries as Array<[string, HostTensor]>);
@@ -64,7 +69,8 @@ function asStateDict(value: unknown): StateDict | undefined {
 export function stateDictOf(tree: unknown): StateDict {
   const direct = asStateDict(tree);
   if (direct) return direct;
-  const get = (k: string): unknown => (tree instanceof Map ? tree.get(k) : typeof tree === 'object' && tree !== null ? (tree as Record<string, unknown>)[k] : undefined);
+  const get = (k: string): unknown =>
+    tree instanceof Map ? tree.get(k) : typeof tree === 'object' && tree !== null ? (tree as Record<string, unknown>)[k] : undefined;
   for (const key of STATE_DICT_KEYS) {
     const found = asStateDict(get(key));
     if (found) return found;
@@ -75,4 +81,3 @@ export function stateDictOf(tree: unknown): StateDict {
     'ERR_CHECKPOINT_LAYOUT',
   );
 }
-

@@ -12,7 +12,16 @@ import type { PthTensor } from './types.js';
 
 /** Bytes per element of each dtype as stored. */
 export const ELEMENT_SIZE: Record<DType, number> = {
-  float32: 4, float64: 8, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1,
+  float32: 4,
+  float64: 8,
+  float16: 2,
+  bfloat16: 2,
+  int64: 8,
+  int32: 4,
+  int16: 2,
+  int8: 1,
+  uint8: 1,
+  bool: 1,
 };
 
 /** torch storage class names and the dtype of their elements. */
@@ -77,7 +86,9 @@ export function materialize(
   for (const d of shape) {
     numel *= d;
     if (numel * outSize > budget.left) {
-      throw corrupt(`tensor of shape [${shape.join(', ')}] (${ref.dtype}) exceeds the allocation limit of ${budget.left} bytes left (options.maxBytes)`);
+      throw corrupt(
+        `tensor of shape [${shape.join(', ')}] (${ref.dtype}) exceeds the allocation limit of ${budget.left} bytes left (options.maxBytes)`,
+      );
     }
   }
   budget.left -= numel * outSize;
@@ -89,7 +100,9 @@ export function materialize(
     let last = offset;
     for (let i = 0; i < shape.length; i++) last += (shape[i] - 1) * strides[i];
     if (!Number.isSafeInteger(last) || last >= ref.numel) {
-      throw corrupt(`tensor [${shape.join(', ')}] with strides [${strides.join(', ')}] at offset ${offset} reaches element ${last} of storage ${ref.key}, which has ${ref.numel}`);
+      throw corrupt(
+        `tensor [${shape.join(', ')}] with strides [${strides.join(', ')}] at offset ${offset} reaches element ${last} of storage ${ref.key}, which has ${ref.numel}`,
+      );
     }
     const contiguous = isContiguous(shape, strides);
     const start = storage.byteOffset + offset * es;
@@ -113,7 +126,14 @@ export function materialize(
 
 type ViewConstructor = new (buffer: ArrayBuffer, byteOffset: number, length: number) => TensorData;
 const VIEW: Partial<Record<DType, ViewConstructor>> = {
-  float32: Float32Array, float64: Float64Array, int64: BigInt64Array, int32: Int32Array, int16: Int16Array, int8: Int8Array, uint8: Uint8Array, bool: Uint8Array,
+  float32: Float32Array,
+  float64: Float64Array,
+  int64: BigInt64Array,
+  int32: Int32Array,
+  int16: Int16Array,
+  int8: Int8Array,
+  uint8: Uint8Array,
+  bool: Uint8Array,
 };
 
 function isContiguous(shape: readonly number[], strides: readonly number[]): boolean {
@@ -126,7 +146,14 @@ function isContiguous(shape: readonly number[], strides: readonly number[]): boo
 }
 
 /** Copies a strided view into a new C-contiguous buffer (non-contiguous tensors only). */
-function gather(storage: Uint8Array, es: number, shape: readonly number[], strides: readonly number[], offset: number, numel: number): Uint8Array {
+function gather(
+  storage: Uint8Array,
+  es: number,
+  shape: readonly number[],
+  strides: readonly number[],
+  offset: number,
+  numel: number,
+): Uint8Array {
   const out = new Uint8Array(numel * es);
   const rank = shape.length;
   const inner = shape[rank - 1];
@@ -175,7 +202,11 @@ function decode(dtype: DType, raw: Uint8Array, int64: 'bigint' | 'int32', key: s
       const out = new Int32Array(wide.length);
       for (let i = 0; i < wide.length; i++) {
         const v = wide[i];
-        if (v < -2147483648n || v > 2147483647n) throw new CheckpointError(`int64 value ${v} in storage ${key} does not fit int32 (options.int64 = 'int32')`, 'ERR_CHECKPOINT_DTYPE');
+        if (v < -2147483648n || v > 2147483647n)
+          throw new CheckpointError(
+            `int64 value ${v} in storage ${key} does not fit int32 (options.int64 = 'int32')`,
+            'ERR_CHECKPOINT_DTYPE',
+          );
         out[i] = Number(v);
       }
       return out;
@@ -191,4 +222,3 @@ function decode(dtype: DType, raw: Uint8Array, int64: 'bigint' | 'int32', key: s
       return new Uint8Array(buffer, 0, n);
   }
 }
-

@@ -15,12 +15,32 @@ import { ELEMENT_SIZE, isSafeCount, STORAGE_DTYPE, StorageRef, type PendingTenso
 import type { PthFormat, PthTensor } from './types.js';
 
 const TORCH_DTYPE_NAMES = new Set([
-  'float32', 'float', 'float64', 'double', 'float16', 'half', 'bfloat16', 'int64', 'long', 'int32', 'int', 'int16',
-  'short', 'int8', 'uint8', 'bool', 'complex64', 'complex128', 'complex32',
+  'float32',
+  'float',
+  'float64',
+  'double',
+  'float16',
+  'half',
+  'bfloat16',
+  'int64',
+  'long',
+  'int32',
+  'int',
+  'int16',
+  'short',
+  'int8',
+  'uint8',
+  'bool',
+  'complex64',
+  'complex128',
+  'complex32',
 ]);
 
 class StorageType {
-  constructor(readonly name: string, readonly dtype: DType) {}
+  constructor(
+    readonly name: string,
+    readonly dtype: DType,
+  ) {}
 }
 class TypeMarker {
   constructor(readonly name: string) {}
@@ -61,7 +81,12 @@ export class TorchUnpickleContext implements UnpickleHooks {
       rebuildParameter('torch._utils._rebuild_parameter_with_state', 4),
       new PyCallable('torch._tensor._rebuild_from_type_v2', (args) => {
         const [func, type, inner] = args;
-        if (args.length !== 4 || !(func instanceof PyCallable) || !func.name.startsWith('torch._utils._rebuild_tensor') || !Array.isArray(inner)) {
+        if (
+          args.length !== 4 ||
+          !(func instanceof PyCallable) ||
+          !func.name.startsWith('torch._utils._rebuild_tensor') ||
+          !Array.isArray(inner)
+        ) {
           throw unsafe('Refused torch._tensor._rebuild_from_type_v2 with anything but a tensor rebuild function');
         }
         if (type !== TORCH_TENSOR && !(type instanceof PyCallable && type.name === 'torch.nn.parameter.Parameter')) {
@@ -87,7 +112,8 @@ export class TorchUnpickleContext implements UnpickleHooks {
         return map;
       }),
       new PyCallable('torch.Size', (args) => {
-        if (args.length !== 1 || !Array.isArray(args[0]) || !args[0].every(isSafeCount)) throw corrupt('torch.Size() takes a tuple of sizes');
+        if (args.length !== 1 || !Array.isArray(args[0]) || !args[0].every(isSafeCount))
+          throw corrupt('torch.Size() takes a tuple of sizes');
         return pyTuple([...args[0]]);
       }),
       new PyCallable('torch.device', (args) => {
@@ -119,7 +145,11 @@ export class TorchUnpickleContext implements UnpickleHooks {
     if (callable) return callable;
     if ((module === 'torch' || module === 'torch.cuda' || module === 'torch.storage') && name.endsWith('Storage')) {
       const dtype = STORAGE_DTYPE[name];
-      if (!dtype) throw new CheckpointError(`Unsupported storage type ${full}: spottune3d reads ${Object.keys(STORAGE_DTYPE).join(', ')}`, 'ERR_CHECKPOINT_DTYPE');
+      if (!dtype)
+        throw new CheckpointError(
+          `Unsupported storage type ${full}: spottune3d reads ${Object.keys(STORAGE_DTYPE).join(', ')}`,
+          'ERR_CHECKPOINT_DTYPE',
+        );
       return new StorageType(full, dtype);
     }
     if (full === 'torch.Tensor' || full === 'torch._tensor.Tensor') return TORCH_TENSOR;
@@ -152,7 +182,8 @@ export class TorchUnpickleContext implements UnpickleHooks {
     if (view === null) return new StorageRef(key, type.dtype, rawLocation, numel, 0);
     if (!Array.isArray(view) || view.length !== 3) throw corrupt(`storage ${key} has a malformed view`);
     const [, offset, size] = view;
-    if (!isSafeCount(offset) || !isSafeCount(size) || offset + size > numel) throw corrupt(`storage view [${String(offset)}, +${String(size)}) lies outside storage ${key}`);
+    if (!isSafeCount(offset) || !isSafeCount(size) || offset + size > numel)
+      throw corrupt(`storage view [${String(offset)}, +${String(size)}) lies outside storage ${key}`);
     return new StorageRef(key, type.dtype, rawLocation, size, offset * ELEMENT_SIZE[type.dtype]);
   }
 

@@ -33,7 +33,8 @@ export interface SavePthOptions {
  * @throws TypeError/RangeError naming the path of a value that cannot be written
  */
 export async function savePth(path: string, tree: unknown, options: SavePthOptions = {}): Promise<void> {
-  if (typeof path !== 'string' || path.length === 0) throw new TypeError(`Expected path to be a non-empty string but received ${describeValue(path)}`);
+  if (typeof path !== 'string' || path.length === 0)
+    throw new TypeError(`Expected path to be a non-empty string but received ${describeValue(path)}`);
   await writeFileAtomic(path, encodePth(tree, options));
 }
 
@@ -50,9 +51,11 @@ export function encodePth(tree: unknown, options: SavePthOptions = {}): Uint8Arr
 
   const tensor = (t: HostTensor, at: string): void => {
     if (!(DTYPES as readonly string[]).includes(t.dtype)) throw new RangeError(`Unknown dtype ${describeValue(t.dtype)} at ${at}`);
-    if (!t.shape.every(isSafeCount)) throw new TypeError(`Expected ${at}.shape to be non-negative integers but received ${describeValue(t.shape)}`);
+    if (!t.shape.every(isSafeCount))
+      throw new TypeError(`Expected ${at}.shape to be non-negative integers but received ${describeValue(t.shape)}`);
     const numel = t.shape.reduce((a, b) => a * b, 1);
-    if (numel !== t.data.length) throw new RangeError(`Expected ${at}.data to hold ${numel} elements for shape [${t.shape.join(', ')}] but it holds ${t.data.length}`);
+    if (numel !== t.data.length)
+      throw new RangeError(`Expected ${at}.data to hold ${numel} elements for shape [${t.shape.join(', ')}] but it holds ${t.data.length}`);
     let storage = seen.get(t.data);
     if (!storage || storage.dtype !== t.dtype) {
       storage = { key: String(storages.length), dtype: t.dtype };
@@ -119,7 +122,9 @@ export function encodePth(tree: unknown, options: SavePthOptions = {}): Uint8Arr
         w.op(0x7d); // EMPTY_DICT
         items(Object.entries(v), child, depth);
       } else {
-        throw new TypeError(`Cannot save ${describeValue(v)} at ${at}: expected a tensor, Map, array, plain object, number, string, boolean or null`);
+        throw new TypeError(
+          `Cannot save ${describeValue(v)} at ${at}: expected a tensor, Map, array, plain object, number, string, boolean or null`,
+        );
       }
       active.delete(v);
     } else {

@@ -40,8 +40,7 @@ function u64(view: DataView, at: number, what: string): number {
 }
 
 /** CRC-32 (IEEE), natively where Node has zlib.crc32 (>= 20.15). */
-export const crc32: (data: Uint8Array) => number =
-  nativeCrc32() ?? crc32Portable;
+export const crc32: (data: Uint8Array) => number = nativeCrc32() ?? crc32Portable;
 
 /** zlib.crc32 where this Node has it (the typings of Node 20.0 do not declare it). */
 function nativeCrc32(): ((data: Uint8Array) => number) | undefined {
@@ -100,7 +99,12 @@ export function readZipDirectory(bytes: Uint8Array): Map<string, ZipEntry> {
   let cdSize = view.getUint32(eocd + 12, true);
   let cdOffset = view.getUint32(eocd + 16, true);
   let cdEnd = eocd;
-  if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff || (eocd >= 20 && view.getUint32(eocd - 20, true) === EOCD64_LOCATOR)) {
+  if (
+    count === 0xffff ||
+    cdSize === 0xffffffff ||
+    cdOffset === 0xffffffff ||
+    (eocd >= 20 && view.getUint32(eocd - 20, true) === EOCD64_LOCATOR)
+  ) {
     if (eocd < 20 || view.getUint32(eocd - 20, true) !== EOCD64_LOCATOR) throw bad('zip64 fields without a zip64 locator');
     const at = u64(view, eocd - 20 + 8, 'zip64 end record offset');
     if (at + 56 > eocd - 20 || view.getUint32(at, true) !== EOCD64) throw bad('zip64 end record missing');

@@ -29,14 +29,17 @@ beforeAll(() => {
 });
 
 describe('elasticDeform', () => {
-  test.each(CASES.map((c, i) => [...c, i] as const))('grid %j, order %d, matches elasticdeform.deform_grid (its scipy reference)', async (points, order, i) => {
-    const displacement = grid(points, 3);
-    const ref = refs[i];
-    const out = await elasticDeform({ data: image, shape }, displacement, points, { order, mode: 'constant' });
-    if (order === 1) expect(maxAbsDiff(out.image.data, ref.image)).toBeLessThan(1e-5);
-    // order 0 rounds coordinates that agree to ~1e-12: a tie could flip one voxel, no more
-    else expect(countDifferent(out.image.data, ref.image)).toBeLessThanOrEqual(1);
-  });
+  test.each(CASES.map((c, i) => [...c, i] as const))(
+    'grid %j, order %d, matches elasticdeform.deform_grid (its scipy reference)',
+    async (points, order, i) => {
+      const displacement = grid(points, 3);
+      const ref = refs[i];
+      const out = await elasticDeform({ data: image, shape }, displacement, points, { order, mode: 'constant' });
+      if (order === 1) expect(maxAbsDiff(out.image.data, ref.image)).toBeLessThan(1e-5);
+      // order 0 rounds coordinates that agree to ~1e-12: a tie could flip one voxel, no more
+      else expect(countDifferent(out.image.data, ref.image)).toBeLessThanOrEqual(1);
+    },
+  );
 
   test("randomElasticDeform(seed) is elasticdeform.deform_random_grid after np.random.seed(seed), the study's settings", async () => {
     const ref = refs[CASES.length];

@@ -10,7 +10,12 @@ const mask = boxMask(shape);
 const AXES = [[0, 1, 2], [0], [1, 2], [2]];
 let refs: ReturnType<typeof reference>;
 beforeAll(() => {
-  refs = reference(shape, image, AXES.map((axes) => ({ op: 'flip' as const, axes })), mask);
+  refs = reference(
+    shape,
+    image,
+    AXES.map((axes) => ({ op: 'flip' as const, axes })),
+    mask,
+  );
 });
 
 describe('flip', () => {

@@ -8,7 +8,10 @@ const shape = [20, 30, 40];
 const n = 20 * 30 * 40;
 
 function stats(a: ArrayLike<number>, b: ArrayLike<number>) {
-  let sum = 0, sq = 0, zeros = 0, ones = 0;
+  let sum = 0,
+    sq = 0,
+    zeros = 0,
+    ones = 0;
   for (let i = 0; i < a.length; i++) {
     const d = a[i] - b[i];
     sum += d;

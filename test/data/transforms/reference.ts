@@ -55,9 +55,11 @@ export function randomVolume(shape: readonly number[], seed = 1): Float32Array {
 export function boxMask(shape: readonly number[]): Float32Array {
   const [d, h, w] = shape;
   const out = new Float32Array(d * h * w);
-  for (let z = 0; z < d; z++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    if (z > d / 4 && z < (3 * d) / 4 && y > h / 5 && y < (2 * h) / 3 && x > w / 3 && x < w - 2) out[(z * h + y) * w + x] = 1;
-  }
+  for (let z = 0; z < d; z++)
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        if (z > d / 4 && z < (3 * d) / 4 && y > h / 5 && y < (2 * h) / 3 && x > w / 3 && x < w - 2) out[(z * h + y) * w + x] = 1;
+      }
   return out;
 }
 

@@ -34,17 +34,23 @@ beforeAll(() => {
 });
 
 describe('rotate', () => {
-  test.each(SKIMAGE.map((c, i) => [...c, i] as const))('%d degrees in plane %j, order %d, matches skimage.transform.rotate (mode grid-constant)', async (angle, plane, order, i) => {
-    const ref = refs[i];
-    const out = await rotate({ data: image, shape }, angle, { plane, order, mode: 'grid-constant' });
-    expect(maxAbsDiff(out.image.data, ref.image)).toBeLessThan(1e-5);
-  });
+  test.each(SKIMAGE.map((c, i) => [...c, i] as const))(
+    '%d degrees in plane %j, order %d, matches skimage.transform.rotate (mode grid-constant)',
+    async (angle, plane, order, i) => {
+      const ref = refs[i];
+      const out = await rotate({ data: image, shape }, angle, { plane, order, mode: 'grid-constant' });
+      expect(maxAbsDiff(out.image.data, ref.image)).toBeLessThan(1e-5);
+    },
+  );
 
-  test.each(SCIPY.map((c, i) => [...c, SKIMAGE.length + i] as const))('%d degrees in plane %j, order %d, matches scipy.ndimage.rotate(reshape=False, mode constant)', async (angle, plane, order, i) => {
-    const ref = refs[i];
-    const out = await rotate({ data: image, shape }, angle, { plane, order, mode: 'constant' });
-    expect(maxAbsDiff(out.image.data, ref.image)).toBeLessThan(1e-5);
-  });
+  test.each(SCIPY.map((c, i) => [...c, SKIMAGE.length + i] as const))(
+    '%d degrees in plane %j, order %d, matches scipy.ndimage.rotate(reshape=False, mode constant)',
+    async (angle, plane, order, i) => {
+      const ref = refs[i];
+      const out = await rotate({ data: image, shape }, angle, { plane, order, mode: 'constant' });
+      expect(maxAbsDiff(out.image.data, ref.image)).toBeLessThan(1e-5);
+    },
+  );
 
   test('the mask turns with the image, nearest-neighbour, staying binary', async () => {
     const ref = refs[SKIMAGE.length + SCIPY.length];

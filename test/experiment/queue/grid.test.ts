@@ -10,7 +10,20 @@ import { enqueueExperiment, executeOnQueue, followExperiment, queueStatus } from
 import { startQueueWorker } from '../../../lib/experiment/queue/worker.js';
 import { redisOptions } from '../../../lib/experiment/queue/connection.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
-import { FIXTURE_RUNNER, jobFiles, killWorkers, readLog, removeTempDirs, requireDist, results, runInProcess, startWorker, tempDir, waitFor, writeConfig } from './helpers.js';
+import {
+  FIXTURE_RUNNER,
+  jobFiles,
+  killWorkers,
+  readLog,
+  removeTempDirs,
+  requireDist,
+  results,
+  runInProcess,
+  startWorker,
+  tempDir,
+  waitFor,
+  writeConfig,
+} from './helpers.js';
 
 let redis: TestRedis;
 beforeAll(async () => {
@@ -30,7 +43,9 @@ const failing = 'train.random.T1.fold1';
 const crashing = 'train.spottune.T1.fold0';
 
 describe('the grid on two workers', () => {
-  test('finishes with one result per job, equal to the in-process run; failures recorded, crashes retried', { timeout: 180_000 }, async () => {
+  test('finishes with one result per job, equal to the in-process run; failures recorded, crashes retried', {
+    timeout: 180_000,
+  }, async () => {
     const out = tempDir();
     const log = join(out, 'runs.log');
     const configPath = writeConfig(out, { trainMs: 50, fail: [failing], crashOnce: [crashing], log });
@@ -59,11 +74,20 @@ describe('the grid on two workers', () => {
     expect(results(plan, out)).toEqual(results(plan, local.out));
     expect(results(plan, out).report).toEqual({ text: expect.stringMatching(/over 5 evaluations$/) });
     // exactly one result file per finished job, no temporaries left behind
-    expect(jobFiles(out).toSorted()).toEqual(plan.jobs.filter((j) => j.id !== failing).map((j) => `${j.id}.json`).toSorted());
+    expect(jobFiles(out).toSorted()).toEqual(
+      plan.jobs
+        .filter((j) => j.id !== failing)
+        .map((j) => `${j.id}.json`)
+        .toSorted(),
+    );
 
     const runs = readLog(log);
     for (const job of plan.jobs) {
-      if (job.id !== failing) expect(runs.filter((r) => r.event === 'end' && r.id === job.id), job.id).toHaveLength(1);
+      if (job.id !== failing)
+        expect(
+          runs.filter((r) => r.event === 'end' && r.id === job.id),
+          job.id,
+        ).toHaveLength(1);
     }
     // the crashed process took one attempt; its worker lived on and the retry finished the job
     expect(runs.filter((r) => r.event === 'start' && r.id === crashing).map((r) => r.attempt)).toEqual([1, 2]);
@@ -74,7 +98,11 @@ describe('the grid on two workers', () => {
     expect(workerPids).toEqual(new Set(workers.map((w) => w.child.pid)));
 
     const failure = JSON.parse(readFileSync(join(out, 'jobs', 'failed', `${failing}.json`), 'utf8'));
-    expect(failure).toMatchObject({ id: failing, status: 'failed', error: { message: `${failing} always fails`, code: 'ERR_TEST_FAILURE' } });
+    expect(failure).toMatchObject({
+      id: failing,
+      status: 'failed',
+      error: { message: `${failing} always fails`, code: 'ERR_TEST_FAILURE' },
+    });
     expect(runs.filter((r) => r.event === 'start' && r.id === failing)).toHaveLength(2); // attempts: 2
 
     const status = await queueStatus({ ...target, plan });
@@ -97,7 +125,9 @@ describe('the grid on two workers', () => {
 describe('enqueueExperiment', () => {
   test('a job needed by two others cannot be a flow: a RangeError before touching Redis', async () => {
     const dag = { jobs: [...plan.jobs, { kind: 'report' as const, id: 'report2', needs: ['analysis'] }] };
-    await expect(enqueueExperiment(dag, { queueUrl: redis.url, out: tempDir() })).rejects.toThrow(/analysis is needed by both report and report2/);
+    await expect(enqueueExperiment(dag, { queueUrl: redis.url, out: tempDir() })).rejects.toThrow(
+      /analysis is needed by both report and report2/,
+    );
   });
 
   test('two experiments share one queue without touching each other', async () => {
@@ -122,7 +152,13 @@ describe('startQueueWorker', () => {
     const out = tempDir();
     const small = planExperiment({ networks: ['transfer'], modalities: ['FLAIR'], folds: 2, radiomics: false });
     const lines: string[] = [];
-    const worker = await startQueueWorker({ queueUrl: redis.url, queueName: 'api', runner: FIXTURE_RUNNER, concurrency: 2, log: (l) => lines.push(l) });
+    const worker = await startQueueWorker({
+      queueUrl: redis.url,
+      queueName: 'api',
+      runner: FIXTURE_RUNNER,
+      concurrency: 2,
+      log: (l) => lines.push(l),
+    });
     try {
       const summary = await executeOnQueue(small, { queueUrl: redis.url, queueName: 'api', out, pollMs: 100 });
       expect(summary.done.toSorted()).toEqual(small.jobs.map((j) => j.id).toSorted());

@@ -80,7 +80,21 @@ export const STALLED_INTERVAL_MS = 3_000;
 export function startWorker(queueUrl: string, extra: string[] = []): WorkerProcess {
   const child = spawn(
     process.execPath,
-    [CLI, 'worker', '--queue', queueUrl, '--runner', FIXTURE_RUNNER, '--concurrency', '2', '--lock-duration', String(LOCK_DURATION_MS), '--stalled-interval', String(STALLED_INTERVAL_MS), ...extra],
+    [
+      CLI,
+      'worker',
+      '--queue',
+      queueUrl,
+      '--runner',
+      FIXTURE_RUNNER,
+      '--concurrency',
+      '2',
+      '--lock-duration',
+      String(LOCK_DURATION_MS),
+      '--stalled-interval',
+      String(STALLED_INTERVAL_MS),
+      ...extra,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';

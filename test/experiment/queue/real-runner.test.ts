@@ -59,10 +59,19 @@ test('two workers run the grid with the experiment runner; the analysis equals t
   const queued = await runExperiment({ ...common, out: join(root, 'queued'), queueUrl: redis.url });
   expect(queued.summary.failed).toEqual([]);
   expect(queued.summary.done.toSorted()).toEqual(local.summary.done.toSorted());
-  expect(readdirSync(join(root, 'queued', 'jobs')).filter((f) => f.endsWith('.json')).toSorted()).toEqual(
-    readdirSync(join(root, 'local', 'jobs')).filter((f) => f.endsWith('.json')).toSorted(),
+  expect(
+    readdirSync(join(root, 'queued', 'jobs'))
+      .filter((f) => f.endsWith('.json'))
+      .toSorted(),
+  ).toEqual(
+    readdirSync(join(root, 'local', 'jobs'))
+      .filter((f) => f.endsWith('.json'))
+      .toSorted(),
   );
-  const [a, b] = await Promise.all([readJobResult<ExperimentResults>(join(root, 'local'), 'analysis'), readJobResult<ExperimentResults>(join(root, 'queued'), 'analysis')]);
+  const [a, b] = await Promise.all([
+    readJobResult<ExperimentResults>(join(root, 'local'), 'analysis'),
+    readJobResult<ExperimentResults>(join(root, 'queued'), 'analysis'),
+  ]);
   expect(b.testPatients).toEqual(a.testPatients);
   for (const network of a.networks) {
     for (const group of Object.keys(a.ensembles[network])) {

@@ -4,7 +4,19 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { planExperiment } from '../../../lib/experiment/plan.js';
 import { executeOnQueue } from '../../../lib/experiment/queue/coordinator.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
-import { jobFiles, killWorkers, readLog, removeTempDirs, requireDist, results, runInProcess, startWorker, tempDir, waitFor, writeConfig } from './helpers.js';
+import {
+  jobFiles,
+  killWorkers,
+  readLog,
+  removeTempDirs,
+  requireDist,
+  results,
+  runInProcess,
+  startWorker,
+  tempDir,
+  waitFor,
+  writeConfig,
+} from './helpers.js';
 
 const servers: TestRedis[] = [];
 afterEach(async () => {
@@ -25,7 +37,9 @@ function alive(pid: number): boolean {
 }
 
 describe('recovery', () => {
-  test('a worker killed with SIGKILL mid-job: its jobs come back, nothing is lost or run twice to the end', { timeout: 180_000 }, async () => {
+  test('a worker killed with SIGKILL mid-job: its jobs come back, nothing is lost or run twice to the end', {
+    timeout: 180_000,
+  }, async () => {
     requireDist();
     const redis = await startRedis();
     servers.push(redis);
@@ -51,7 +65,11 @@ describe('recovery', () => {
     expect(summary.done.toSorted()).toEqual(plan.jobs.map((j) => j.id).toSorted());
     expect(jobFiles(out).toSorted()).toEqual(plan.jobs.map((j) => `${j.id}.json`).toSorted());
     const runs = readLog(log);
-    for (const job of plan.jobs) expect(runs.filter((r) => r.event === 'end' && r.id === job.id), job.id).toHaveLength(1);
+    for (const job of plan.jobs)
+      expect(
+        runs.filter((r) => r.event === 'end' && r.id === job.id),
+        job.id,
+      ).toHaveLength(1);
     for (const victim of victims) {
       // killed once, then run again by the surviving worker
       expect(runs.filter((r) => r.event === 'end' && r.id === victim.id)[0].ppid).toBe(survivor.child.pid);

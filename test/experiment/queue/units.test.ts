@@ -18,7 +18,14 @@ describe('redisOptions', () => {
     expect(redisOptions('redis://127.0.0.1:6390')).toMatchObject({ host: '127.0.0.1', port: 6390, maxRetriesPerRequest: null });
     expect(redisOptions('redis://queue.lab')).toMatchObject({ host: 'queue.lab', port: 6379 });
     const secure = redisOptions('rediss://spottune:p%40ss@queue.lab:6380/2');
-    expect(secure).toMatchObject({ host: 'queue.lab', port: 6380, username: 'spottune', password: 'p@ss', db: 2, tls: { servername: 'queue.lab' } });
+    expect(secure).toMatchObject({
+      host: 'queue.lab',
+      port: 6380,
+      username: 'spottune',
+      password: 'p@ss',
+      db: 2,
+      tls: { servername: 'queue.lab' },
+    });
     expect(redisOptions('redis://:secret@[::1]:7000')).toMatchObject({ host: '::1', port: 7000, password: 'secret' });
     expect(redisOptions('redis://h').tls).toBeUndefined();
   });
@@ -68,17 +75,25 @@ describe('loadJobRunner', () => {
   test('a module exporting createJobRunner(context) gets the context', async () => {
     const dir = tempDir();
     const path = join(dir, 'factory.mjs');
-    writeFileSync(path, 'export function createJobRunner(ctx) { return async (job) => ({ id: job.id, device: ctx.device, out: ctx.out }); }\n');
+    writeFileSync(
+      path,
+      'export function createJobRunner(ctx) { return async (job) => ({ id: job.id, device: ctx.device, out: ctx.out }); }\n',
+    );
     const run = await loadJobRunner(path, { out: dir, device: 'cuda:1' });
     expect(await run(job, new AbortController().signal)).toEqual({ id: job.id, device: 'cuda:1', out: dir });
   });
 
   test('BAD CALL: a missing module, or one without a runner', async () => {
     const dir = tempDir();
-    await expect(loadJobRunner(join(dir, 'missing.mjs'), { out: dir })).rejects.toMatchObject({ code: 'ERR_JOB_RUNNER', message: expect.stringMatching(/missing\.mjs/) });
+    await expect(loadJobRunner(join(dir, 'missing.mjs'), { out: dir })).rejects.toMatchObject({
+      code: 'ERR_JOB_RUNNER',
+      message: expect.stringMatching(/missing\.mjs/),
+    });
     const empty = join(dir, 'empty.mjs');
     writeFileSync(empty, 'export const x = 1;\n');
-    await expect(loadJobRunner(empty, { out: dir })).rejects.toThrow(/exports neither createJobRunner\(context\) nor runJob\(job, context\)/);
+    await expect(loadJobRunner(empty, { out: dir })).rejects.toThrow(
+      /exports neither createJobRunner\(context\) nor runJob\(job, context\)/,
+    );
   });
 });
 
