@@ -8,7 +8,7 @@ void init_runtime(Napi::Env env, Napi::Object exports);
 namespace ops {
 void init_conv(Napi::Env env, Napi::Object exports);
 void init_augment(Napi::Env env, Napi::Object exports);
-}
+}  // namespace ops
 
 namespace models {
 void init_network(Napi::Env env, Napi::Object exports);

@@ -11,7 +11,8 @@ bool contains(const std::string& haystack, const char* needle) { return haystack
 std::string code_for_torch_message(const std::string& message) {
   // CUDA's allocator says "out of memory"; the CPU allocator (c10/core/impl/alloc_cpu.cpp) "can't allocate
   // memory" in LibTorch 1.13 and "not enough memory" in later versions.
-  if (contains(message, "out of memory") || contains(message, "can't allocate memory") || contains(message, "not enough memory")) {
+  if (contains(message, "out of memory") || contains(message, "can't allocate memory") ||
+      contains(message, "not enough memory")) {
     return "ERR_OUT_OF_MEMORY";
   }
   return "ERR_TORCH";
@@ -78,8 +79,8 @@ torch::Device parse_device(const std::string& spec) {
     }
     const auto count = static_cast<int64_t>(torch::cuda::device_count());
     if (index < 0 || index >= count) {
-      throw CodedError("ERR_CUDA_UNAVAILABLE", "device '" + spec + "' does not exist; " + std::to_string(count) +
-                                                   " CUDA device(s) are visible");
+      throw CodedError("ERR_CUDA_UNAVAILABLE",
+                       "device '" + spec + "' does not exist; " + std::to_string(count) + " CUDA device(s) are visible");
     }
     return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
   }
@@ -273,15 +274,15 @@ torch::Tensor tensor_from_typed_array(const Napi::TypedArray& array, const std::
   // The element count, refusing a product that overflows int64 (it could wrap to the array's length).
   int64_t numel = 1;
   for (auto d : shape) {
-    if (__builtin_mul_overflow(numel, d, &numel)) throw CodedError("ERR_INVALID_ARG_VALUE", "shape holds more elements than int64 counts");
+    if (__builtin_mul_overflow(numel, d, &numel))
+      throw CodedError("ERR_INVALID_ARG_VALUE", "shape holds more elements than int64 counts");
   }
   if (static_cast<size_t>(numel) != array.ElementLength()) {
     throw CodedError("ERR_INVALID_ARG_VALUE", "shape holds " + std::to_string(numel) + " elements but the array has " +
                                                   std::to_string(array.ElementLength()));
   }
   // bool is stored as uint8 bytes on both sides, so it reinterprets instead of converting.
-  const torch::ScalarType storage =
-      (dtype && *dtype == torch::kBool && source == torch::kUInt8) ? torch::kBool : source;
+  const torch::ScalarType storage = (dtype && *dtype == torch::kBool && source == torch::kUInt8) ? torch::kBool : source;
   auto tensor = torch::empty(shape, torch::TensorOptions().dtype(storage));
   // The view's own data pointer (byteOffset applied) rather than array.ArrayBuffer().Data(): Node-API
   // refuses to hand out a SharedArrayBuffer as an ArrayBuffer ("Invalid argument"), but a view on one
@@ -319,7 +320,8 @@ Napi::Value typed_array_from_tensor(Napi::Env env, const torch::Tensor& input) {
 
 Napi::Array shape_to_array(Napi::Env env, c10::IntArrayRef sizes) {
   auto out = Napi::Array::New(env, sizes.size());
-  for (size_t i = 0; i < sizes.size(); ++i) out.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(sizes[i])));
+  for (size_t i = 0; i < sizes.size(); ++i)
+    out.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(sizes[i])));
   return out;
 }
 

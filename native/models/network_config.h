@@ -42,8 +42,8 @@ struct CallOptions {
   torch::Tensor policy;  // [N, B] float, when fixed
   torch::Tensor noise;   // [N, B, 2] float, when given instead of sampled
   uint64_t seed = 0;
-  double tau = 0;        // trainStep on SpotTune only
-  bool select = true;    // predict: compute only the chosen copy of each block
+  double tau = 0;      // trainStep on SpotTune only
+  bool select = true;  // predict: compute only the chosen copy of each block
 };
 
 // `n` samples, `blocks` = the policy length (0 for ResNets): the TypedArrays must hold exactly that.

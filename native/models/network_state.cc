@@ -96,11 +96,8 @@ std::shared_ptr<NetworkState> build_state(const NetworkConfig& c, std::shared_pt
     s->main_params.insert(s->main_params.end(), fc.begin(), fc.end());
     s->agent_params = trainable_under(*s->spottune->agent, "agent.");
   } else {
-    s->resnet = ResNet3d(ResNet3dOptions()
-                             .arch(c.arch)
-                             .input_channels(c.input_channels)
-                             .num_classes(c.num_classes)
-                             .dropout(c.dropout));
+    s->resnet =
+        ResNet3d(ResNet3dOptions().arch(c.arch).input_channels(c.input_channels).num_classes(c.num_classes).dropout(c.dropout));
     s->root = s->resnet.ptr();
     initialise(*s->resnet, generator);
     s->num_blocks = c.arch.num_blocks();

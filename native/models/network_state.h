@@ -25,8 +25,8 @@ struct NetworkState {
   ResNet3d resnet{nullptr};
   SpotTune3d spottune{nullptr};
   std::shared_ptr<torch::nn::Module> root;
-  std::map<std::string, torch::Tensor> entries;            // every parameter and buffer by name
-  std::vector<std::string> order;                          // their names in PyTorch's state_dict order
+  std::map<std::string, torch::Tensor> entries;  // every parameter and buffer by name
+  std::vector<std::string> order;                // their names in PyTorch's state_dict order
   std::map<std::string, bool> is_parameter;
   optim::NamedTensors main_params, agent_params;           // trainable, by name
   std::vector<std::shared_ptr<torch::nn::Module>> frozen;  // modules whose parameters do not train

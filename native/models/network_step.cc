@@ -89,8 +89,7 @@ Outputs run_predict(NetworkState& s, const torch::Tensor& input, const CallOptio
       }
       policy = z.argmax(-1).to(torch::kFloat32);
     }
-    out.logits = o.select ? s.spottune->forward_selected(x, policy, &ctx)
-                          : s.spottune->forward(x, policy.to(s.device), &ctx);
+    out.logits = o.select ? s.spottune->forward_selected(x, policy, &ctx) : s.spottune->forward(x, policy.to(s.device), &ctx);
     out.policy = policy.to(torch::kUInt8).contiguous();
   }
   out.logits = to_host(out.logits);
@@ -153,8 +152,7 @@ Outputs apply_train_step(NetworkState& s, const torch::Tensor& input, const torc
   }
   logits = logits.to(torch::kFloat32);
   torch::Tensor loss = torch::nn::functional::binary_cross_entropy_with_logits(
-      logits, labels.to(s.device),
-      torch::nn::functional::BinaryCrossEntropyWithLogitsFuncOptions().pos_weight(s.pos_weight));
+      logits, labels.to(s.device), torch::nn::functional::BinaryCrossEntropyWithLogitsFuncOptions().pos_weight(s.pos_weight));
   out.loss = loss.item<double>();
   if (!std::isfinite(out.loss)) {
     throw CodedError("ERR_NONFINITE_LOSS", "the loss is " + std::to_string(out.loss) +

@@ -159,7 +159,8 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
       auto shape = batch_shape(info, 1);
       torch::Tensor input = bridge::tensor_from_typed_array(bridge::typed_array_arg(info, 0, "input"), shape, torch::kFloat32);
       CallOptions o = read_predict_options(bridge::object_arg(info, 2, "predict options"), shape[0], s->num_blocks);
-      return start_on<Outputs>(s, [s, input, o]() { return run_predict(*s, input, o); },
+      return start_on<Outputs>(
+          s, [s, input, o]() { return run_predict(*s, input, o); },
           [](Napi::Env env, Outputs& out) -> Napi::Value { return outputs_to_js(env, out, false); });
     });
   }
@@ -173,7 +174,8 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
                                                              {shape[0], s->config.num_classes}, torch::kFloat32);
       CallOptions o = read_train_step_options(bridge::object_arg(info, 3, "trainStep options"), shape[0], s->num_blocks,
                                               s->config.spottune);
-      return start_on<Outputs>(s, [s, input, labels, o]() { return run_train_step(*s, input, labels, o); },
+      return start_on<Outputs>(
+          s, [s, input, labels, o]() { return run_train_step(*s, input, labels, o); },
           [](Napi::Env env, Outputs& out) -> Napi::Value { return outputs_to_js(env, out, true); });
     });
   }
@@ -246,7 +248,9 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
   Napi::Value state_dict(const Napi::CallbackInfo& info) {
     return bridge::guard(info, [&]() -> Napi::Value {
       auto s = live();
-      return start_on<Entries>(s, [s]() {
+      return start_on<Entries>(
+          s,
+          [s]() {
             Entries out;
             for (const auto& name : s->order) {
               out.emplace_back(name, s->entries.at(name).detach().to(torch::kCPU).contiguous().clone());
@@ -271,7 +275,9 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
                                                  " but received " + c10::str(t.sizes()));
         }
       }
-      return start_on<bool>(s, [s, incoming]() {
+      return start_on<bool>(
+          s,
+          [s, incoming]() {
             torch::NoGradGuard no_grad;
             for (const auto& [name, t] : incoming) s->entries.at(name).copy_(t);
             return true;
@@ -283,7 +289,9 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
   Napi::Value gradients(const Napi::CallbackInfo& info) {
     return bridge::guard(info, [&]() -> Napi::Value {
       auto s = live();
-      return start_on<Entries>(s, [s]() {
+      return start_on<Entries>(
+          s,
+          [s]() {
             Entries out;
             for (const auto& name : s->order) {
               const auto& t = s->entries.at(name);
@@ -298,7 +306,9 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
   Napi::Value optimizer_state(const Napi::CallbackInfo& info) {
     return bridge::guard(info, [&]() -> Napi::Value {
       auto s = live();
-      return start_on<Entries>(s, [s]() {
+      return start_on<Entries>(
+          s,
+          [s]() {
             Entries out = optim::export_adam_state(*s->main_opt, s->main_params, "main.");
             if (s->agent_opt) {
               auto agent = optim::export_adam_state(*s->agent_opt, s->agent_params, "agent.");
@@ -314,7 +324,9 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
     return bridge::guard(info, [&]() -> Napi::Value {
       auto s = live();
       auto incoming = entries_from_js(info[0]);
-      return start_on<bool>(s, [s, incoming]() {
+      return start_on<bool>(
+          s,
+          [s, incoming]() {
             torch::NoGradGuard no_grad;
             // Both optimisers' entries are read and checked before either changes (a failed load changes
             // nothing); lib/models/network.ts checks the same first, with messages for users.
@@ -340,7 +352,9 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
     return bridge::guard(info, [&]() -> Napi::Value {
       auto s = live();
       const torch::Device device = bridge::parse_device(bridge::string_arg(info, 0, "device"));
-      return start_on<bool>(s, [s, device]() {
+      return start_on<bool>(
+          s,
+          [s, device]() {
             move_state(*s, device);
             return true;
           },
@@ -349,7 +363,8 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
   }
 
   Napi::Value device(const Napi::CallbackInfo& info) {
-    return bridge::guard(info, [&]() -> Napi::Value { return Napi::String::New(info.Env(), bridge::device_string(live()->device)); });
+    return bridge::guard(info,
+                         [&]() -> Napi::Value { return Napi::String::New(info.Env(), bridge::device_string(live()->device)); });
   }
 
   Napi::Value dispose(const Napi::CallbackInfo& info) {

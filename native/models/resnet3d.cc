@@ -45,9 +45,9 @@ Block3dImpl::Block3dImpl(const Block3dOptions& options) : options_(options) {
     if (options.shortcut() == 'A') {
       pad_shortcut_ = true;
     } else {
-      downsample = register_module(
-          "downsample", torch::nn::Sequential(conv(in, out_planes(), /*kernel=*/1, s, /*padding=*/0, /*dilation=*/1),
-                                              torch::nn::BatchNorm3d(out_planes())));
+      downsample = register_module("downsample",
+                                   torch::nn::Sequential(conv(in, out_planes(), /*kernel=*/1, s, /*padding=*/0, /*dilation=*/1),
+                                                         torch::nn::BatchNorm3d(out_planes())));
     }
   }
 }

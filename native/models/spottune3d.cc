@@ -5,8 +5,8 @@ namespace models {
 namespace F = torch::nn::functional;
 
 torch::Tensor gumbel_softmax_hard(const torch::Tensor& logits, const torch::Tensor& noise, double tau) {
-  torch::Tensor z = logits + noise;                    // [N, B, 2]
-  torch::Tensor soft = torch::softmax(z / tau, -1);    // the backward path
+  torch::Tensor z = logits + noise;                  // [N, B, 2]
+  torch::Tensor soft = torch::softmax(z / tau, -1);  // the backward path
   torch::Tensor hard = torch::zeros_like(soft).scatter_(-1, z.argmax(-1, /*keepdim=*/true), 1.0);
   return (hard - soft).detach() + soft;
 }
@@ -18,10 +18,8 @@ torch::Tensor sample_gumbel(c10::IntArrayRef shape, at::Generator& generator) {
 }
 
 SpotTune3dImpl::SpotTune3dImpl(const SpotTune3dOptions& options) : options_(options) {
-  conv1 = register_module("conv1", torch::nn::Conv3d(torch::nn::Conv3dOptions(options.input_channels(), 64, 7)
-                                                         .stride(2)
-                                                         .padding(3)
-                                                         .bias(false)));
+  conv1 = register_module(
+      "conv1", torch::nn::Conv3d(torch::nn::Conv3dOptions(options.input_channels(), 64, 7).stride(2).padding(3).bias(false)));
   bn1 = register_module("bn1", torch::nn::BatchNorm3d(64));
   blocks = register_module("blocks", BlockStack(options.arch()));
   parallel_blocks = register_module("parallel_blocks", BlockStack(options.arch()));
@@ -61,8 +59,7 @@ torch::Tensor SpotTune3dImpl::forward(const torch::Tensor& input, const torch::T
   return classify(x, fc, options_.dropout(), is_training(), ctx);
 }
 
-torch::Tensor SpotTune3dImpl::forward_selected(const torch::Tensor& input, const torch::Tensor& policy,
-                                               ForwardContext* ctx) {
+torch::Tensor SpotTune3dImpl::forward_selected(const torch::Tensor& input, const torch::Tensor& policy, ForwardContext* ctx) {
   torch::Tensor x = stem(input);
   auto& frozen = blocks->blocks();
   auto& tuned = parallel_blocks->blocks();

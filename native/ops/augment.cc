@@ -86,7 +86,7 @@ torch::Tensor sample(const torch::Tensor& volume, const torch::Tensor& coords, c
   }
   const auto float_type = volume.is_floating_point() ? volume.scalar_type() : torch::kFloat32;
   torch::Tensor grid = torch::stack(normalised, -1).unsqueeze(0).to(float_type);  // [1, D', H', W', 3]
-  torch::Tensor input = volume.to(float_type).unsqueeze(0).unsqueeze(0);           // [1, 1, D, H, W]
+  torch::Tensor input = volume.to(float_type).unsqueeze(0).unsqueeze(0);          // [1, 1, D, H, W]
   const int64_t interpolation = s.order == 0 ? /*nearest=*/1 : /*bilinear=*/0;
   torch::Tensor out = torch::grid_sampler(input, grid, interpolation, /*padding_mode zeros=*/0, /*align_corners=*/true)
                           .squeeze(0)
@@ -103,7 +103,9 @@ torch::Tensor sample_planes(const torch::Tensor& stack, const torch::Tensor& coo
   const auto out_sizes = coords.sizes().slice(1);
   torch::Tensor inside;  // [R', K'] bool
   if (s.boundary == Boundary::kConstant) {
-    inside = coords[0].ge(0).logical_and(coords[0].le(static_cast<double>(rows - 1)))
+    inside = coords[0]
+                 .ge(0)
+                 .logical_and(coords[0].le(static_cast<double>(rows - 1)))
                  .logical_and(coords[1].ge(0))
                  .logical_and(coords[1].le(static_cast<double>(cols - 1)));
   }
@@ -111,7 +113,8 @@ torch::Tensor sample_planes(const torch::Tensor& stack, const torch::Tensor& coo
     torch::Tensor r = (coords[0] + 0.5).floor().clamp(0, static_cast<double>(rows - 1)).to(torch::kLong);
     torch::Tensor k = (coords[1] + 0.5).floor().clamp(0, static_cast<double>(cols - 1)).to(torch::kLong);
     torch::Tensor flat_index = (r * cols + k).reshape({-1});
-    torch::Tensor values = stack.reshape({stack.size(0), -1}).index_select(1, flat_index).reshape({stack.size(0), out_sizes[0], out_sizes[1]});
+    torch::Tensor values =
+        stack.reshape({stack.size(0), -1}).index_select(1, flat_index).reshape({stack.size(0), out_sizes[0], out_sizes[1]});
     return torch::where(inside.unsqueeze(0), values, torch::zeros({}, values.options()));
   }
   auto normalise = [](const torch::Tensor& c, int64_t n) {
@@ -237,7 +240,8 @@ Napi::Value augment_rotate(const Napi::CallbackInfo& info) {
           auto grids = torch::meshgrid({torch::arange(image.size(row), opts), torch::arange(image.size(col), opts)}, "ij");
           torch::Tensor dy = grids[0] - cy, dx = grids[1] - cx;  // [rows, cols]
           // skimage's inverse map in (x = column, y = row): x_in = c dx - s dy + cx, y_in = s dx + c dy + cy
-          torch::Tensor source = torch::stack({dx * sin_t + dy * cos_t + cy, dx * cos_t - dy * sin_t + cx}, 0);  // [2, rows, cols]
+          torch::Tensor source =
+              torch::stack({dx * sin_t + dy * cos_t + cy, dx * cos_t - dy * sin_t + cx}, 0);  // [2, rows, cols]
           auto planes = [&](const torch::Tensor& v) { return v.permute({other, row, col}); };
           // inverse of the permutation above
           std::vector<int64_t> back(3);
@@ -245,7 +249,8 @@ Napi::Value augment_rotate(const Napi::CallbackInfo& info) {
           back[row] = 1;
           back[col] = 2;
           Volumes out{sample_planes(planes(image), source, sampling).permute(back).contiguous()};
-          if (mask) out.push_back(sample_planes(planes(*mask), source, Sampling{0, sampling.boundary}).permute(back).contiguous());
+          if (mask)
+            out.push_back(sample_planes(planes(*mask), source, Sampling{0, sampling.boundary}).permute(back).contiguous());
           return out;
         },
         wrap_all);

@@ -11,11 +11,11 @@
 namespace optim {
 
 struct PlateauOptions {
-  bool maximize = false;     // mode 'max'
+  bool maximize = false;  // mode 'max'
   double factor = 0.1;
   int64_t patience = 10;
   double threshold = 1e-4;
-  bool relative = true;      // threshold_mode 'rel' (else 'abs')
+  bool relative = true;  // threshold_mode 'rel' (else 'abs')
   int64_t cooldown = 0;
   double min_lr = 0.0;
   double eps = 1e-8;
