@@ -94,6 +94,7 @@ export const GEOMETRY_PRESETS = {
   },
 } as const satisfies Record<string, { sourceShape: readonly number[]; spacingMm: readonly number[]; crop: readonly (readonly number[])[]; scale: number; padTo: readonly number[] }>;
 
+/** The name of one of the {@link GEOMETRY_PRESETS} (`'paper'` or `'small'`), as {@link PreprocessSchema}'s `crop` takes it. */
 export type GeometryPreset = keyof typeof GEOMETRY_PRESETS;
 
 const cropBox = z

@@ -12,17 +12,20 @@ import type { Discretised, Roi } from './roi.js';
 /** numpy.spacing(1), PyRadiomics's `eps`. */
 const EPS = 2 ** -52;
 
+/** PyRadiomics's first-order features, by its names, in the order {@link firstOrderFeatures} computes them. */
 export const FIRST_ORDER_FEATURES = [
   'Energy', 'TotalEnergy', 'Entropy', 'Minimum', '10Percentile', '90Percentile', 'Maximum', 'Mean',
   'Median', 'InterquartileRange', 'Range', 'MeanAbsoluteDeviation', 'RobustMeanAbsoluteDeviation',
   'RootMeanSquared', 'StandardDeviation', 'Skewness', 'Kurtosis', 'Variance', 'Uniformity',
 ] as const;
+/** PyRadiomics's GLCM (grey-level co-occurrence matrix) features, by its names, as {@link glcmFeatures} returns them. */
 export const GLCM_FEATURES = [
   'Autocorrelation', 'JointAverage', 'ClusterProminence', 'ClusterShade', 'ClusterTendency', 'Contrast',
   'Correlation', 'DifferenceAverage', 'DifferenceEntropy', 'DifferenceVariance', 'JointEnergy',
   'JointEntropy', 'Imc1', 'Imc2', 'Idm', 'MCC', 'Idmn', 'Id', 'Idn', 'InverseVariance',
   'MaximumProbability', 'SumAverage', 'SumEntropy', 'SumSquares',
 ] as const;
+/** PyRadiomics's GLSZM (grey-level size-zone matrix) features, by its names, as {@link glszmFeatures} returns them. */
 export const GLSZM_FEATURES = [
   'SmallAreaEmphasis', 'LargeAreaEmphasis', 'GrayLevelNonUniformity', 'GrayLevelNonUniformityNormalized',
   'SizeZoneNonUniformity', 'SizeZoneNonUniformityNormalized', 'ZonePercentage', 'GrayLevelVariance',
@@ -30,11 +33,16 @@ export const GLSZM_FEATURES = [
   'SmallAreaLowGrayLevelEmphasis', 'SmallAreaHighGrayLevelEmphasis', 'LargeAreaLowGrayLevelEmphasis',
   'LargeAreaHighGrayLevelEmphasis',
 ] as const;
+/** PyRadiomics's NGTDM (neighbouring grey-tone difference matrix) features, by its names, as {@link ngtdmFeatures} returns them. */
 export const NGTDM_FEATURES = ['Coarseness', 'Contrast', 'Busyness', 'Complexity', 'Strength'] as const;
 
+/** The name of one first-order feature ({@link FIRST_ORDER_FEATURES}). */
 export type FirstOrderFeature = (typeof FIRST_ORDER_FEATURES)[number];
+/** The name of one GLCM feature ({@link GLCM_FEATURES}). */
 export type GlcmFeature = (typeof GLCM_FEATURES)[number];
+/** The name of one GLSZM feature ({@link GLSZM_FEATURES}). */
 export type GlszmFeature = (typeof GLSZM_FEATURES)[number];
+/** The name of one NGTDM feature ({@link NGTDM_FEATURES}). */
 export type NgtdmFeature = (typeof NGTDM_FEATURES)[number];
 
 /**
