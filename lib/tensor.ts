@@ -9,6 +9,7 @@ import { checkOneOf, checkShape, describeValue } from './util/validate.js';
 
 /** Element types a Tensor can hold. float16/bfloat16 read back widened to float32. */
 export const DTYPES = ['float32', 'float64', 'float16', 'bfloat16', 'int64', 'int32', 'int16', 'int8', 'uint8', 'bool'] as const;
+/** One of {@link DTYPES}: a Tensor's element type, by its PyTorch name. */
 export type DType = (typeof DTYPES)[number];
 
 /** The TypedArrays a Tensor is created from, and what each becomes. */

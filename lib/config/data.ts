@@ -127,6 +127,7 @@ export const GEOMETRY_PRESETS = {
   }
 >;
 
+/** The name of one of the {@link GEOMETRY_PRESETS} (`'paper'` or `'small'`), as {@link PreprocessSchema}'s `crop` takes it. */
 export type GeometryPreset = keyof typeof GEOMETRY_PRESETS;
 
 const cropBox = z

@@ -8,6 +8,7 @@ import { DeviceSchema } from './device.js';
 
 /** The ResNet depths MedicalNet publishes. */
 export const RESNET_DEPTHS = [10, 18, 34, 50, 101, 152, 200] as const;
+/** One of {@link RESNET_DEPTHS}: the number of weighted layers of a 3D ResNet. */
 export type ResNetDepth = (typeof RESNET_DEPTHS)[number];
 
 /**

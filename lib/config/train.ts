@@ -47,6 +47,7 @@ export const PAPER_AUGMENT = {
 
 /** The four augmentations of the study, in the order the recipe adds them. */
 export const AUGMENTATION_KINDS = ['flip', 'rotate', 'noise', 'deform'] as const;
+/** One of {@link AUGMENTATION_KINDS}: an entry of {@link AugmentSchema}'s `kinds`. */
 export type AugmentationKind = (typeof AUGMENTATION_KINDS)[number];
 
 const axis = z.number().int().min(0).max(2);
@@ -154,6 +155,7 @@ export const PAPER_TRAIN = {
  * plan and `spottune train` all take their networks from here.
  */
 export const TRAIN_NETWORKS = ['spottune', 'random', 'transfer'] as const;
+/** One of {@link TRAIN_NETWORKS}: the name of one of the study's three compared networks. */
 export type TrainNetwork = (typeof TRAIN_NETWORKS)[number];
 
 /** Settings of one training run ({@link Trainer}). */

@@ -171,6 +171,7 @@ export interface PrepareProgress {
   reason?: string;
 }
 
+/** Options of {@link prepareCohort}: where the cache goes, what to prepare and how. */
 export interface PrepareOptions {
   /** Cache directory. */
   out: string;
@@ -182,14 +183,21 @@ export interface PrepareOptions {
   workers?: number;
   /** Stops dispatching work; finished volumes stay cached and a later run resumes. */
   signal?: AbortSignal;
+  /** Called once per volume, as it is prepared, reused from the cache or skipped. */
   onProgress?: (event: PrepareProgress) => void;
 }
 
+/** What {@link prepareCohort} did: the cache's manifest and counts of volumes by outcome. */
 export interface PrepareResult {
+  /** The cache directory, absolute. */
   dir: string;
+  /** The manifest written to `dir/manifest.json`. */
   manifest: CacheManifest;
+  /** Volumes preprocessed by this run. */
   prepared: number;
+  /** Volumes taken from the cache (same source file and parameters), skips recorded by an earlier run included. */
   reused: number;
+  /** Volumes this run could not prepare; the manifest's `skipped` lists every skip with its reason. */
   skipped: number;
   /** NIfTI files decoded by this run (0 when everything came from the cache). */
   decoded: number;

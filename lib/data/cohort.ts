@@ -77,6 +77,7 @@ export interface Cohort {
   ignored: Array<{ path: string; reason: string }>;
 }
 
+/** Options of {@link openCohort}: the tumour mask to use and where the clinical CSV is. */
 export interface OpenCohortOptions {
   /** 'automated' (automated_segm, the study's choice; the default) or 'corrected' (images_segm where present, else automated). */
   mask?: MaskSource;

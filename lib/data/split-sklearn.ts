@@ -29,7 +29,9 @@ export interface TrainTestSplitOptions {
 
 /** Options of {@link kFoldIndices}. */
 export interface KFoldOptions {
+  /** Number of folds, at least 2 and at most the number of samples (scikit-learn's `n_splits`). */
   nSplits: number;
+  /** Shuffle the samples (per class, when stratified) before cutting folds; false keeps their order. */
   shuffle: boolean;
   /** numpy RandomState seed; used only when shuffle is true. */
   seed?: number;

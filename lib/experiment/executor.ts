@@ -18,12 +18,18 @@ export interface ExecutorEvents {
   jobFailed: [{ job: Job; error: Error; durationMs: number }];
 }
 
+/** Options of {@link executeInProcess}. */
 export interface ExecuteOptions {
   /** Experiment output directory (job results under `jobs/`). */
   out: string;
-  /** Jobs run at once. */
+  /** Jobs run at once. Default 1. */
   concurrency?: number;
+  /**
+   * Stops the run: no further job starts, the running jobs see their own signal abort (their
+   * failures are not recorded), and {@link executeInProcess} rejects with the signal's reason.
+   */
   signal?: AbortSignal;
+  /** Receives each job's start, finish (or skip, for a job done in an earlier run) and failure. */
   events?: EventEmitter<ExecutorEvents>;
 }
 

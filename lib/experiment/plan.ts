@@ -51,13 +51,18 @@ export interface ReportJob {
   needs: string[];
 }
 
+/** One job of an {@link ExperimentPlan}, told apart by its `kind`; `needs` lists the ids of the jobs it waits for. */
 export type Job = TrainJob | EvaluateJob | RadiomicsJob | AnalysisJob | ReportJob;
 
 /** What {@link planExperiment} needs to know: the grid, and whether the radiomics baseline runs. */
 export interface PlanOptions {
+  /** Networks of the grid, in plan order (ExperimentSchema's `networks`). */
   networks: readonly TrainNetwork[];
+  /** Modalities each network trains on, one derivative model each (ExperimentSchema's `modalities`). */
   modalities: readonly string[];
+  /** Cross-validation folds: trainings per (network, modality), numbered 0 to folds - 1 (SplitSchema's `folds`). */
   folds: number;
+  /** Adds the radiomics random-forest baseline job, which the analysis then waits for. */
   radiomics: boolean;
 }
 

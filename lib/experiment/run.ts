@@ -19,6 +19,7 @@ export interface RunExperimentOptions extends SetupOptions {
   device?: string;
   /** `redis://HOST:PORT`: enqueue the plan for `spottune worker`s instead of running it here. */
   queueUrl?: string;
+  /** Receives each job's start, finish (or skip) and failure, in this process or from the queue. */
   events?: EventEmitter<ExecutorEvents>;
 }
 

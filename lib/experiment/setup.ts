@@ -57,10 +57,16 @@ export interface SetupOptions {
   cache?: string;
   /** Marks the cohort as synthetic in the report. */
   synthetic?: boolean;
+  /** Free-text lines the report prints (the experiment file's `notes`); none by default. */
   notes?: string[];
   /** Preprocessing worker threads (see prepareCohort). */
   workers?: number;
+  /**
+   * Aborts the preparation of the cache, after which the setup rejects with an AbortError (a
+   * later run resumes it); {@link runExperiment} also hands it to the executor, to stop the jobs.
+   */
   signal?: AbortSignal;
+  /** Called with each preprocessing progress event of the cache's preparation (prepareCohort's `onProgress`). */
   onPrepareProgress?: (event: PrepareProgress) => void;
 }
 

@@ -90,6 +90,7 @@ export interface NiftiVolume extends Volume<Float32Array> {
   scaled: boolean;
 }
 
+/** Options of {@link readNifti}: which volume of the file, and in which axis order. */
 export interface ReadNiftiOptions {
   /** Which volume of a 4-D file (0-based). Default 0. */
   volume?: number;
@@ -97,6 +98,7 @@ export interface ReadNiftiOptions {
   axisOrder?: AxisOrder;
 }
 
+/** Options of {@link writeNifti}: stored datatype, NIfTI version, axis order, compression and header fields. */
 export interface WriteNiftiOptions {
   /** Stored datatype; default: the type of `volume.data` (Float32Array -> float32, Int16Array -> int16...). Values are rounded and clamped for integer types. */
   dtype?: VoxelDType;
@@ -106,8 +108,9 @@ export interface WriteNiftiOptions {
   axisOrder?: AxisOrder;
   /** gzip level for `.gz` paths, 1 (fast) to 9 (small). Default 6. */
   compressionLevel?: number;
-  /** Stored scl_slope / scl_inter (values are written as given; readers apply them). */
+  /** Stored scl_slope (values are written as given; readers apply them). Default 1. */
   sclSlope?: number;
+  /** Stored scl_inter (values are written as given; readers apply them). Default 0. */
   sclInter?: number;
   /** descrip field (at most 79 bytes). */
   description?: string;

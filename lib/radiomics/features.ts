@@ -12,6 +12,7 @@ import type { Discretised, Roi } from './roi.js';
 /** numpy.spacing(1), PyRadiomics's `eps`. */
 const EPS = 2 ** -52;
 
+/** PyRadiomics's first-order features, by its names, in the order {@link firstOrderFeatures} computes them. */
 export const FIRST_ORDER_FEATURES = [
   'Energy',
   'TotalEnergy',
@@ -33,6 +34,7 @@ export const FIRST_ORDER_FEATURES = [
   'Variance',
   'Uniformity',
 ] as const;
+/** PyRadiomics's GLCM (grey-level co-occurrence matrix) features, by its names, as {@link glcmFeatures} returns them. */
 export const GLCM_FEATURES = [
   'Autocorrelation',
   'JointAverage',
@@ -59,6 +61,7 @@ export const GLCM_FEATURES = [
   'SumEntropy',
   'SumSquares',
 ] as const;
+/** PyRadiomics's GLSZM (grey-level size-zone matrix) features, by its names, as {@link glszmFeatures} returns them. */
 export const GLSZM_FEATURES = [
   'SmallAreaEmphasis',
   'LargeAreaEmphasis',
@@ -77,11 +80,16 @@ export const GLSZM_FEATURES = [
   'LargeAreaLowGrayLevelEmphasis',
   'LargeAreaHighGrayLevelEmphasis',
 ] as const;
+/** PyRadiomics's NGTDM (neighbouring grey-tone difference matrix) features, by its names, as {@link ngtdmFeatures} returns them. */
 export const NGTDM_FEATURES = ['Coarseness', 'Contrast', 'Busyness', 'Complexity', 'Strength'] as const;
 
+/** The name of one first-order feature ({@link FIRST_ORDER_FEATURES}). */
 export type FirstOrderFeature = (typeof FIRST_ORDER_FEATURES)[number];
+/** The name of one GLCM feature ({@link GLCM_FEATURES}). */
 export type GlcmFeature = (typeof GLCM_FEATURES)[number];
+/** The name of one GLSZM feature ({@link GLSZM_FEATURES}). */
 export type GlszmFeature = (typeof GLSZM_FEATURES)[number];
+/** The name of one NGTDM feature ({@link NGTDM_FEATURES}). */
 export type NgtdmFeature = (typeof NGTDM_FEATURES)[number];
 
 /**

@@ -22,6 +22,7 @@ export const TUMOUR_REGIONS = {
   oedema: [2],
   whole: [1, 2, 4],
 } as const satisfies Record<string, readonly number[]>;
+/** The name of one of the {@link TUMOUR_REGIONS}. */
 export type TumourRegion = keyof typeof TUMOUR_REGIONS;
 
 /**

@@ -46,6 +46,10 @@ export interface PrCurve {
   thresholds: number[];
 }
 
+/**
+ * The threshold the metrics use when {@link ThresholdOptions.threshold} is absent: a score `> 0.5`
+ * is positive, the study's sigmoid cut (the value of TrainSchema's `threshold` default).
+ */
 export const DEFAULT_THRESHOLD = 0.5;
 
 /**
@@ -207,7 +211,12 @@ export function accuracy(labels: BinaryLabels, scores: Scores, options?: Thresho
   return (tp + tn) / (tp + tn + fp + fn);
 }
 
-/** @throws {RangeError} naming the metric when one class is absent */
+/**
+ * Checks that 0/1 labels hold both classes, which rank metrics (AUC, average precision) need.
+ * @param y - labels as {@link checkBinaryInputs} returns them
+ * @param metric - the metric's name, for the error message
+ * @throws {RangeError} naming the metric when one class is absent
+ */
 export function requireBothClasses(y: Uint8Array, metric: string): void {
   const positives = y.reduce((a, b) => a + b, 0);
   if (positives === 0 || positives === y.length) {

@@ -45,6 +45,7 @@ export interface FoldTrainingOptions {
   train?: TrainOptions;
   /** The run folder ({@link TrainerOptions.outDir}). */
   outDir?: string;
+  /** Passed to the {@link Trainer} ({@link TrainerOptions.signal}): stops the run between steps. */
   signal?: AbortSignal;
   /** What the run records besides its config; a function sees the built network (e.g. its resolved config). */
   meta?: Record<string, unknown> | ((network: Network) => Record<string, unknown>);

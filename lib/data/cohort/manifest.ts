@@ -112,6 +112,7 @@ export interface ManifestDefaults {
   layout?: string;
   /** Folder that relative paths resolve against. Default: the manifest file's folder. */
   root?: string;
+  /** The labels or clinical file the labels came from, recorded as the manifest's `labelsFile`. Default null (none). */
   labelsFile?: string | null;
   /** Endpoint (name, column, value mapping). Default: column `label`, {@link DEFAULT_POSITIVE} / {@link DEFAULT_NEGATIVE}. */
   endpoint?: Partial<Endpoint>;
