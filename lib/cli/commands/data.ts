@@ -76,7 +76,7 @@ const workersFlag = (value: string, flag: string) => {
 
 /** Registers `spottune data summary | synth | prepare`. */
 export function registerData(program: Command): void {
-  const data = program.command('data').description('the UPENN-GBM cohort: summary, preprocessing cache, synthetic cohorts');
+  const data = program.command('data').description('a cohort in any layout: summary, preprocessing cache, synthetic cohorts');
 
   const summary = data
     .command('summary')
