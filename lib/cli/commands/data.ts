@@ -1,20 +1,11 @@
 import type { Command } from 'commander';
-import { CohortSchema, GEOMETRY_PRESETS, PreprocessSchema, SynthSchema } from '../../config/data.js';
+import { GEOMETRY_PRESETS, type Modality, PreprocessSchema, SynthSchema } from '../../config/data.js';
 import { InvalidArgumentError } from 'commander';
+import { addCohortOptions, type CohortFlags, openCohortOfFlags } from '../cohort-options.js';
 import { intFlag, numberFlag, schemaOption } from '../schema-option.js';
-import { checkInputPath, JSON_FLAG, prepareOutputDirectory, printResult } from '../output.js';
+import { JSON_FLAG, prepareOutputDirectory, printResult } from '../output.js';
 
-interface SummaryFlags {
-  data: string;
-  layout?: string;
-  labels?: string;
-  labelColumn?: string;
-  positive?: string;
-  negative?: string;
-  delimiter?: string;
-  skipUnusable?: boolean;
-  mask: 'automated' | 'corrected';
-  clinicalCsv?: string;
+interface SummaryFlags extends CohortFlags {
   json?: boolean;
   list?: boolean;
 }
@@ -32,17 +23,14 @@ interface SynthFlags {
   json?: boolean;
 }
 
-interface PrepareFlags {
-  data: string;
+interface PrepareFlags extends CohortFlags {
   out: string;
-  mask: 'automated' | 'corrected';
   crop: string | number[][];
   cropMargin: number;
   scale: number;
   padTo?: number[] | null;
   modalities?: string;
   workers?: number;
-  clinicalCsv?: string;
   progress: boolean;
   json?: boolean;
 }
@@ -88,49 +76,21 @@ const workersFlag = (value: string, flag: string) => {
 
 /** Registers `spottune data summary | synth | prepare`. */
 export function registerData(program: Command): void {
-  const data = program.command('data').description('the UPENN-GBM cohort: summary, preprocessing cache, synthetic cohorts');
+  const data = program.command('data').description('a cohort in any layout: summary, preprocessing cache, synthetic cohorts');
 
-  data
+  const summary = data
     .command('summary')
     .description(
       'count the patients of a cohort (UPENN-GBM, BraTS 2021 + RSNA-MICCAI labels, a folder per patient, or a manifest) per modality group and class',
     )
-    .requiredOption('--data <dir>', 'dataset folder, or a manifest file (.json or .csv)')
-    .addOption(
-      schemaOption('--layout <layout>', CohortSchema.shape.layout, { noDefault: true, note: ' (default: detected when unambiguous)' }),
-    )
-    .option('--labels <file>', 'labels or clinical CSV (default: the one inside the dataset folder; one elsewhere is only used when named)')
-    .option('--label-column <name>', "label column of a folders labels CSV or a CSV manifest (default 'label', else 'MGMT')")
-    .option('--positive <values>', 'comma-separated label values of class 1 (default 1, methylated, true, yes, positive)')
-    .option('--negative <values>', 'comma-separated label values of class 0 (default 0, unmethylated, false, no, negative)')
-    .option('--delimiter <char>', "CSV delimiter: ',', ';' or 'tab' (default: detected)")
-    .option('--skip-unusable', 'list the patients with missing or unreadable files and go on with the rest (default: an error)')
+    .requiredOption('--data <dir>', 'dataset folder, or a manifest file (.json or .csv)');
+  addCohortOptions(summary)
     .addOption(schemaOption('--mask <source>', PreprocessSchema.shape.mask))
     .option('--clinical-csv <file>', 'UPENN-GBM clinical CSV (same as --labels)')
     .option('--list', 'also list every excluded scan, unmatched and ignored file')
     .option('--json', 'print the whole cohort description as JSON')
     .action(async (flags: SummaryFlags) => {
-      await checkInputPath(flags.data, '--data', 'directory');
-      if (flags.clinicalCsv) await checkInputPath(flags.clinicalCsv, '--clinical-csv', 'file');
-      if (flags.labels) await checkInputPath(flags.labels, '--labels', 'file');
-      const [{ summarizeCohort }, { openDataset }] = await Promise.all([
-        import('../../data/cohort.js'),
-        import('../../data/cohort/layouts.js'),
-      ]);
-      const endpoint = {
-        ...(flags.labelColumn ? { column: flags.labelColumn } : {}),
-        ...(flags.positive ? { positive: list(flags.positive) } : {}),
-        ...(flags.negative ? { negative: list(flags.negative) } : {}),
-      };
-      const labels = flags.labels ?? flags.clinicalCsv;
-      const cohort = await openDataset(flags.data, {
-        mask: flags.mask,
-        ...(flags.layout ? { layout: flags.layout as never } : {}),
-        ...(labels ? { labels } : {}),
-        ...(Object.keys(endpoint).length ? { endpoint } : {}),
-        ...(flags.delimiter ? { delimiter: flags.delimiter === 'tab' ? '\t' : flags.delimiter } : {}),
-        ...(flags.skipUnusable ? { skipUnusable: true } : {}),
-      });
+      const [{ summarizeCohort }, cohort] = await Promise.all([import('../../data/cohort.js'), openCohortOfFlags(flags)]);
       const s = summarizeCohort(cohort);
       if (flags.json) {
         process.stdout.write(`${JSON.stringify({ summary: s, cohort }, null, 2)}\n`);
@@ -254,11 +214,14 @@ export function registerData(program: Command): void {
       );
     });
 
-  data
+  const prepare = data
     .command('prepare')
-    .description('preprocess a UPENN-GBM cohort as the study did into a cache of float32 .npy volumes (reused and resumable)')
-    .requiredOption('--data <dir>', 'UPENN-GBM NIfTI package root')
-    .requiredOption('--out <dir>', 'cache directory (manifest.json + <ID>_<MODALITY>.npy)')
+    .description(
+      'preprocess a cohort (UPENN-GBM, BraTS 2021, a folder per patient, or a manifest) as the study did into a cache of float32 .npy volumes (reused and resumable)',
+    )
+    .requiredOption('--data <dir>', 'dataset folder (the UPENN-GBM NIfTI package root), or a manifest file (.json or .csv)')
+    .requiredOption('--out <dir>', 'cache directory (manifest.json + <ID>_<MODALITY>.npy)');
+  addCohortOptions(prepare)
     .addOption(schemaOption('--mask <source>', PreprocessSchema.shape.mask))
     .addOption(
       schemaOption('--crop <box>', PreprocessSchema.shape.crop, {
@@ -275,14 +238,13 @@ export function registerData(program: Command): void {
         note: `: D,H,W, or 'none' (default ${GEOMETRY_PRESETS.paper.padTo.join(',')}; ${GEOMETRY_PRESETS.small.padTo.join(',')} with --crop small)`,
       }),
     )
-    .option('--modalities <list>', 'comma-separated modalities (default: all eleven)')
+    .option('--modalities <list>', "comma-separated modalities (default: all the cohort's; UPENN-GBM: all eleven)")
     .option('--workers <n>', 'worker threads (default: CPUs - 1; 0 = main thread)', (v: string) => workersFlag(v, '--workers'))
-    .option('--clinical-csv <file>', 'clinical CSV (default: found beside the data)')
+    .option('--clinical-csv <file>', 'UPENN-GBM clinical CSV (same as --labels; default: found beside the data)')
     .option('--no-progress', 'no progress bar')
     .option(...JSON_FLAG)
     .action(async (flags: PrepareFlags) => {
-      const [{ openCohort }, { prepareCohort }, { GEOMETRY_PRESETS, MODALITIES }, { checkOneOf }, cliProgress] = await Promise.all([
-        import('../../data/cohort.js'),
+      const [{ prepareCohort }, { GEOMETRY_PRESETS }, { checkOneOf }, cliProgress] = await Promise.all([
         import('../../data/cache.js'),
         import('../../config/data.js'),
         import('../../util/validate.js'),
@@ -290,10 +252,10 @@ export function registerData(program: Command): void {
       ]);
       const crop = flags.crop;
       const padTo = flags.padTo !== undefined ? flags.padTo : crop === 'small' ? [...GEOMETRY_PRESETS.small.padTo] : undefined;
-      const modalities = list(flags.modalities)?.map((m) => checkOneOf(m, '--modalities entry', MODALITIES));
-      await checkInputPath(flags.data, '--data', 'directory');
-      if (flags.clinicalCsv) await checkInputPath(flags.clinicalCsv, '--clinical-csv', 'file');
-      const cohort = await openCohort(flags.data, { mask: flags.mask, ...(flags.clinicalCsv ? { clinicalCsv: flags.clinicalCsv } : {}) });
+      const requested = list(flags.modalities);
+      const cohort = await openCohortOfFlags(flags);
+      // each layout names its own modalities (UPENN-GBM: the study's eleven); checked before anything is written
+      const modalities = requested?.map((m) => checkOneOf(m, '--modalities entry', cohort.modalities as Modality[]));
       await prepareOutputDirectory(flags.out, '--out');
       const controller = new AbortController();
       const onSigint = () => {

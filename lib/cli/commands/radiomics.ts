@@ -2,20 +2,18 @@ import type { Command } from 'commander';
 import { PreprocessSchema } from '../../config/data.js';
 import { schemaOption } from '../schema-option.js';
 import { PYRADIOMICS_DEFAULTS } from '../../config/radiomics.js';
-import { checkInputPath, JSON_FLAG, prepareOutputFile, printResult } from '../output.js';
+import { JSON_FLAG, prepareOutputFile, printResult } from '../output.js';
 import { CliError } from '../errors.js';
+import { addCohortOptions, type CohortFlags, openCohortOfFlags } from '../cohort-options.js';
 
-interface ExtractFlags {
-  data: string;
+interface ExtractFlags extends CohortFlags {
   out: string;
   study?: boolean;
   modalities?: string;
   regions?: string;
-  mask: 'automated' | 'corrected';
   binWidth: string;
   binCount?: string;
   voxelArrayShift: string;
-  clinicalCsv?: string;
   progress: boolean;
   json?: boolean;
 }
@@ -25,13 +23,19 @@ export function registerRadiomics(program: Command): void {
   const radiomics = program
     .command('radiomics')
     .description("PyRadiomics-equal features of the tumour regions, and the study's radiomics baseline");
-  radiomics
+  const extract = radiomics
     .command('extract')
-    .description('extract first-order, GLCM, GLSZM and NGTDM features of every tumour region and modality of a UPENN-GBM cohort into a CSV')
-    .requiredOption('--data <dir>', 'UPENN-GBM NIfTI package root (as for `spottune data`)')
-    .requiredOption('--out <file>', 'CSV to write: id, label, then <modality>_<region>_<class>_<feature> columns')
-    .option('--study', "only the study's six baseline features")
-    .option('--modalities <list>', 'comma-separated modalities (default: all a patient has; the structural four with --study)')
+    .description(
+      'extract first-order, GLCM, GLSZM and NGTDM features of every tumour region and modality of a cohort (any layout of `spottune data`) into a CSV',
+    )
+    .requiredOption('--data <dir>', 'dataset folder or manifest file (as for `spottune data`)')
+    .requiredOption('--out <file>', 'CSV to write: id, label, then <modality>_<region>_<class>_<feature> columns');
+  addCohortOptions(extract)
+    .option('--study', "only the study's six baseline features (a cohort with UPENN-GBM's T1, T1GD, T2 and FLAIR)")
+    .option(
+      '--modalities <list>',
+      'comma-separated modalities of the cohort (default: all a patient has; the structural four with --study)',
+    )
     .option('--regions <list>', 'comma-separated regions among necrotic, enhancing, core, oedema, whole (default: all)')
     .addOption(schemaOption('--mask <source>', PreprocessSchema.shape.mask))
     .option('--bin-width <n>', 'fixed bin width of the texture discretisation', String(PYRADIOMICS_DEFAULTS.binWidth))
@@ -41,24 +45,22 @@ export function registerRadiomics(program: Command): void {
       'added to intensities for Energy, TotalEnergy and RootMeanSquared',
       String(PYRADIOMICS_DEFAULTS.voxelArrayShift),
     )
-    .option('--clinical-csv <file>', 'clinical CSV (default: found beside the data)')
+    .option('--clinical-csv <file>', 'UPENN-GBM clinical CSV (same as --labels; default: found beside the data)')
     .option('--no-progress', 'no progress bar')
     .option(...JSON_FLAG)
     .action(async (flags: ExtractFlags) => {
       const [
-        { openCohort },
         { extractCohortRadiomics, cohortFeaturesToCsv, TUMOUR_REGIONS },
         { writeFileAtomic, writeJsonAtomic },
         { checkOneOf, checkNumber, checkInteger },
         cliProgress,
       ] = await Promise.all([
-        import('../../data/cohort.js'),
         import('../../radiomics/index.js'),
         import('../../util/atomic.js'),
         import('../../util/validate.js'),
         import('cli-progress'),
       ]);
-      const { MODALITIES } = await import('../../config/data.js');
+      const { MODALITY_GROUPS } = await import('../../config/data.js');
       const binWidth = checkNumber(Number(flags.binWidth), '--bin-width', { min: Number.MIN_VALUE });
       const voxelArrayShift = checkNumber(Number(flags.voxelArrayShift), '--voxel-array-shift');
       const binCount = flags.binCount === undefined ? undefined : checkInteger(Number(flags.binCount), '--bin-count', { min: 1 });
@@ -71,10 +73,17 @@ export function registerRadiomics(program: Command): void {
           : undefined;
       const regionNames = Object.keys(TUMOUR_REGIONS) as Array<keyof typeof TUMOUR_REGIONS>;
       const regions = list(flags.regions)?.map((r) => checkOneOf(r, '--regions entry', regionNames));
-      const modalities = list(flags.modalities)?.map((m) => checkOneOf(m, '--modalities entry', MODALITIES));
-      await checkInputPath(flags.data, '--data', 'directory');
-      if (flags.clinicalCsv) await checkInputPath(flags.clinicalCsv, '--clinical-csv', 'file');
-      const cohort = await openCohort(flags.data, { mask: flags.mask, ...(flags.clinicalCsv ? { clinicalCsv: flags.clinicalCsv } : {}) });
+      const cohort = await openCohortOfFlags(flags);
+      // each layout names its own modalities (UPENN-GBM: the study's eleven)
+      const modalities = list(flags.modalities)?.map((m) => checkOneOf(m, '--modalities entry', cohort.modalities));
+      // the six baseline features are defined on the structural four under UPENN-GBM's names (docs/study.md section 9)
+      const lacking = flags.study ? MODALITY_GROUPS.struct.filter((m) => !cohort.modalities.includes(m)) : [];
+      if (lacking.length > 0) {
+        throw new CliError(
+          'ERR_MISSING_MODALITY',
+          `--study needs the modalities ${MODALITY_GROUPS.struct.join(', ')}; the cohort (layout ${cohort.layout}) has ${cohort.modalities.join(', ')}`,
+        );
+      }
       // a modality no patient has would come out as columns that are empty in every row
       for (const m of modalities ?? []) {
         if (!cohort.patients.some((p) => p.images[m]))
