@@ -6,6 +6,7 @@
  */
 import { InvalidArgumentError, Option } from 'commander';
 import type { z } from 'zod';
+import { zodDef } from '../config/schema-walk.js';
 
 /** What a schema field says about itself. */
 export interface SchemaField {
@@ -17,13 +18,6 @@ export interface SchemaField {
   default?: unknown;
 }
 
-interface Def {
-  type: string;
-  innerType?: z.ZodType;
-  in?: z.ZodType;
-  defaultValue?: unknown;
-}
-
 /**
  * Reads a field's description and default through its wrappers (default, optional, nullable,
  * pipe), so `z.number().describe(d).default(v)` and `z.number().default(v).describe(d)` read alike.
@@ -33,7 +27,7 @@ export function schemaField(field: z.ZodType): SchemaField {
   let current: z.ZodType | undefined = field;
   for (let i = 0; current && i < 20; i++) {
     out.description ??= current.description;
-    const def: Def = (current as unknown as { _zod: { def: Def } })._zod.def;
+    const def = zodDef(current);
     if ((def.type === 'default' || def.type === 'prefault') && !out.hasDefault) {
       out.hasDefault = true;
       const value = def.defaultValue;

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { nearest } from '../util/validate.js';
 import { CohortSchema, MODALITIES, MODALITY_GROUPS, PreprocessSchema } from './data.js';
 import { NetworkSchema } from './model.js';
+import { unwrapSchema } from './schema-walk.js';
 import { AugmentSchema, TRAIN_NETWORKS, TrainSchema } from './train.js';
 
 /** The study's experiment-level values. */
@@ -310,25 +311,13 @@ export class ConfigError extends Error {
   }
 }
 
-/** Unwraps defaults, optionals and pipes to the object/record/array schema underneath. */
-function unwrap(schema: z.ZodType): z.ZodType {
-  let current: z.ZodType = schema;
-  for (let i = 0; i < 20; i++) {
-    const def = (current as unknown as { _zod: { def: { type: string; innerType?: z.ZodType; in?: z.ZodType } } })._zod.def;
-    if (def.innerType) current = def.innerType;
-    else if (def.type === 'pipe' && def.in) current = def.in;
-    else break;
-  }
-  return current;
-}
-
 /** The keys an object schema allows at `path` inside `root`, if it is an object there. */
 function keysAt(root: z.ZodType, path: readonly PropertyKey[]): string[] | undefined {
-  let schema = unwrap(root);
+  let schema = unwrapSchema(root);
   for (const key of path) {
-    if (schema instanceof z.ZodObject) schema = unwrap(schema.shape[key as string] as z.ZodType);
-    else if (schema instanceof z.ZodRecord) schema = unwrap(schema.valueType as z.ZodType);
-    else if (schema instanceof z.ZodArray) schema = unwrap(schema.element as z.ZodType);
+    if (schema instanceof z.ZodObject) schema = unwrapSchema(schema.shape[key as string] as z.ZodType);
+    else if (schema instanceof z.ZodRecord) schema = unwrapSchema(schema.valueType as z.ZodType);
+    else if (schema instanceof z.ZodArray) schema = unwrapSchema(schema.element as z.ZodType);
     else return undefined;
     if (!schema) return undefined;
   }

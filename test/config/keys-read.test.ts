@@ -20,6 +20,7 @@ import { SynthSchema } from '../../lib/config/data.js';
 import { EvaluationSchema, ExperimentSchema } from '../../lib/config/experiment.js';
 import { QueueSchema, WorkerSchema } from '../../lib/config/queue.js';
 import { RadiomicsSchema, RandomForestSchema } from '../../lib/config/radiomics.js';
+import { unwrapSchema } from '../../lib/config/schema-walk.js';
 import { TrainSchema } from '../../lib/config/train.js';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -52,20 +53,9 @@ const EXPERIMENT_CONSUMERS: Consumers = {
   radiomicsModalities: ['lib/experiment/jobs.ts'],
 };
 
-function unwrap(schema: z.ZodType): z.ZodType {
-  let current = schema;
-  for (let i = 0; i < 20; i++) {
-    const def = (current as unknown as { _zod: { def: { type: string; innerType?: z.ZodType; in?: z.ZodType } } })._zod.def;
-    if (def.innerType) current = def.innerType;
-    else if (def.type === 'pipe' && def.in) current = def.in;
-    else break;
-  }
-  return current;
-}
-
 /** Every leaf key path of an object schema (objects are descended into; records, arrays and values are leaves). */
 function leafPaths(schema: z.ZodType, prefix: string[] = []): string[][] {
-  const s = unwrap(schema);
+  const s = unwrapSchema(schema);
   if (!(s instanceof z.ZodObject)) return [prefix];
   return Object.entries(s.shape).flatMap(([key, field]) => leafPaths(field as z.ZodType, [...prefix, key]));
 }
