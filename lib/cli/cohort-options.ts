@@ -10,7 +10,7 @@ import { CohortSchema } from '../config/data.js';
 import type { Dataset } from '../data/cohort/layouts.js';
 import { CliError } from './errors.js';
 import { checkInputPath } from './output.js';
-import { schemaOption } from './schema-option.js';
+import { listFlag, schemaOption } from './schema-option.js';
 
 /** Flags added by {@link addCohortOptions}, plus the `--data`, `--mask` and `--clinical-csv` each command has. */
 export interface CohortFlags {
@@ -25,14 +25,6 @@ export interface CohortFlags {
   mask: 'automated' | 'corrected';
   clinicalCsv?: string;
 }
-
-const list = (s?: string) =>
-  s
-    ? s
-        .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean)
-    : undefined;
 
 /**
  * Adds `--layout`, `--labels`, `--label-column`, `--positive`, `--negative`, `--delimiter` and
@@ -71,8 +63,8 @@ export async function openCohortOfFlags(flags: CohortFlags): Promise<Dataset> {
   const { openDataset } = await import('../data/cohort/layouts.js');
   const endpoint = {
     ...(flags.labelColumn ? { column: flags.labelColumn } : {}),
-    ...(flags.positive ? { positive: list(flags.positive) } : {}),
-    ...(flags.negative ? { negative: list(flags.negative) } : {}),
+    ...(flags.positive ? { positive: listFlag(flags.positive) } : {}),
+    ...(flags.negative ? { negative: listFlag(flags.negative) } : {}),
   };
   const labels = flags.labels ?? flags.clinicalCsv;
   return openDataset(flags.data, {

@@ -96,3 +96,13 @@ export function numberFlag(value: string, flag: string): number {
     throw new InvalidArgumentError(`Expected a number for ${flag} but received ${JSON.stringify(value)}`);
   return n;
 }
+
+/** The entries of a comma-separated flag value (`'T2, FLAIR'` -> `['T2', 'FLAIR']`, empty entries dropped); undefined without a value. */
+export function listFlag(value: string | undefined): string[] | undefined {
+  return value
+    ? value
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)
+    : undefined;
+}

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { GEOMETRY_PRESETS, type Modality, PreprocessSchema, SynthSchema } from '../../config/data.js';
 import { InvalidArgumentError } from 'commander';
 import { addCohortOptions, type CohortFlags, openCohortOfFlags } from '../cohort-options.js';
-import { intFlag, numberFlag, schemaOption } from '../schema-option.js';
+import { intFlag, listFlag, numberFlag, schemaOption } from '../schema-option.js';
 import { JSON_FLAG, prepareOutputDirectory, printResult } from '../output.js';
 
 interface SummaryFlags extends CohortFlags {
@@ -37,14 +37,6 @@ interface PrepareFlags extends CohortFlags {
 
 /** `[0:140, 39:211, 44:208]` for a crop box. */
 const boxText = (box: readonly (readonly number[])[]) => `[${box.map(([a, b]) => `${a}:${b}`).join(', ')}]`;
-
-const list = (s?: string) =>
-  s
-    ? s
-        .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean)
-    : undefined;
 
 /** `--crop`: a preset name as given, or `z0:z1,y0:y1,x0:x1` as a box (the schema checks either). */
 const cropFlag = (value: string, flag: string) => {
@@ -146,7 +138,7 @@ export function registerData(program: Command): void {
     .addOption(schemaOption('--signal <x>', SynthSchema.shape.signal, { parse: numberFlag }))
     .addOption(
       schemaOption('--signal-modalities <list>', SynthSchema.shape.signalModalities, {
-        parse: (v) => list(v) ?? [],
+        parse: (v) => listFlag(v) ?? [],
         note: ', comma-separated (default: all)',
       }),
     )
@@ -252,7 +244,7 @@ export function registerData(program: Command): void {
       ]);
       const crop = flags.crop;
       const padTo = flags.padTo !== undefined ? flags.padTo : crop === 'small' ? [...GEOMETRY_PRESETS.small.padTo] : undefined;
-      const requested = list(flags.modalities);
+      const requested = listFlag(flags.modalities);
       const cohort = await openCohortOfFlags(flags);
       // each layout names its own modalities (UPENN-GBM: the study's eleven); checked before anything is written
       const modalities = requested?.map((m) => checkOneOf(m, '--modalities entry', cohort.modalities as Modality[]));

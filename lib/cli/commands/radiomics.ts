@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { PreprocessSchema } from '../../config/data.js';
-import { schemaOption } from '../schema-option.js';
+import { listFlag, schemaOption } from '../schema-option.js';
 import { PYRADIOMICS_DEFAULTS } from '../../config/radiomics.js';
 import { JSON_FLAG, prepareOutputFile, printResult } from '../output.js';
 import { CliError } from '../errors.js';
@@ -64,18 +64,11 @@ export function registerRadiomics(program: Command): void {
       const binWidth = checkNumber(Number(flags.binWidth), '--bin-width', { min: Number.MIN_VALUE });
       const voxelArrayShift = checkNumber(Number(flags.voxelArrayShift), '--voxel-array-shift');
       const binCount = flags.binCount === undefined ? undefined : checkInteger(Number(flags.binCount), '--bin-count', { min: 1 });
-      const list = (s?: string) =>
-        s
-          ? s
-              .split(',')
-              .map((x) => x.trim())
-              .filter(Boolean)
-          : undefined;
       const regionNames = Object.keys(TUMOUR_REGIONS) as Array<keyof typeof TUMOUR_REGIONS>;
-      const regions = list(flags.regions)?.map((r) => checkOneOf(r, '--regions entry', regionNames));
+      const regions = listFlag(flags.regions)?.map((r) => checkOneOf(r, '--regions entry', regionNames));
       const cohort = await openCohortOfFlags(flags);
       // each layout names its own modalities (UPENN-GBM: the study's eleven)
-      const modalities = list(flags.modalities)?.map((m) => checkOneOf(m, '--modalities entry', cohort.modalities));
+      const modalities = listFlag(flags.modalities)?.map((m) => checkOneOf(m, '--modalities entry', cohort.modalities));
       // the six baseline features are defined on the structural four under UPENN-GBM's names (docs/study.md section 9)
       const lacking = flags.study ? MODALITY_GROUPS.struct.filter((m) => !cohort.modalities.includes(m)) : [];
       if (lacking.length > 0) {
