@@ -10,33 +10,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { NiftiError, readNiftiHeader, readNiftiRaw } from '../../lib/io/index.js';
+import { generateAttacks, readInChild } from '../helpers/hostile.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'spottune-nifti-hostile-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const generator = new URL('../../scripts/fixtures/hostile/make_nifti.mjs', import.meta.url).pathname;
-const attacks = JSON.parse(
-  execFileSync(process.execPath, [generator, join(dir, 'attacks')], { encoding: 'utf8', timeout: 60_000 }),
-) as Array<{
-  file: string;
-  attack: string;
-  code: string;
-  options: Record<string, unknown>;
-  nibabel?: true;
-}>;
+const attacks = generateAttacks<{ file: string; attack: string; code: string; options: Record<string, unknown>; nibabel?: true }>(
+  'make_nifti.mjs',
+  dir,
+);
 
-// The child reads with the built library (dist/, as the lifecycle tests do) and reports the code
-// (or LOADED), the read's own time (not node's start-up) and the process's peak RSS.
-const dist = new URL('../../dist/lib/io/index.js', import.meta.url).href;
-const CHILD = `
-const { readNiftiRaw } = await import(process.argv[1]);
-const t0 = performance.now();
-let code = 'LOADED';
-let name;
-try { await readNiftiRaw(process.argv[2], JSON.parse(process.argv[3])); } catch (e) { code = e.code ?? e.name; name = e.name; }
-const ms = performance.now() - t0;
-process.stdout.write(JSON.stringify({ code, name, ms, rssMiB: process.resourceUsage().maxRSS / 1024 }));
-`;
 const HEAP_MIB = 256; // a looping extension walk grows the heap ~125 MB/s: it dies here
 const RSS_MIB = 128; // measured 51-56 (node itself takes about 45); the 512 MiB bomb inflated in full: over 600
 const TIME_MS = 2000; // measured 5-145 ms on a loaded two-core machine; the bomb inflated in full takes seconds
@@ -49,15 +32,7 @@ describe('hostile NIfTI files load or fail coded, fast, in bounded memory', () =
   });
 
   test.each(attacks.map((a) => [a.attack, a] as const))('%s', (_, { file, code, options }) => {
-    const out = execFileSync(
-      process.execPath,
-      [`--max-old-space-size=${HEAP_MIB}`, '--input-type=module', '-e', CHILD, dist, file, JSON.stringify(options)],
-      {
-        encoding: 'utf8',
-        timeout: 30_000,
-      },
-    );
-    const report = JSON.parse(out) as { code: string; name?: string; ms: number; rssMiB: number };
+    const report = readInChild('readNiftiRaw', file, [options], HEAP_MIB);
     expect(report.code).toBe(code);
     if (code !== 'LOADED') expect(report.name).toBe('NiftiError');
     expect(report.ms).toBeLessThan(TIME_MS);

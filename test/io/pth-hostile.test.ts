@@ -9,29 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { readPth, stateDictOf } from '../../lib/io/index.js';
+import { generateAttacks, readInChild } from '../helpers/hostile.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'spottune-hostile-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const generator = new URL('../../scripts/fixtures/hostile/make_pickles.mjs', import.meta.url).pathname;
-const attacks = JSON.parse(execFileSync(process.execPath, [generator, join(dir, 'attacks')], { encoding: 'utf8' })) as Array<{
-  file: string;
-  format: string;
-  attack: string;
-  code: string;
-}>;
+const attacks = generateAttacks<{ file: string; format: string; attack: string; code: string }>('make_pickles.mjs', dir);
 
-// The child loads the built library (dist/, as the lifecycle tests do) and reports the error code,
-// the load's own time (not node's start-up) and the process's peak RSS.
-const dist = new URL('../../dist/lib/io/index.js', import.meta.url).href;
-const CHILD = `
-const { readPth } = await import(process.argv[1]);
-const t0 = performance.now();
-let code = 'LOADED';
-try { await readPth(process.argv[2]); } catch (e) { code = e.code ?? e.name; }
-const ms = performance.now() - t0;
-process.stdout.write(JSON.stringify({ code, ms, rssMiB: process.resourceUsage().maxRSS / 1024 }));
-`;
 const HEAP_MIB = 256; // a regression runs out of heap here and crashes the child, failing the test
 const RSS_MIB = 256; // measured 70-140 (node and the library take about 50, the file up to 21)
 const TIME_MS = 1000; // measured 20-350 on a loaded two-core machine
@@ -42,11 +26,7 @@ describe('hostile pickles fail fast, coded, in bounded memory', () => {
   });
 
   test.each(attacks.map((a) => [`${a.attack} (${a.format})`, a] as const))('%s', (_, { file, code }) => {
-    const out = execFileSync(process.execPath, [`--max-old-space-size=${HEAP_MIB}`, '--input-type=module', '-e', CHILD, dist, file], {
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
-    const report = JSON.parse(out) as { code: string; ms: number; rssMiB: number };
+    const report = readInChild('readPth', file, [], HEAP_MIB);
     expect(report.code).toBe(code);
     expect(report.ms).toBeLessThan(TIME_MS);
     expect(report.rssMiB).toBeLessThan(RSS_MIB);
