@@ -6,6 +6,7 @@
  */
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
+import { QUEUE_DEFAULTS } from '../config/queue.js';
 import { makeDirectory } from '../util/atomic.js';
 import { CliError } from './errors.js';
 
@@ -44,15 +45,11 @@ export function prepareOutputFile(file: string, flag: string): Promise<void> {
   return prepareOutputDirectory(dirname(file), flag);
 }
 
-/**
- * How long the CLI waits for a queue's Redis to accept a TCP connection before it gives up.
- * BullMQ retries a refused connection forever (right for a worker whose Redis restarts, wrong for a
- * command that has never reached it).
- */
-export const QUEUE_CONNECT_TIMEOUT_MS = 5000;
+/** How long the CLI waits for a queue's Redis to accept a connection ({@link QUEUE_DEFAULTS}). */
+export const QUEUE_CONNECT_TIMEOUT_MS = QUEUE_DEFAULTS.connectTimeoutMs;
 
-/** How long `spottune experiment --status` waits for the queue's answer once connected. */
-export const QUEUE_STATUS_TIMEOUT_MS = 30_000;
+/** How long `spottune experiment --status` waits for the queue's answer ({@link QUEUE_DEFAULTS}). */
+export const QUEUE_STATUS_TIMEOUT_MS = QUEUE_DEFAULTS.statusTimeoutMs;
 
 /**
  * Opens and closes one TCP connection to the queue's Redis, so that a wrong URL fails in seconds

@@ -31,6 +31,14 @@ export const QUEUE_DEFAULTS = {
   maxStalledCount: 2,
   /** Jobs run at once per worker process (each in its own child process). */
   concurrency: 1,
+  /**
+   * How long the CLI waits for a queue's Redis to accept a TCP connection before it gives up.
+   * BullMQ retries a refused connection forever (right for a worker whose Redis restarts, wrong for
+   * a command that has never reached it).
+   */
+  connectTimeoutMs: 5000,
+  /** How long `spottune experiment --status` waits for the queue's answer once connected. */
+  statusTimeoutMs: 30_000,
 } as const;
 
 /** Where the queue lives and how jobs are enqueued and retried. */
